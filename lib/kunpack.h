@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * libkunpack: turn any x86 Linux kernel image into an ELF that Xen's PV
+ * loaders accept.
+ *
+ * Conventions for every function declared here:
+ *  - failures return a negative errno (-EINVAL, -EFBIG, -ENOENT, ...), never
+ *    print anything, and describe themselves in the optional KpError;
+ *  - output parameters are named ret_*, come last, and are written only on
+ *    success;
+ *  - the library keeps no global state and may be used from several threads
+ *    as long as each thread uses its own objects.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+#define KP_ERROR_MESSAGE_MAX 512
+
+/*
+ * Why something failed, in one line a human can act on ("payload runs past
+ * end of file"). code is the negative errno the function returned.
+ */
+typedef struct KpError {
+        int code;
+        char message[KP_ERROR_MESSAGE_MAX];
+} KpError;
+
+/* ---- payload formats ----------------------------------------------------- */
+
+typedef enum KpFormat {
+        KP_FORMAT_UNKNOWN = 0,
+        KP_FORMAT_ELF, /* already a plain ELF: passed through after validation */
+        KP_FORMAT_GZIP,
+        KP_FORMAT_BZIP2,
+        KP_FORMAT_LZMA,
+        KP_FORMAT_XZ,
+        KP_FORMAT_LZO,
+        KP_FORMAT_LZ4,
+        KP_FORMAT_ZSTD,
+        _KP_FORMAT_MAX,
+} KpFormat;
+
+/* "elf", "gzip", "bzip2", "lzma", "xz", "lzo", "lz4", "zstd", or "unknown". */
+const char *kp_format_to_string(KpFormat format);
+/* The inverse of kp_format_to_string(); KP_FORMAT_UNKNOWN for anything else. */
+KpFormat kp_format_from_string(const char *s);
+/*
+ * Whether pvgrub2 (GRUB's Xen loader) can boot a kernel with this payload:
+ * it opens payloads only through its gzip, xz and lzop filters, or a plain ELF.
+ */
+bool kp_format_pvgrub_can_load(KpFormat format);
+
+/* ---- limits --------------------------------------------------------------- */
+
+/* A compressed kernel bigger than this is refused (DESIGN.md, security model). */
+#define KP_MAX_INPUT_DEFAULT (UINT64_C(256) * 1024 * 1024)
+/* libxenguest's own ceiling for a decompressed kernel (XC_DOM_DECOMPRESS_MAX). */
+#define KP_MAX_OUTPUT_DEFAULT (UINT64_C(1024) * 1024 * 1024)
+
+/* ---- the ELF a Xen loader will see --------------------------------------- */
+
+/* Xen ELF note types (xen/include/public/elfnote.h). */
+enum {
+        KP_XEN_ELFNOTE_INFO = 0,
+        KP_XEN_ELFNOTE_ENTRY = 1,
+        KP_XEN_ELFNOTE_HYPERCALL_PAGE = 2,
+        KP_XEN_ELFNOTE_VIRT_BASE = 3,
+        KP_XEN_ELFNOTE_PADDR_OFFSET = 4,
+        KP_XEN_ELFNOTE_XEN_VERSION = 5,
+        KP_XEN_ELFNOTE_GUEST_OS = 6,
+        KP_XEN_ELFNOTE_GUEST_VERSION = 7,
+        KP_XEN_ELFNOTE_LOADER = 8,
+        KP_XEN_ELFNOTE_PAE_MODE = 9,
+        KP_XEN_ELFNOTE_FEATURES = 10,
+        KP_XEN_ELFNOTE_BSD_SYMTAB = 11,
+        KP_XEN_ELFNOTE_HV_START_LOW = 12,
+        KP_XEN_ELFNOTE_L1_MFN_VALID = 13,
+        KP_XEN_ELFNOTE_SUSPEND_CANCEL = 14,
+        KP_XEN_ELFNOTE_INIT_P2M = 15,
+        KP_XEN_ELFNOTE_MOD_START_PFN = 16,
+        KP_XEN_ELFNOTE_SUPPORTED_FEATURES = 17,
+        KP_XEN_ELFNOTE_PHYS32_ENTRY = 18,
+};
+
+#define KP_XEN_NOTES_MAX 32
+#define KP_XEN_NOTE_VALUE_MAX 128
+
+/* One Xen note as found, value rendered as text ("0xffffffff81000000", "generic"). */
+typedef struct KpXenNote {
+        uint32_t type;
+        char name[24];                       /* "ENTRY", "LOADER", ..., or "TYPE_<n>" */
+        char value[KP_XEN_NOTE_VALUE_MAX];
+} KpXenNote;
+
+typedef struct KpElfInfo {
+        unsigned elf_class;                  /* 32 or 64 */
+        unsigned machine;                    /* EM_X86_64 (62) or EM_386 (3) */
+        uint64_t entry;                      /* e_entry */
+        bool xen_guest_section;              /* legacy "__xen_guest" section present */
+        size_t n_xen_notes;
+        KpXenNote xen_notes[KP_XEN_NOTES_MAX];
+} KpElfInfo;
+
+/* ---- unpacking ------------------------------------------------------------ */
+
+typedef struct KpUnpackOptions {
+        uint64_t max_input;                  /* 0: KP_MAX_INPUT_DEFAULT */
+        uint64_t max_output;                 /* 0: KP_MAX_OUTPUT_DEFAULT; never above it */
+        bool skip_xen_check;                 /* accept an ELF without Xen notes */
+        bool want_output_sha256;             /* fill KpUnpackResult.output_sha256 */
+} KpUnpackOptions;
+
+typedef struct KpUnpackResult {
+        KpFormat format;                     /* the payload's format, or KP_FORMAT_ELF */
+        uint16_t boot_protocol;              /* 0x020f for 2.15; 0 for an ELF input */
+        uint64_t input_size;                 /* bytes read from the kernel file */
+        uint64_t payload_size;               /* compressed payload incl. size trailer; 0 for ELF */
+        uint64_t output_size;                /* bytes of ELF produced */
+        uint8_t output_sha256[32];           /* only with want_output_sha256 */
+        KpElfInfo elf;
+} KpUnpackResult;
+
+/*
+ * Reads a kernel (an x86 bzImage, or an ELF) sequentially from in_fd, which
+ * may be a pipe, and writes the decompressed ELF to out_fd, which must be a
+ * regular file opened for reading and writing, positioned at offset 0 and
+ * empty. Then checks that the ELF is one a Xen PV loader accepts.
+ *
+ * On failure out_fd holds garbage: callers write to a temporary file and
+ * publish it only on success (see kp_unpack_file()).
+ */
+int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options, KpError *error,
+                 KpUnpackResult *ret_result);
+
+/*
+ * Like kp_unpack_fd(), reading the file kernel_path and writing output_path
+ * atomically: the output appears complete or not at all, even if the process
+ * is killed. output_path NULL checks the kernel without keeping the output.
+ */
+int kp_unpack_file(const char *kernel_path, const char *output_path, const KpUnpackOptions *options,
+                   KpError *error, KpUnpackResult *ret_result);
+
+#ifdef __cplusplus
+}
+#endif

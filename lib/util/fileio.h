@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Files that others read appear atomically: they are written to an unnamed
+ * (O_TMPFILE) or hidden temporary file in the target directory, fsync'd, and
+ * only then given their name, after which the directory is fsync'd too. A
+ * crash or kill -9 at any point leaves either the old file or the new one,
+ * never a partial one.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "kunpack.h"
+#include "util/macro.h"
+
+typedef struct KpAtomicFile {
+        int fd;            /* write the content here; -EBADF when closed */
+        int dir_fd;        /* the target directory */
+        char *name;        /* final name, relative to dir_fd */
+        char *tmp_name;    /* named temporary (only when O_TMPFILE is unsupported) */
+        mode_t mode;
+} KpAtomicFile;
+
+#define KP_ATOMIC_FILE_INIT { .fd = -EBADF, .dir_fd = -EBADF }
+
+/* Prefix of the hidden temporary names; a cache or state scan skips and reaps them. */
+#define KP_TMP_PREFIX ".#kp-"
+
+/* Starts writing path (its directory must exist) with permissions mode. */
+int kp_atomic_file_open(const char *path, mode_t mode, KpError *error, KpAtomicFile *ret);
+int kp_atomic_file_openat(int dir_fd, const char *name, mode_t mode, KpError *error, KpAtomicFile *ret);
+
+/*
+ * Makes the content durable and gives it its name. With replace false an
+ * existing file of that name is kept and -EEXIST returned (the temporary is
+ * discarded). After this call, successful or not, only discard remains.
+ */
+int kp_atomic_file_commit(KpAtomicFile *f, bool replace, KpError *error);
+
+/* Throws away an uncommitted file and releases everything. Safe to call twice. */
+void kp_atomic_file_discard(KpAtomicFile *f);
+
+/* Writes data as the whole content of path, atomically. */
+int kp_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode, KpError *error);
+
+/*
+ * Reads a whole regular file of at most max bytes into a NUL-terminated
+ * buffer. Bigger files fail with -EFBIG, anything but a regular file with
+ * -EBADFD.
+ */
+int kp_read_file(const char *path, size_t max, KpError *error, char **ret_data, size_t *ret_size);
+
+/* Writes all of buf, retrying short writes and EINTR. */
+int kp_loop_write(int fd, const void *buf, size_t size);
+/* Reads until size bytes or end of file; returns bytes read, or a negative errno. */
+ssize_t kp_loop_read(int fd, void *buf, size_t size);
+
+int kp_fsync_directory_of(const char *path);
+
+/* Creates dir and its missing parents with mode (existing ones are left alone). */
+int kp_mkdir_p(const char *dir, mode_t mode);

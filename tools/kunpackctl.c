@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kunpackctl.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+const char *arg_config = NULL;
+const char *arg_socket = NULL;
+bool arg_json = false;
+int arg_verbose = 0;
+
+/* One line per verb, in the order --help lists them. */
+static const KpctlVerb verbs[] = {
+};
+
+static void help(void)
+{
+        printf("Usage: %s [OPTIONS] COMMAND ...\n\n"
+               "Administer kunpack: decompress guest kernels for Xen PV boot.\n\n"
+               "Commands:\n",
+               program_invocation_short_name);
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %s\n", verbs[i].synopsis);
+        printf("\nOptions:\n"
+               "  -h --help            Show this help\n"
+               "     --version         Show the version\n"
+               "     --config=FILE     Read FILE instead of " KP_CONFIG_FILE "\n"
+               "     --socket=PATH     Talk to kunpackd at PATH\n"
+               "     --json            Print JSON (read commands)\n"
+               "  -v --verbose         Say more (repeat for debug output)\n"
+               "\nSee kunpackctl(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_SOCKET, ARG_JSON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "verbose", no_argument, NULL, 'v' },
+                {}
+        };
+        int c;
+
+        kp_log_set_target(KP_LOG_TARGET_STDERR);
+        arg_config = getenv("KUNPACK_CONFIG");
+
+        /* "+": stop at the verb, whose options are its own. */
+        while ((c = getopt_long(argc, argv, "+hv", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return KPCTL_EXIT_OK;
+                case ARG_VERSION:
+                        printf("kunpackctl " PACKAGE_VERSION "\n");
+                        return KPCTL_EXIT_OK;
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_SOCKET:
+                        arg_socket = optarg;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case 'v':
+                        arg_verbose++;
+                        break;
+                default:
+                        return KPCTL_EXIT_USAGE;
+                }
+        }
+        if (arg_verbose > 1)
+                kp_log_set_max_level(LOG_DEBUG);
+
+        if (optind >= argc) {
+                log_error("missing command; see --help");
+                return KPCTL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[optind], verbs[i].name)) {
+                        int verb_argc = argc - optind;
+                        char **verb_argv = argv + optind;
+                        optind = 0; /* let the verb's getopt_long start afresh */
+                        return verbs[i].run(verb_argc, verb_argv);
+                }
+
+        log_error("unknown command \"%s\"; see --help", argv[optind]);
+        return KPCTL_EXIT_USAGE;
+}
