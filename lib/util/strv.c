@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "util/strv.h"
+
+char **strv_free(char **l)
+{
+        STRV_FOREACH(s, l)
+                free(*s);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l)
+{
+        size_t n = 0;
+
+        STRV_FOREACH(s, l)
+                n++;
+        return n;
+}
+
+int strv_consume(char ***l, char *value)
+{
+        size_t n = strv_length(*l);
+        char **c;
+
+        if (!value)
+                return -ENOMEM;
+        c = reallocarray(*l, n + 2, sizeof(char *));
+        if (!c) {
+                free(value);
+                return -ENOMEM;
+        }
+        c[n] = value;
+        c[n + 1] = NULL;
+        *l = c;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *value)
+{
+        return strv_consume(l, strdup(value));
+}
+
+bool strv_contains(char *const *l, const char *value)
+{
+        STRV_FOREACH(s, l)
+                if (streq(*s, value))
+                        return true;
+        return false;
+}
+
+char **strv_copy(char *const *l)
+{
+        char **c = calloc(1, sizeof(char *));
+
+        if (!c)
+                return NULL;
+        STRV_FOREACH(s, l)
+                if (strv_extend(&c, *s) < 0)
+                        return strv_free(c);
+        return c;
+}
