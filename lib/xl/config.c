@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <libxlutil.h>
+
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+#include "xl/config.h"
+
+/* A configuration file is small; a bigger one is a mistake, not a config. */
+#define KP_CONFIG_MAX_SIZE (256 * 1024)
+
+/* libxl kills a restricted bootloader after 120 s (libxl_bootloader.c); answer before that. */
+#define LIBXL_BOOTLOADER_LIMIT 120
+
+#define DEFAULT_CACHE_MAX_SIZE GiB(4)
+#define DEFAULT_CACHE_MAX_AGE (30 * 24 * 3600)
+#define DEFAULT_BOOT_TIMEOUT 100
+#define DEFAULT_SCAN_INTERVAL (6 * 3600)
+#define DEFAULT_SCAN_CONCURRENCY 2
+#define DEFAULT_DRIVES_PER_APPLIANCE 16
+/* libguestfs attaches drives through virtio-scsi; keep well inside its limits. */
+#define MAX_DRIVES_PER_APPLIANCE 64
+#define MAX_SCAN_CONCURRENCY 64
+
+const char *kp_on_failure_to_string(KpOnFailure f)
+{
+        return f == KP_ON_FAILURE_FAIL ? "fail" : "pvgrub";
+}
+
+const char *kp_config_choose_path(const char *explicit_path, bool *ret_explicit)
+{
+        const char *e;
+
+        if (explicit_path && *explicit_path) {
+                *ret_explicit = true;
+                return explicit_path;
+        }
+        e = getenv("KUNPACK_CONFIG");
+        if (e && *e) {
+                *ret_explicit = true;
+                return e;
+        }
+        *ret_explicit = false;
+        return KP_CONFIG_FILE;
+}
+
+KpConfig *kp_config_free(KpConfig *c)
+{
+        if (!c)
+                return NULL;
+        free(c->path);
+        free(c->cache_dir);
+        free(c->state_dir);
+        free(c->socket_path);
+        free(c->pvgrub_path);
+        strv_free(c->domain_config_dirs);
+        free(c);
+        return NULL;
+}
+
+int kp_config_new_default(KpConfig **ret)
+{
+        _cleanup_(kp_config_freep) KpConfig *c = calloc(1, sizeof(KpConfig));
+
+        if (!c)
+                return -ENOMEM;
+        c->cache_dir = strdup(KP_CACHE_DIR);
+        c->state_dir = strdup(KP_STATE_DIR);
+        c->socket_path = strdup(KP_SOCKET_PATH);
+        c->pvgrub_path = strdup(KP_PVGRUB_PATH);
+        if (!c->cache_dir || !c->state_dir || !c->socket_path || !c->pvgrub_path)
+                return -ENOMEM;
+        c->on_failure = KP_ON_FAILURE_PVGRUB;
+        c->max_kernel_size = KP_MAX_OUTPUT_DEFAULT;
+        c->cache_max_size = DEFAULT_CACHE_MAX_SIZE;
+        c->cache_max_age = DEFAULT_CACHE_MAX_AGE;
+        c->boot_timeout = DEFAULT_BOOT_TIMEOUT;
+        c->scan_interval = DEFAULT_SCAN_INTERVAL;
+        c->scan_concurrency = DEFAULT_SCAN_CONCURRENCY;
+        c->drives_per_appliance = DEFAULT_DRIVES_PER_APPLIANCE;
+        if (strv_extend(&c->domain_config_dirs, "/etc/xen") < 0 ||
+            strv_extend(&c->domain_config_dirs, "/etc/xen/auto") < 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/*
+ * libxlutil offers no way to list the keys of a file, so to report unknown
+ * keys with their line we scan the (already syntax-checked) text for the
+ * names at the start of each statement. This follows libxlutil's lexer: a
+ * statement is NAME = VALUE or NAME += VALUE, ended by ';' or a newline
+ * outside brackets; "#" starts a comment; strings are '...' or "..." with
+ * backslash escapes.
+ */
+typedef struct ConfigKey {
+        char name[64];
+        unsigned line;
+} ConfigKey;
+
+static int scan_keys(const char *text, size_t size, ConfigKey **ret_keys, size_t *ret_n)
+{
+        _cleanup_free_ ConfigKey *keys = NULL;
+        size_t n = 0, i = 0;
+        unsigned line = 1, depth = 0;
+        bool at_start = true;
+
+        while (i < size) {
+                char c = text[i];
+
+                if (c == '\n') {
+                        line++;
+                        if (depth == 0)
+                                at_start = true;
+                        i++;
+                } else if (c == '#') {
+                        while (i < size && text[i] != '\n')
+                                i++;
+                } else if (c == '"' || c == '\'') {
+                        char q = c;
+                        for (i++; i < size && text[i] != q; i++) {
+                                if (text[i] == '\\' && i + 1 < size)
+                                        i++;
+                                if (text[i] == '\n')
+                                        line++;
+                        }
+                        i++;
+                        at_start = false;
+                } else if (c == '[') {
+                        depth++;
+                        i++;
+                } else if (c == ']') {
+                        if (depth > 0)
+                                depth--;
+                        i++;
+                } else if (c == ';' && depth == 0) {
+                        at_start = true;
+                        i++;
+                } else if (at_start && (isalpha((unsigned char) c) || c == '_')) {
+                        size_t start = i;
+                        ConfigKey *k;
+
+                        while (i < size && (isalnum((unsigned char) text[i]) || text[i] == '_' || text[i] == '.'))
+                                i++;
+                        k = reallocarray(keys, n + 1, sizeof(ConfigKey));
+                        if (!k)
+                                return -ENOMEM;
+                        keys = k;
+                        (void) snprintf(keys[n].name, sizeof(keys[n].name), "%.*s", (int) MIN(i - start, (size_t) 63),
+                                        text + start);
+                        keys[n].line = line;
+                        n++;
+                        at_start = false;
+                } else {
+                        if (!isspace((unsigned char) c))
+                                at_start = false;
+                        i++;
+                }
+        }
+
+        *ret_keys = TAKE_PTR(keys);
+        *ret_n = n;
+        return 0;
+}
+
+typedef enum KeyType {
+        KEY_PATH,
+        KEY_SIZE,
+        KEY_DURATION,
+        KEY_COUNT,
+        KEY_BOOL,
+        KEY_ON_FAILURE,
+        KEY_PATH_LIST,
+} KeyType;
+
+typedef struct KeyDef {
+        const char *name;
+        KeyType type;
+        size_t offset;
+} KeyDef;
+
+static const KeyDef key_defs[] = {
+        { "cache_dir", KEY_PATH, offsetof(KpConfig, cache_dir) },
+        { "state_dir", KEY_PATH, offsetof(KpConfig, state_dir) },
+        { "socket_path", KEY_PATH, offsetof(KpConfig, socket_path) },
+        { "pvgrub_path", KEY_PATH, offsetof(KpConfig, pvgrub_path) },
+        { "on_failure", KEY_ON_FAILURE, offsetof(KpConfig, on_failure) },
+        { "max_kernel_size", KEY_SIZE, offsetof(KpConfig, max_kernel_size) },
+        { "cache_max_size", KEY_SIZE, offsetof(KpConfig, cache_max_size) },
+        { "cache_max_age", KEY_DURATION, offsetof(KpConfig, cache_max_age) },
+        { "boot_timeout", KEY_DURATION, offsetof(KpConfig, boot_timeout) },
+        { "scan_interval", KEY_DURATION, offsetof(KpConfig, scan_interval) },
+        { "scan_concurrency", KEY_COUNT, offsetof(KpConfig, scan_concurrency) },
+        { "drives_per_appliance", KEY_COUNT, offsetof(KpConfig, drives_per_appliance) },
+        { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpConfig, domain_config_dirs) },
+        { "trust_foreign_plans", KEY_BOOL, offsetof(KpConfig, trust_foreign_plans) },
+};
+
+static const KeyDef *find_key(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(key_defs); i++)
+                if (streq(key_defs[i].name, name))
+                        return &key_defs[i];
+        return NULL;
+}
+
+/* "4G", "512M", "65536", "64K": bytes. Suffixes are powers of 1024, as xl's own. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+        unsigned long long v;
+        char *end;
+        uint64_t mult = 1;
+
+        if (!*s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        if (*end) {
+                switch (toupper((unsigned char) *end)) {
+                case 'K': mult = KiB(1); break;
+                case 'M': mult = MiB(1); break;
+                case 'G': mult = GiB(1); break;
+                case 'T': mult = GiB(1024); break;
+                default: return -EINVAL;
+                }
+                end++;
+                if (toupper((unsigned char) *end) == 'I')
+                        end++;
+                if (toupper((unsigned char) *end) == 'B')
+                        end++;
+                if (*end)
+                        return -EINVAL;
+        }
+        if (MUL_OVERFLOW((uint64_t) v, mult, ret))
+                return -ERANGE;
+        return 0;
+}
+
+/* "100", "90s", "15m", "6h", "30d": seconds. */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+        unsigned long long v;
+        char *end;
+        uint64_t mult = 1;
+
+        if (!*s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        if (*end) {
+                switch (*end) {
+                case 's': mult = 1; break;
+                case 'm': mult = 60; break;
+                case 'h': mult = 3600; break;
+                case 'd': mult = 24 * 3600; break;
+                default: return -EINVAL;
+                }
+                if (end[1])
+                        return -EINVAL;
+        }
+        if (MUL_OVERFLOW((uint64_t) v, mult, ret))
+                return -ERANGE;
+        return 0;
+}
+
+static int path_ok(const char *p)
+{
+        if (!p || p[0] != '/' || strlen(p) >= 4096)
+                return -EINVAL;
+        for (const char *c = p; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return -EINVAL;
+        return 0;
+}
+
+/* Reads one value with libxlutil into the KpConfig field it belongs to. */
+static int apply_key(KpConfig *c, XLU_Config *x, const KeyDef *def, const char *file, unsigned line,
+                     KpError *error)
+{
+        void *field = (uint8_t *) c + def->offset;
+        const char *s = NULL;
+        long l;
+        int r;
+
+        switch (def->type) {
+        case KEY_PATH:
+                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a quoted path", file, line, def->name);
+                if (path_ok(s) < 0)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be an absolute path, not \"%s\"", file,
+                                            line, def->name, s);
+                free(*(char **) field);
+                *(char **) field = strdup(s);
+                return *(char **) field ? 0 : -ENOMEM;
+
+        case KEY_ON_FAILURE:
+                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0 || (!streq(s, "pvgrub") && !streq(s, "fail")))
+                        return kp_error_set(error, -EINVAL, "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s",
+                                            file, line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
+                *(KpOnFailure *) field = streq(s, "fail") ? KP_ON_FAILURE_FAIL : KP_ON_FAILURE_PVGRUB;
+                return 0;
+
+        case KEY_SIZE:
+        case KEY_DURATION: {
+                uint64_t v;
+                char buf[32];
+
+                if (xlu_cfg_get_long(x, def->name, &l, 1) == 0) {
+                        if (l < 0)
+                                return kp_error_set(error, -ERANGE, "%s:%u: %s must not be negative", file, line,
+                                                    def->name);
+                        (void) snprintf(buf, sizeof(buf), "%ld", l);
+                        s = buf;
+                } else if (xlu_cfg_get_string(x, def->name, &s, 1) != 0)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a number or a string", file, line,
+                                            def->name);
+                r = def->type == KEY_SIZE ? parse_size(s, &v) : parse_duration(s, &v);
+                if (r < 0)
+                        return kp_error_set(error, r, "%s:%u: %s: \"%s\" is not a %s", file, line, def->name, s,
+                                            def->type == KEY_SIZE ? "size (bytes, or with K, M, G)"
+                                                                  : "duration (seconds, or with s, m, h, d)");
+                *(uint64_t *) field = v;
+                return 0;
+        }
+
+        case KEY_COUNT:
+                if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || l < 1 || l > UINT16_MAX)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 1", file, line,
+                                            def->name);
+                *(unsigned *) field = (unsigned) l;
+                return 0;
+
+        case KEY_BOOL:
+                if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || (l != 0 && l != 1))
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be 0 or 1", file, line, def->name);
+                *(bool *) field = l == 1;
+                return 0;
+
+        case KEY_PATH_LIST: {
+                _cleanup_strv_free_ char **list = NULL;
+                XLU_ConfigList *xl = NULL;
+                int n = 0;
+
+                if (xlu_cfg_get_list(x, def->name, &xl, &n, 1) != 0)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a list of quoted paths", file, line,
+                                            def->name);
+                list = calloc(1, sizeof(char *));
+                if (!list)
+                        return -ENOMEM;
+                for (int i = 0; i < n; i++) {
+                        const char *item = xlu_cfg_get_listitem(xl, i);
+                        if (path_ok(item) < 0)
+                                return kp_error_set(error, -EINVAL, "%s:%u: %s: \"%s\" is not an absolute path", file,
+                                                    line, def->name, item ? item : "");
+                        if (strv_extend(&list, item) < 0)
+                                return -ENOMEM;
+                }
+                strv_free(*(char ***) field);
+                *(char ***) field = TAKE_PTR(list);
+                return 0;
+        }
+        }
+        return -EINVAL;
+}
+
+static int check_consistency(const KpConfig *c, KpError *error)
+{
+        const char *f = c->path;
+
+        if (c->max_kernel_size == 0 || c->max_kernel_size > KP_MAX_OUTPUT_DEFAULT)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: max_kernel_size must be between 1 and %" PRIu64
+                                    " bytes (Xen's own limit for a decompressed kernel)",
+                                    f, KP_MAX_OUTPUT_DEFAULT);
+        if (c->boot_timeout == 0 || c->boot_timeout >= LIBXL_BOOTLOADER_LIMIT)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: boot_timeout must be between 1 and %u seconds (libxl stops a bootloader "
+                                    "after %u s)",
+                                    f, LIBXL_BOOTLOADER_LIMIT - 1, LIBXL_BOOTLOADER_LIMIT);
+        if (c->drives_per_appliance > MAX_DRIVES_PER_APPLIANCE)
+                return kp_error_set(error, -ERANGE, "%s: drives_per_appliance must be at most %u", f,
+                                    MAX_DRIVES_PER_APPLIANCE);
+        if (c->scan_concurrency > MAX_SCAN_CONCURRENCY)
+                return kp_error_set(error, -ERANGE, "%s: scan_concurrency must be at most %u", f,
+                                    MAX_SCAN_CONCURRENCY);
+        if (c->scan_interval < 60)
+                return kp_error_set(error, -ERANGE, "%s: scan_interval must be at least 60 seconds", f);
+        return 0;
+}
+
+int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig **ret)
+{
+        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_free_ char *text = NULL, *report = NULL;
+        _cleanup_free_ ConfigKey *keys = NULL;
+        _cleanup_fclose_ FILE *report_f = NULL;
+        XLU_Config *x = NULL;
+        size_t size = 0, report_size = 0, n_keys = 0;
+        int r;
+
+        r = kp_config_new_default(&c);
+        if (r < 0)
+                return kp_error_set(error, r, "out of memory");
+
+        r = kp_read_file(path, KP_CONFIG_MAX_SIZE, error, &text, &size);
+        if (r == -ENOENT && !must_exist) {
+                kp_error_clear(error);
+                *ret = TAKE_PTR(c);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        c->path = strdup(path);
+        if (!c->path)
+                return -ENOMEM;
+        if (memchr(text, '\0', size))
+                return kp_error_set(error, -EINVAL, "%s: contains a NUL byte", path);
+
+        report_f = open_memstream(&report, &report_size);
+        if (!report_f)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        x = xlu_cfg_init(report_f, path);
+        if (!x)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+
+        r = xlu_cfg_readdata(x, text, (int) size);
+        if (r != 0) {
+                (void) fflush(report_f);
+                xlu_cfg_destroy(x);
+                /* libxlutil's first report line already reads "FILE:LINE: ..." */
+                if (report && *report) {
+                        char *nl = strchr(report, '\n');
+                        if (nl)
+                                *nl = '\0';
+                        return kp_error_set(error, -EINVAL, "%s", report);
+                }
+                return kp_error_set(error, -EINVAL, "%s: syntax error", path);
+        }
+
+        r = scan_keys(text, size, &keys, &n_keys);
+        if (r < 0) {
+                xlu_cfg_destroy(x);
+                return kp_error_set(error, r, "out of memory");
+        }
+
+        for (size_t i = 0; i < n_keys; i++) {
+                const KeyDef *def = find_key(keys[i].name);
+
+                if (!def) {
+                        xlu_cfg_destroy(x);
+                        return kp_error_set(error, -EINVAL, "%s:%u: unknown key \"%s\"", path, keys[i].line,
+                                            keys[i].name);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (streq(keys[j].name, keys[i].name)) {
+                                xlu_cfg_destroy(x);
+                                return kp_error_set(error, -EINVAL, "%s:%u: %s is already set on line %u", path,
+                                                    keys[i].line, keys[i].name, keys[j].line);
+                        }
+                r = apply_key(c, x, def, path, keys[i].line, error);
+                if (r < 0) {
+                        xlu_cfg_destroy(x);
+                        return r;
+                }
+        }
+        xlu_cfg_destroy(x);
+
+        r = check_consistency(c, error);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * kunpack.conf: the one configuration file of every kunpack program, in
+ * the xl.cfg syntax Xen admins already write (parsed by libxlutil, the
+ * parser xl itself uses). conf/kunpack.conf documents every key.
+ *
+ * Loading is strict: an unknown key, a value of the wrong type or out of
+ * range, or a syntax error fails with "FILE:LINE: reason", so a typo never
+ * silently turns into a default.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kunpack.h"
+#include "util/macro.h"
+
+typedef enum KpOnFailure {
+        KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
+        KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
+} KpOnFailure;
+
+const char *kp_on_failure_to_string(KpOnFailure f);
+
+typedef struct KpConfig {
+        char *path;                    /* the file read; NULL when only defaults apply */
+        char *cache_dir;               /* decompressed kernels, content-addressed */
+        char *state_dir;               /* per-disk boot plans */
+        char *socket_path;             /* kunpackd's control socket */
+        char *pvgrub_path;             /* pvgrub2 image: the fallback kernel, and pvgrub mode's kernel */
+        KpOnFailure on_failure;
+        uint64_t max_kernel_size;      /* cap on a decompressed kernel, bytes (≤ Xen's 1 GiB) */
+        uint64_t cache_max_size;       /* the garbage collector keeps the cache below this, bytes */
+        uint64_t cache_max_age;        /* unreferenced entries unused this long are collected, seconds */
+        uint64_t boot_timeout;         /* kunpack-boot answers within this, seconds (< libxl's 120) */
+        uint64_t scan_interval;        /* running guests are rescanned this often, seconds */
+        unsigned scan_concurrency;     /* libguestfs appliances at once */
+        unsigned drives_per_appliance; /* disks batched into one appliance */
+        char **domain_config_dirs;     /* where xl domain configs are looked for */
+        bool trust_foreign_plans;      /* accept plans whose disk identity cannot be re-checked here */
+} KpConfig;
+
+/*
+ * Which file to read: explicit (a --config option) if set, else
+ * $KUNPACK_CONFIG if set, else KP_CONFIG_FILE. ret_explicit says whether the
+ * admin named it (then a missing file is an error, not "use defaults").
+ */
+const char *kp_config_choose_path(const char *explicit_path, bool *ret_explicit);
+
+/* A config holding only the defaults. */
+int kp_config_new_default(KpConfig **ret);
+
+/*
+ * Loads path over the defaults. When path is missing and must_exist is
+ * false, the defaults are returned with ret->path NULL.
+ */
+int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig **ret);
+
+KpConfig *kp_config_free(KpConfig *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(KpConfig *, kp_config_free);
