@@ -296,3 +296,89 @@ int kp_mkdir_p(const char *dir, mode_t mode)
                 return negative_errno();
         return 0;
 }
+
+int kp_copy_fd(int in_fd, int out_fd, uint64_t max, uint64_t *ret_size)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint64_t done = 0;
+        loff_t in_off = 0;
+
+        /* The kernel copies in place where it can (reflinks on xfs/btrfs). */
+        for (;;) {
+                ssize_t n = copy_file_range(in_fd, &in_off, out_fd, NULL, 16 * 1024 * 1024, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (done == 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
+                                break; /* not supported here: fall back to read/write */
+                        return negative_errno();
+                }
+                if (n == 0) {
+                        if (ret_size)
+                                *ret_size = done;
+                        return 0;
+                }
+                done += (uint64_t) n;
+                if (done > max)
+                        return -EFBIG;
+        }
+
+        buf = malloc(1024 * 1024);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = pread(in_fd, buf, 1024 * 1024, (off_t) done);
+                int r;
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                done += (uint64_t) n;
+                if (done > max)
+                        return -EFBIG;
+                r = kp_loop_write(out_fd, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_size)
+                *ret_size = done;
+        return 0;
+}
+
+int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode, KpError *error, char **ret_name)
+{
+        _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
+        _cleanup_free_ char *name = NULL;
+        char proc[64];
+        uint64_t r64;
+        int r;
+
+        if (getrandom(&r64, sizeof(r64), GRND_NONBLOCK) != sizeof(r64))
+                r64 = (uint64_t) getpid() << 32 ^ (uint64_t) (uintptr_t) &r64;
+        if (asprintf(&name, "%s.%016" PRIx64, prefix, r64) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+
+        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) >= 0) {
+                *ret_name = TAKE_PTR(name);
+                return 0;
+        }
+        if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+                return kp_error_set_errno(error, negative_errno(), "cannot link %s into the output directory", name);
+
+        /* Another filesystem (or links not allowed): copy, atomically. */
+        r = kp_atomic_file_openat(dir_fd, name, copy_mode, error, &f);
+        if (r < 0)
+                return r;
+        r = kp_copy_fd(fd, f.fd, UINT64_MAX, NULL);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cannot copy %s into the output directory", name);
+        r = kp_atomic_file_commit(&f, false, error);
+        if (r < 0)
+                return r;
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}

@@ -59,5 +59,17 @@ ssize_t kp_loop_read(int fd, void *buf, size_t size);
 
 int kp_fsync_directory_of(const char *path);
 
+/*
+ * Gives the open regular file fd a new name in dir_fd: a hard link where
+ * the filesystems allow it, otherwise a copy written atomically. The name is
+ * "<prefix>.<random>" and is returned in ret_name. The new name refers to
+ * the very inode fd was opened on, so what was verified through fd is what
+ * gets published (no window for a swap between check and link).
+ */
+int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode, KpError *error, char **ret_name);
+
+/* Copies all of in_fd (from offset 0) to out_fd, with copy_file_range where possible. */
+int kp_copy_fd(int in_fd, int out_fd, uint64_t max, uint64_t *ret_size);
+
 /* Creates dir and its missing parents with mode (existing ones are left alone). */
 int kp_mkdir_p(const char *dir, mode_t mode);
