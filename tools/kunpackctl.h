@@ -30,3 +30,4 @@ typedef struct KpctlVerb {
 } KpctlVerb;
 
 /* Verbs, each in kunpackctl-<name>.c; return a KPCTL_EXIT_* code. */
+int verb_extract(int argc, char **argv);
