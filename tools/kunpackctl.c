@@ -14,7 +14,8 @@ int arg_verbose = 0;
 
 /* One line per verb, in the order --help lists them. */
 static const KpctlVerb verbs[] = {
-        { "extract", "extract KERNEL -o OUTPUT | --check KERNEL   Decompress a kernel to a Xen-bootable ELF", verb_extract },
+        { "extract", "extract KERNEL -o OUTPUT | --check KERNEL\n"
+                     "                       Decompress a kernel to the ELF Xen PV loaders boot", verb_extract },
 };
 
 static void help(void)
