@@ -113,6 +113,33 @@ typedef struct KpElfInfo {
 
 /* ---- unpacking ------------------------------------------------------------ */
 
+/*
+ * Why kp_unpack_fd() and kp_unpack_file() refuse a kernel, by errno (the
+ * KpError says which case, in words):
+ *
+ *   -EMEDIUMTYPE      not a kernel at all: neither an x86 boot image (0xAA55
+ *                     boot flag, "HdrS") nor an ELF
+ *   -EPROTONOSUPPORT  a kernel in a form we cannot unpack: boot protocol
+ *                     older than 2.08 (no payload fields), unknown payload
+ *                     format
+ *   -EOPNOTSUPP       a known format in a variant the kernel build never
+ *                     writes (lzop filters or other methods, xz filters)
+ *   -EBADMSG          corrupt: truncated or damaged compressed data, failed
+ *                     checksums, trailing garbage, a size trailer that does
+ *                     not match the output, a payload outside the file, a
+ *                     payload that is not an ELF once decompressed (nested
+ *                     compression), a malformed ELF
+ *   -ENOEXEC          a well-formed ELF that Xen's PV loader would refuse:
+ *                     not x86-64/i386, no Xen notes ("not a Xen PV kernel:
+ *                     no Xen ELF notes"), wrong loader or Xen version,
+ *                     dom0-only, 32-bit without PAE, entry outside the kernel
+ *   -EFBIG            a limit: input larger than max_input, output larger
+ *                     than max_output, a zstd window over 128 MiB, an lzma/xz
+ *                     dictionary over 128 MiB
+ *   -EINVAL, -EBADF   the caller's arguments (output not an empty regular file)
+ *   -ENOMEM, -EIO, -ENOSPC, ...  the system's own failures, passed through
+ */
+
 typedef struct KpUnpackOptions {
         uint64_t max_input;                  /* 0: KP_MAX_INPUT_DEFAULT */
         uint64_t max_output;                 /* 0: KP_MAX_OUTPUT_DEFAULT; never above it */
