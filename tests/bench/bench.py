@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""kunpack's decompression against each format's reference CLI, on the real fixtures.
+
+For every format the x86 kernel build can produce, times, in the same run and
+interleaved, on the same filesystem:
+
+  CLI        the reference tool decompressing the bare payload (without the
+             kernel build's size trailer) to a file: `lz4 -dc IN > OUT`;
+  kunpack    kp_unpack_fd() on the whole bzImage into a plain file, no fsync,
+             i.e. measured like the CLI (tests/bench/bench-unpack);
+  extract    `kunpackctl extract KERNEL -o OUT`, the real command: it also
+             fsyncs the file and its directory before renaming it into place.
+
+Every run's output is checked against the reference sha256. Times are the
+median wall time of --runs runs; RSS is the largest peak resident set size
+(getrusage of the child) seen. For gzip the libdeflate alternative is
+measured too (whole payload and output in memory).
+
+Usage: bench.py --kunpackctl PATH --helper PATH [--fixtures DIR] [--runs N] [--workdir DIR]
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FORMATS = ["lz4", "zstd", "gzip", "xz", "lzma", "bzip2", "lzo"]
+CLI = {
+    "gzip": ["gzip", "-dc"],
+    "bzip2": ["bzip2", "-dc"],
+    "lzma": ["lzma", "-dc"],
+    "xz": ["xz", "-dc"],
+    "lzo": ["lzop", "-dc"],
+    "lz4": ["lz4", "-dc"],
+    "zstd": ["zstd", "-dc"],
+}
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def measure(cmd, stdout_path=None):
+    """Runs cmd; returns (wall seconds, peak RSS in KiB)."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    try:
+        start = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        _, status, rusage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+    finally:
+        if stdout_path:
+            out.close()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.read().decode(errors="replace")))
+    return wall, rusage.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kunpackctl", required=True)
+    ap.add_argument("--helper", required=True)
+    ap.add_argument("--fixtures", default=os.environ.get("KP_FIXTURES"))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("KP_BENCH_RUNS", "7")))
+    ap.add_argument("--workdir", default=None, help="where outputs are written (default: a directory in /var/tmp)")
+    ap.add_argument("--formats", default=",".join(FORMATS))
+    args = ap.parse_args()
+
+    if not args.fixtures or not os.path.exists(os.path.join(args.fixtures, "SHA256SUMS")):
+        print("bench: KP_FIXTURES not built; run `ninja -C BUILD tests/fixture-kernels.stamp` first")
+        return 77
+    ref = sha256(os.path.join(args.fixtures, "vmlinux"))
+    work = tempfile.mkdtemp(prefix="kp-bench-", dir=args.workdir or "/var/tmp")
+    rows = []
+    try:
+        for fmt in args.formats.split(","):
+            kernel = os.path.join(args.fixtures, "bzImage-" + fmt)
+            payload = open(os.path.join(args.fixtures, "payload-" + fmt), "rb").read()
+            stream = os.path.join(work, "payload." + fmt)
+            with open(stream, "wb") as f:
+                # The CLI gets what it would get from `make`: the stream without size_append's trailer.
+                f.write(payload if fmt == "gzip" else payload[:-4])
+            out = os.path.join(work, "vmlinux")
+
+            variants = {
+                "cli": (CLI[fmt] + [stream], out),
+                "kunpack": ([args.helper, kernel, out], None),
+                "extract": ([args.kunpackctl, "extract", kernel, "-o", out], None),
+            }
+            if fmt == "gzip" and subprocess.run([args.helper, "--libdeflate", stream, out]).returncode == 0:
+                variants["libdeflate"] = ([args.helper, "--libdeflate", stream, out], None)
+
+            times = {k: [] for k in variants}
+            rss = {k: 0 for k in variants}
+            for run in range(args.runs + 1):
+                for name, (cmd, stdout_path) in variants.items():
+                    if os.path.exists(out):
+                        os.unlink(out)
+                    wall, maxrss = measure(cmd, stdout_path)
+                    if sha256(out) != ref:
+                        sys.exit("bench: %s %s produced a wrong vmlinux" % (fmt, name))
+                    if run > 0:  # the first round warms the page cache
+                        times[name].append(wall)
+                        rss[name] = max(rss[name], maxrss)
+            os.unlink(out)
+            os.unlink(stream)
+            rows.append((fmt, {k: statistics.median(v) for k, v in times.items()}, rss))
+            print("bench: %s done" % fmt, file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("kunpack vs reference CLIs: %d runs each (median wall time), %s, load average %s"
+          % (args.runs, os.uname().machine, " ".join("%.2f" % x for x in os.getloadavg())))
+    print("ELF: %d bytes; outputs on the filesystem of %s; page cache warm\n"
+          % (os.path.getsize(os.path.join(args.fixtures, "vmlinux")), args.workdir or "/var/tmp"))
+    print("| format | reference CLI | CLI | kunpack, no fsync | ratio | kunpackctl extract, with fsync | ratio "
+          "| CLI peak RSS | kunpack peak RSS |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for fmt, t, rss in rows:
+        print("| %s | `%s` | %.3f s | %.3f s | **%.2f×** | %.3f s | %.2f× | %.1f MiB | %.1f MiB |" % (
+            fmt, " ".join(CLI[fmt]), t["cli"], t["kunpack"], t["kunpack"] / t["cli"], t["extract"],
+            t["extract"] / t["cli"], rss["cli"] / 1024, max(rss["kunpack"], rss["extract"]) / 1024))
+        if "libdeflate" in t:
+            print("| gzip (libdeflate, not used) | `%s` | %.3f s | %.3f s | %.2f× | | | %.1f MiB | %.1f MiB |" % (
+                " ".join(CLI[fmt]), t["cli"], t["libdeflate"], t["libdeflate"] / t["cli"], rss["cli"] / 1024,
+                rss["libdeflate"] / 1024))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
