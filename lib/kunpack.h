@@ -141,7 +141,7 @@ typedef struct KpElfInfo {
  */
 
 typedef struct KpUnpackOptions {
-        uint64_t max_input;                  /* 0: KP_MAX_INPUT_DEFAULT */
+        uint64_t max_input;                  /* 0: KP_MAX_INPUT_DEFAULT; never above it */
         uint64_t max_output;                 /* 0: KP_MAX_OUTPUT_DEFAULT; never above it */
         bool skip_xen_check;                 /* accept an ELF without Xen notes */
         bool want_output_sha256;             /* fill KpUnpackResult.output_sha256 */
