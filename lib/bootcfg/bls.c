@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "bootcfg/grub-interp.h"
+#include "bootcfg/text.h"
+#include "bootcfg/version.h"
+#include "util/error.h"
+#include "util/strv.h"
+
+/*
+ * `blscfg`, the command Fedora and RHEL 8+ put in grub.cfg instead of menu
+ * entries (grub-core/commands/blscfg.c of Fedora's GRUB): it reads
+ * $blsdir, else /loader/entries, else /boot/loader/entries on $root, sorts
+ * the *.conf snippets newest first by their names (name-version-release,
+ * rpm's version order), skips duplicates and snippets without "linux", and
+ * adds for each one an entry whose id is the file name, whose title is
+ * "title" (else "linux"), with the body
+ *
+ *     load_video
+ *     set gfxpayload=keep
+ *     insmod gzio
+ *     linux ($root)<linux> <options, $variables expanded>
+ *     initrd ($root)<initrd> ($root)<initrd>...
+ *
+ * which then runs like any entry's. The "version" key is read by
+ * systemd-boot, not by blscfg: it does not change the order here either.
+ */
+
+/* BLS snippets in one directory: as many as menu entries. */
+#define BLS_MAX_SNIPPETS KP_BOOTCFG_MAX_ENTRIES
+
+typedef struct BlsSnippet {
+        char *id;               /* file name without ".conf" */
+        char **keys;            /* alternating key, value in file order */
+        size_t n_keys;
+} BlsSnippet;
+
+static void snippet_done(BlsSnippet *s)
+{
+        free(s->id);
+        for (size_t i = 0; i < 2 * s->n_keys; i++)
+                free(s->keys[i]);
+        free(s->keys);
+        *s = (BlsSnippet) {};
+}
+
+/* The value of key after the one at *last (start with *last = -1), in file order. */
+static const char *snippet_get(const BlsSnippet *s, const char *key, ssize_t *last)
+{
+        for (size_t i = last ? (size_t) (*last + 1) : 0; i < s->n_keys; i++)
+                if (streq(s->keys[2 * i], key)) {
+                        if (last)
+                                *last = (ssize_t) i;
+                        return s->keys[2 * i + 1];
+                }
+        return NULL;
+}
+
+/*
+ * Reads the snippet's lines as blscfg's read_entry(): leading blanks
+ * skipped, '#' lines skipped, key and value split at the first space (or
+ * tab); a line without a value (an empty line too) ends the snippet.
+ */
+static int snippet_parse(BlsSnippet *s, const char *data, size_t size, bool *ret_cut)
+{
+        const char *p = data, *end = data + size;
+
+        *ret_cut = false;
+        while (p < end) {
+                const char *eol = memchr(p, '\n', (size_t) (end - p)), *sep, *v;
+                size_t len;
+                char **n;
+
+                if (!eol)
+                        eol = end;
+                while (p < eol && (*p == ' ' || *p == '\t'))
+                        p++;
+                len = (size_t) (eol - p);
+                if (len > 0 && *p == '#') {
+                        p = eol + 1;
+                        continue;
+                }
+                sep = memchr(p, ' ', len);
+                if (!sep)
+                        sep = memchr(p, '\t', len);
+                if (!sep || sep + 1 >= eol) {
+                        *ret_cut = eol < end && eol + 1 < end;
+                        break;
+                }
+                v = sep + 1;
+                while (v < eol && (*v == ' ' || *v == '\t'))
+                        v++;
+
+                n = reallocarray(s->keys, 2 * (s->n_keys + 1), sizeof(char *));
+                if (!n)
+                        return -ENOMEM;
+                s->keys = n;
+                n[2 * s->n_keys] = strndup(p, (size_t) (sep - p));
+                n[2 * s->n_keys + 1] = strndup(v, (size_t) (eol - v));
+                s->n_keys++;
+                if (!n[2 * s->n_keys - 2] || !n[2 * s->n_keys - 1])
+                        return -ENOMEM;
+                p = eol + 1;
+        }
+        return 0;
+}
+
+/*
+ * blscfg's expand_val(): "$name" becomes the variable's value and a space
+ * (a space right after the name is then skipped); an unset variable
+ * vanishes; a value of one character is dropped, as blscfg's bounds do.
+ * Returns NULL (no buffer) when nothing at all was appended.
+ */
+static int expand_val(GrubInterp *in, const char *value, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        bool have = false, is_var = false;
+        size_t len = 0;
+        const char *start = value, *end = value;
+
+        if (!value) {
+                *ret = NULL;
+                return 0;
+        }
+
+#define FIELD_APPEND()                                                                          \
+        do {                                                                                    \
+                size_t flen = (size_t) (end - start) + 1;                                       \
+                _cleanup_free_ char *f = strndup(start, end >= start ? flen : 0);               \
+                const char *field = f;                                                          \
+                if (!f)                                                                         \
+                        return -ENOMEM;                                                         \
+                if (is_var)                                                                     \
+                        field = grub_env_get(in->env, f);                                       \
+                if (field) {                                                                    \
+                        size_t add = strlen(field) + (is_var ? 1 : 0);                          \
+                        char *nb;                                                               \
+                        if (len + add > GRUB_MAX_VALUE)                                         \
+                                return -E2BIG;                                                  \
+                        nb = realloc(buf, len + add + 1);                                       \
+                        if (!nb)                                                                \
+                                return -ENOMEM;                                                 \
+                        buf = nb;                                                               \
+                        memcpy(buf + len, field, strlen(field));                                \
+                        len += strlen(field);                                                   \
+                        if (is_var)                                                             \
+                                buf[len++] = ' ';                                               \
+                        buf[len] = '\0';                                                        \
+                        have = true;                                                            \
+                }                                                                               \
+        } while (0)
+
+        for (const char *v = value; *v; v++) {
+                if (*v == '$') {
+                        if (start != end)
+                                FIELD_APPEND();
+                        is_var = true;
+                        start = v + 1;
+                } else if (is_var && !((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+                                       (*v >= '0' && *v <= '9') || *v == '_')) {
+                        FIELD_APPEND();
+                        is_var = false;
+                        start = v;
+                        if (*start == ' ')
+                                start++;
+                }
+                end = v;
+        }
+        if (start != end)
+                FIELD_APPEND();
+#undef FIELD_APPEND
+
+        *ret = have ? TAKE_PTR(buf) : NULL;
+        return 0;
+}
+
+static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, const BlsSnippet *s)
+{
+        _cleanup_free_ char *options = NULL, *src = NULL, *initrd = NULL, *file = NULL, *shown = NULL;
+        _cleanup_free_ char **params = NULL;
+        const char *linux_path, *title, *name = NULL, *v;
+        const char *save_default = grub_env_get(in->env, "save_default");
+        const char *early = grub_env_get(in->env, "early_initrd");
+        GrubScript *body = NULL;
+        KpError perr = {};
+        size_t n_params = 1, n_args = 0;
+        ssize_t last;
+        int r;
+
+        linux_path = snippet_get(s, "linux", NULL);
+        if (!linux_path)
+                return 0; /* blscfg skips it */
+        title = snippet_get(s, "title", NULL) ?: linux_path;
+
+        r = expand_val(in, snippet_get(s, "options", NULL), &options);
+        if (r >= 0 && !options)
+                r = expand_val(in, grub_env_get(in->env, "default_kernelopts"), &options);
+        if (r == -E2BIG)
+                return grub_interp_fail(in, r, c->line, "%s/%s.conf: options longer than %d bytes", dir, s->id,
+                                        GRUB_MAX_VALUE);
+        if (r < 0)
+                return r;
+
+        /* initrd ($root)<early...> ($root)<initrd...>: early_initrd files sit next to the first initrd. */
+        if (early || snippet_get(s, "initrd", NULL)) {
+                _cleanup_free_ char *prefix = NULL;
+                const char *first = snippet_get(s, "initrd", NULL) ?: linux_path, *slash = strrchr(first, '/');
+                size_t len;
+                FILE *f;
+
+                prefix = strndup(first, slash ? (size_t) (slash - first) + 1 : 0);
+                if (!prefix)
+                        return -ENOMEM;
+                f = open_memstream(&initrd, &len);
+                if (!f)
+                        return -ENOMEM;
+                fputs("initrd", f);
+                if (early) {
+                        _cleanup_free_ char *copy = strdup(early);
+                        if (!copy) {
+                                fclose(f);
+                                return -ENOMEM;
+                        }
+                        for (char *tok = copy, *sp; tok; tok = sp) {
+                                sp = strchr(tok, ' ');
+                                if (sp)
+                                        *sp++ = '\0';
+                                fprintf(f, " ($root)%s%s", prefix, tok);
+                        }
+                }
+                last = -1;
+                while ((v = snippet_get(s, "initrd", &last)))
+                        fprintf(f, " ($root)%s", v);
+                if (fclose(f) != 0)
+                        return -ENOMEM;
+        }
+
+        if (asprintf(&src, "%sload_video\nset gfxpayload=keep\ninsmod gzio\nlinux ($root)%s%s%s\n%s%s",
+                     save_default && streq(save_default, "true") ? "savedefault\n" : "", linux_path,
+                     options ? " " : "", options ?: "", initrd ?: "", initrd ? "\n" : "") < 0)
+                return -ENOMEM;
+        if (asprintf(&file, "%s/%s.conf", dir, s->id) < 0)
+                return -ENOMEM;
+
+        r = grub_script_parse(file, src, strlen(src), &perr, &body);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* GRUB would only notice when booting it: the entry stays, loading nothing. */
+                grub_interp_warn(in, c->line, "blscfg: %s", perr.message);
+                body = NULL;
+        }
+        r = grub_interp_own(in, body, file, &name);
+        if (r < 0)
+                return r;
+
+        /* $1 is the title, then each grub_arg. */
+        last = -1;
+        while (snippet_get(s, "grub_arg", &last))
+                n_args++;
+        params = calloc(n_args + 2, sizeof(char *));
+        if (!params)
+                return -ENOMEM;
+        params[0] = (char *) title;
+        last = -1;
+        while ((v = snippet_get(s, "grub_arg", &last)))
+                params[n_params++] = (char *) v;
+
+        const char *saved_file = in->file;
+        in->file = name;
+        r = grub_interp_add_item(in, c->line, title, s->id, false, params, n_params, body);
+        in->file = saved_file;
+        if (r >= 0 && !body)
+                in->menu->items[in->menu->n_items - 1].body = NULL;
+        return r;
+}
+
+int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *dir = NULL;
+        BlsSnippet *snips = NULL;
+        size_t n_snips = 0;
+        bool config_fs = false;
+        KpDeviceSpec spec = {};
+        int r;
+
+        if (in->boot) {
+                in->status = 0;
+                return 0;
+        }
+        in->used_blscfg = true;
+        if (argc > 1)
+                grub_interp_warn(in, c->line, "%s: arguments ignored; every snippet is read", argv[0]);
+
+        r = grub_interp_device_spec(in, grub_env_get(in->env, "root") ?: "", &spec, &config_fs);
+        kp_device_spec_done(&spec);
+        if (r < 0)
+                return r;
+        if (!config_fs)
+                grub_interp_warn(in, c->line, "%s reads $root, not known to be the configuration's filesystem; read there anyway",
+                                 argv[0]);
+
+        /* $blsdir, else /loader/entries (a separate /boot), else /boot/loader/entries. */
+        const char *blsdir = grub_env_get(in->env, "blsdir");
+        const char *dirs[] = { blsdir ?: "/loader/entries", blsdir ? NULL : "/boot/loader/entries" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs) && dirs[i]; i++) {
+                _cleanup_free_ char *d = strdup(dirs[i]);
+                size_t l;
+                if (!d)
+                        return -ENOMEM;
+                l = strlen(d);
+                while (l > 1 && d[l - 1] == '/')
+                        d[--l] = '\0';
+                r = kp_boot_fs_list(in->reader, d, in->error, &names);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        continue;
+                if (r < 0)
+                        return kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, argv[0]);
+                dir = TAKE_PTR(d);
+                break;
+        }
+        if (!dir) {
+                grub_interp_warn(in, c->line, "%s: no /loader/entries or /boot/loader/entries", argv[0]);
+                in->status = 1;
+                return 0;
+        }
+
+        STRV_FOREACH(name, names) {
+                _cleanup_free_ char *path = NULL, *data = NULL;
+                BlsSnippet s = {};
+                size_t len = strlen(*name), size = 0, pos;
+                bool cut;
+
+                if ((*name)[0] == '.' || len <= 5 || !streq(*name + len - 5, ".conf"))
+                        continue;
+                if (asprintf(&path, "%s/%s", dir, *name) < 0)
+                        goto nomem;
+                r = kp_boot_fs_read(in->reader, path, in->error, &data, &size);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        r = kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, argv[0]);
+                        goto fail;
+                }
+                /* GRUB's line reader drops carriage returns. */
+                pos = 0;
+                for (size_t k = 0; k < size; k++)
+                        if (data[k] != '\r')
+                                data[pos++] = data[k];
+                size = pos;
+                if (memchr(data, '\0', size)) {
+                        _cleanup_free_ char *shown = kp_text_escape_short(path);
+                        r = grub_interp_fail(in, -EBADMSG, c->line, "%s: NUL byte in %s", argv[0], shown ?: "?");
+                        goto fail;
+                }
+
+                s.id = strndup(*name, len - 5);
+                if (!s.id)
+                        goto nomem;
+                r = snippet_parse(&s, data, size, &cut);
+                if (r < 0) {
+                        snippet_done(&s);
+                        goto fail;
+                }
+                if (cut) {
+                        _cleanup_free_ char *shown = kp_text_escape_short(path);
+                        grub_interp_warn(in, c->line, "%s: %s: a line without a value ends the snippet, as in blscfg",
+                                         argv[0], shown ?: "?");
+                }
+
+                /* Newest first; a name that compares equal to one already there is dropped, as blscfg does. */
+                for (pos = 0; pos < n_snips; pos++) {
+                        int k = kp_version_compare_nvr(s.id, snips[pos].id);
+                        if (k == 0)
+                                break;
+                        if (k > 0)
+                                break;
+                }
+                if (pos < n_snips && kp_version_compare_nvr(s.id, snips[pos].id) == 0) {
+                        _cleanup_free_ char *shown = kp_text_escape_short(s.id);
+                        grub_interp_warn(in, c->line, "%s: snippet \"%s\" sorts equal to another one; dropped", argv[0],
+                                         shown ?: "?");
+                        snippet_done(&s);
+                        continue;
+                }
+                if (n_snips >= BLS_MAX_SNIPPETS) {
+                        snippet_done(&s);
+                        r = grub_interp_fail(in, -E2BIG, c->line, "more than %d BLS snippets", BLS_MAX_SNIPPETS);
+                        goto fail;
+                }
+                BlsSnippet *n = reallocarray(snips, n_snips + 1, sizeof(BlsSnippet));
+                if (!n) {
+                        snippet_done(&s);
+                        goto nomem;
+                }
+                snips = n;
+                memmove(&snips[pos + 1], &snips[pos], (n_snips - pos) * sizeof(BlsSnippet));
+                snips[pos] = s;
+                n_snips++;
+        }
+
+        for (size_t i = 0; i < n_snips; i++) {
+                r = add_snippet_entry(in, c, dir, &snips[i]);
+                if (r < 0)
+                        goto fail;
+        }
+        r = 0;
+        in->status = 0;
+        goto finish;
+nomem:
+        r = -ENOMEM;
+fail:
+finish:
+        for (size_t i = 0; i < n_snips; i++)
+                snippet_done(&snips[i]);
+        free(snips);
+        return r;
+}

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "bootcfg/grub-interp.h"
+#include "bootcfg/grubenv.h"
+#include "bootcfg/text.h"
+#include "util/error.h"
+
+/*
+ * GRUB commands that matter for what boots, emulated; the rest of what
+ * grub-mkconfig writes, accepted as the no-ops they are for that question.
+ * Statuses follow GRUB: 0 is success, anything else failure ($? and if).
+ */
+
+/* Whether the long option a ("--name" or "--name=value", name len bytes long) is name. */
+static bool long_is(const char *a, size_t len, const char *name)
+{
+        return len == strlen(name) && strncmp(a + 2, name, len) == 0;
+}
+
+static int cmd_status(GrubInterp *in, int status)
+{
+        in->status = status;
+        return 0;
+}
+
+static int cmd_true(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        return cmd_status(in, 0);
+}
+
+static int cmd_false(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        return cmd_status(in, 1);
+}
+
+static int cmd_set(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        char *eq;
+        int r;
+
+        /* `set` alone lists the variables; `set a=b c` ignores c, as GRUB's grub_core_cmd_set() does. */
+        if (argc < 2)
+                return cmd_status(in, 0);
+        eq = strchr(argv[1], '=');
+        if (!eq)
+                return cmd_status(in, 1); /* "not an assignment" */
+        *eq = '\0';
+        r = grub_interp_set(in, c->line, argv[1], eq + 1, grub_interp_set_origin(in, c));
+        *eq = '=';
+        if (r < 0)
+                return r;
+        return cmd_status(in, 0);
+}
+
+static int cmd_unset(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        for (size_t i = 1; i < argc; i++)
+                grub_interp_unset(in, argv[i]);
+        return cmd_status(in, 0);
+}
+
+static int cmd_export(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        int r;
+
+        for (size_t i = 1; i < argc; i++) {
+                r = grub_interp_export(in, c->line, argv[i]);
+                if (r < 0)
+                        return r;
+        }
+        return cmd_status(in, 0);
+}
+
+/* increment/decrement (Fedora's boot counting): numbers as grub_strtol() reads them. */
+static int cmd_step(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        const char *v;
+        char buf[32];
+        long long n;
+        int r;
+
+        if (argc != 2)
+                return cmd_status(in, 1);
+        v = grub_env_get(in->env, argv[1]);
+        if (!v)
+                return cmd_status(in, 1);
+        n = strtoll(v, NULL, 10);
+        n += streq(argv[0], "increment") ? 1 : -1;
+        (void) snprintf(buf, sizeof(buf), "%lld", n);
+        r = grub_interp_set(in, c->line, argv[1], buf, GRUB_ORIGIN_SCRIPT);
+        if (r < 0)
+                return r;
+        return cmd_status(in, 0);
+}
+
+static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_free_ char *file = NULL, *path = NULL, *data = NULL, *shown = NULL;
+        _cleanup_(kp_grubenv_freep) KpGrubEnv *env = NULL;
+        char **whitelist = NULL;
+        size_t n_white = 0, size = 0;
+        KpError perr = {};
+        int r;
+
+        whitelist = calloc(argc, sizeof(char *));
+        if (!whitelist)
+                return -ENOMEM;
+        for (size_t i = 1; i < argc; i++) {
+                const char *a = argv[i], *value = NULL;
+
+                if (streq(a, "-f") || streq(a, "--file")) {
+                        if (i + 1 >= argc || argv[i + 1][0] == '-') {
+                                free(whitelist);
+                                return cmd_status(in, 1); /* missing mandatory option */
+                        }
+                        value = argv[++i];
+                } else if (startswith_lit(a, "--file="))
+                        value = a + STRLEN("--file=");
+                else if (streq(a, "-s") || streq(a, "--skip-sig"))
+                        continue;
+                else if (a[0] == '-' && a[1]) {
+                        free(whitelist);
+                        return cmd_status(in, 1); /* unknown argument */
+                } else {
+                        whitelist[n_white++] = argv[i];
+                        continue;
+                }
+                free(file);
+                file = strdup(value);
+                if (!file) {
+                        free(whitelist);
+                        return -ENOMEM;
+                }
+        }
+        if (!file) {
+                if (asprintf(&file, "%s/grubenv", grub_env_get(in->env, "prefix") ?: "") < 0) {
+                        free(whitelist);
+                        return -ENOMEM;
+                }
+        }
+
+        r = grub_interp_read_file(in, c->line, file, &path, &data, &size);
+        if (r == -ENOENT || r == -EREMOTE) {
+                shown = kp_text_escape_short(file);
+                if (r == -EREMOTE)
+                        grub_interp_warn(in, c->line, "load_env: \"%s\" is not on the configuration's filesystem; not read",
+                                         shown ?: "?");
+                free(whitelist);
+                return cmd_status(in, 1);
+        }
+        if (r < 0) {
+                free(whitelist);
+                return r;
+        }
+
+        r = kp_grubenv_parse(data, size, &perr, &env);
+        if (r == -ENOMEM) {
+                free(whitelist);
+                return r;
+        }
+        if (r < 0) {
+                shown = kp_text_escape_short(path);
+                grub_interp_warn(in, c->line, "load_env: %s: %s", shown ?: "?", perr.message);
+                free(whitelist);
+                return cmd_status(in, 1);
+        }
+
+        for (size_t i = 0; r >= 0 && i < env->n_vars; i++) {
+                const KpGrubEnvVar *v = &env->vars[i];
+                GrubOrigin origin = GRUB_ORIGIN_SCRIPT;
+                bool listed = n_white == 0;
+
+                for (size_t k = 0; k < n_white && !listed; k++)
+                        listed = streq(whitelist[k], v->name);
+                if (!listed)
+                        continue;
+                if (streq(v->name, "next_entry")) {
+                        if (in->flags & KP_BOOTCFG_IGNORE_NEXT_ENTRY)
+                                continue;
+                        origin = GRUB_ORIGIN_NEXT_ENTRY;
+                } else if (streq(v->name, "saved_entry"))
+                        origin = GRUB_ORIGIN_SAVED_ENTRY;
+                r = grub_interp_set(in, c->line, v->name, v->value, origin);
+        }
+        free(whitelist);
+        if (r < 0)
+                return r;
+        free(in->grubenv_path);
+        in->grubenv_path = TAKE_PTR(path);
+        return cmd_status(in, 0);
+}
+
+/*
+ * search [--file|--label|--fs-uuid] [--set[=VAR]] [--no-floppy] [--hint...] KEY,
+ * options read as GRUB 2.06's grub_arg_parse() reads them.
+ */
+static int cmd_search(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        static const char *const valued_long[] = { "hint", "hint-ieee1275", "hint-bios", "hint-baremetal",
+                                                   "hint-efi", "hint-arc" };
+        _cleanup_free_ char *name = NULL;
+        const char *key = NULL, *var = NULL, *set_value = NULL;
+        bool by_file = false, by_label = false, by_uuid = false, set = false, is_config_fs = false;
+        KpDeviceSpec spec = {};
+        size_t i;
+        int r;
+
+        if (argv[0][6] == '.') {
+                /* search.fs_uuid KEY [VAR], search.fs_label, search.file */
+                if (argc < 2)
+                        return cmd_status(in, 1);
+                by_uuid = streq(argv[0], "search.fs_uuid");
+                by_label = streq(argv[0], "search.fs_label");
+                by_file = streq(argv[0], "search.file");
+                key = argv[1];
+                var = argc > 2 ? argv[2] : NULL;
+                goto found;
+        }
+
+        for (i = 1; i < argc; i++) {
+                const char *a = argv[i];
+
+                if (a[0] != '-' || strlen(a) == 1) {
+                        if (!key)
+                                key = a;
+                        continue;
+                }
+                if (streq(a, "--")) {
+                        if (!key && i + 1 < argc)
+                                key = argv[i + 1];
+                        break;
+                }
+                if (a[1] == '-') {
+                        const char *eq = strchr(a, '=');
+                        size_t len = eq ? (size_t) (eq - a - 2) : strlen(a) - 2;
+                        const char *value = eq ? eq + 1 : NULL;
+                        bool valued = false;
+
+                        for (size_t k = 0; k < ELEMENTSOF(valued_long); k++)
+                                valued = valued || long_is(a, len, valued_long[k]);
+                        valued = valued || long_is(a, len, "set");
+                        /* A long option taking a value takes the next word unless it starts with '-'. */
+                        if (!value && valued && i + 1 < argc && argv[i + 1][0] != '-')
+                                value = argv[++i];
+                        if (long_is(a, len, "file"))
+                                by_file = true;
+                        else if (long_is(a, len, "label"))
+                                by_label = true;
+                        else if (long_is(a, len, "fs-uuid"))
+                                by_uuid = true;
+                        else if (long_is(a, len, "no-floppy"))
+                                ;
+                        else if (long_is(a, len, "set")) {
+                                set = true;
+                                set_value = value;
+                        } else if (valued) {
+                                if (!value)
+                                        return cmd_status(in, 1); /* missing mandatory option */
+                        } else {
+                                _cleanup_free_ char *shown = kp_text_escape_short(a);
+                                grub_interp_warn(in, c->line, "search: unknown option \"%s\"", shown ?: "?");
+                                return cmd_status(in, 1);
+                        }
+                        continue;
+                }
+                /* Short options, possibly several in one word. */
+                for (const char *s = a + 1; *s; s++) {
+                        bool last = s[1] == '\0';
+                        switch (*s) {
+                        case 'f':
+                                by_file = true;
+                                break;
+                        case 'l':
+                                by_label = true;
+                                break;
+                        case 'u':
+                                by_uuid = true;
+                                break;
+                        case 'n':
+                                break;
+                        case 's':
+                                set = true;
+                                /* Optional value: the next word, unless it looks like an option. */
+                                if (last && i + 1 < argc && (strlen(argv[i + 1]) < 2 || argv[i + 1][0] != '-'))
+                                        set_value = argv[++i];
+                                break;
+                        case 'h':
+                                if (!last || i + 1 >= argc)
+                                        return cmd_status(in, 1);
+                                i++;
+                                break;
+                        default: {
+                                _cleanup_free_ char *shown = kp_text_escape_short(a);
+                                grub_interp_warn(in, c->line, "search: unknown option \"%s\"", shown ?: "?");
+                                return cmd_status(in, 1);
+                        }
+                        }
+                        if (i > 0 && argv[i] != a)
+                                break; /* the value consumed the next word */
+                }
+        }
+
+        if (set)
+                var = set_value ?: "root";
+        if (!key) {
+                if (set && set_value) {
+                        key = set_value;
+                        var = "root";
+                } else
+                        return cmd_status(in, 1); /* "one argument expected" */
+        }
+
+found:
+        if (by_label) {
+                spec.kind = KP_DEVICE_LABEL;
+                is_config_fs = in->reader && in->reader->fs && in->reader->fs->fs_label &&
+                               streq(in->reader->fs->fs_label, key);
+        } else if (by_uuid) {
+                spec.kind = KP_DEVICE_UUID;
+                is_config_fs = in->reader && in->reader->fs && in->reader->fs->fs_uuid &&
+                               strcasecmp(in->reader->fs->fs_uuid, key) == 0;
+        } else if (by_file) {
+                KpFileKind kind;
+                spec.kind = KP_DEVICE_FILE;
+                /* pvgrub2 takes the first disk holding the file; the config's own filesystem is the likely one. */
+                is_config_fs = key[0] == '/' && kp_boot_fs_probe(in->reader, key, &kind) >= 0 &&
+                               kind != KP_FILE_MISSING;
+        } else
+                return cmd_status(in, 1); /* "unspecified search type" */
+
+        spec.value = strdup(key);
+        if (!spec.value)
+                return -ENOMEM;
+        if (asprintf(&name, "kp-%s:%s", kp_device_kind_to_string(spec.kind), key) < 0) {
+                kp_device_spec_done(&spec);
+                return -ENOMEM;
+        }
+        r = grub_interp_add_device(in, name, &spec, is_config_fs);
+        kp_device_spec_done(&spec);
+        if (r < 0)
+                return r;
+        if (var) {
+                r = grub_interp_set(in, c->line, var, name, GRUB_ORIGIN_SCRIPT);
+                if (r < 0)
+                        return r;
+        }
+        return cmd_status(in, 0);
+}
+
+int grub_interp_add_item(GrubInterp *in, unsigned line, const char *title, const char *id, bool submenu,
+                         char **params, size_t n_params, const GrubScript *body)
+{
+        GrubMenuItem *n, *it;
+
+        if (in->n_items_total >= KP_BOOTCFG_MAX_ENTRIES)
+                return grub_interp_fail(in, -E2BIG, line, "more than %d menu entries", KP_BOOTCFG_MAX_ENTRIES);
+        n = reallocarray(in->menu->items, in->menu->n_items + 1, sizeof(GrubMenuItem));
+        if (!n)
+                return -ENOMEM;
+        in->menu->items = n;
+        it = &n[in->menu->n_items];
+        *it = (GrubMenuItem) {
+                .title = strdup(title),
+                .id = id ? strdup(id) : NULL,
+                .submenu = submenu,
+                .params = calloc(n_params + 1, sizeof(char *)),
+                .body = body,
+                .file = strdup(in->file),
+                .line = line,
+        };
+        in->menu->n_items++;
+        in->n_items_total++;
+        if (!it->title || (id && !it->id) || !it->params || !it->file)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_params; i++) {
+                it->params[i] = strdup(params[i]);
+                if (!it->params[i])
+                        return -ENOMEM;
+                it->n_params++;
+        }
+        return 0;
+}
+
+/* menuentry/submenu TITLE [--class C] [--id ID] [--users U] [--hotkey K] [--unrestricted] [ARGS] { ... } */
+static int cmd_menuentry(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        bool submenu = argv[0][0] == 's';
+        const char *id = NULL, *source = NULL;
+        const GrubScript *body = c->block;
+        _cleanup_free_ char **pos = NULL;
+        size_t n_pos = 0;
+        int r;
+
+        /* An entry defined while another one boots goes to a menu nobody sees. */
+        if (in->boot)
+                return cmd_status(in, 0);
+
+        pos = calloc(argc, sizeof(char *));
+        if (!pos)
+                return -ENOMEM;
+        for (size_t i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (streq(a, "--")) {
+                        while (++i < argc)
+                                pos[n_pos++] = argv[i];
+                        break;
+                }
+                if (a[0] == '-' && a[1] == '-') {
+                        const char *eq = strchr(a, '=');
+                        size_t len = eq ? (size_t) (eq - a - 2) : strlen(a) - 2;
+                        const char *value = eq ? eq + 1 : NULL;
+                        bool valued = long_is(a, len, "class") || long_is(a, len, "users") || long_is(a, len, "hotkey") ||
+                                      long_is(a, len, "source") || long_is(a, len, "id");
+                        if (!valued && !long_is(a, len, "unrestricted")) {
+                                /* GRUB_COMMAND_ACCEPT_DASH: an unknown option is an argument. */
+                                pos[n_pos++] = argv[i];
+                                continue;
+                        }
+                        if (valued && !value && i + 1 < argc && argv[i + 1][0] != '-')
+                                value = argv[++i];
+                        if (valued && !value) {
+                                grub_interp_warn(in, c->line, "%s: option --%.*s without a value", argv[0], (int) len,
+                                                 a + 2);
+                                return cmd_status(in, 1);
+                        }
+                        if (long_is(a, len, "id"))
+                                id = value;
+                        else if (long_is(a, len, "source"))
+                                source = value;
+                        continue;
+                }
+                pos[n_pos++] = argv[i];
+        }
+
+        if (n_pos == 0) {
+                grub_interp_warn(in, c->line, "%s without a title ignored", argv[0]);
+                return cmd_status(in, 1);
+        }
+        if (source && body) {
+                grub_interp_warn(in, c->line, "%s with both --source and a block ignored", argv[0]);
+                return cmd_status(in, 1);
+        }
+        if (source) {
+                GrubScript *s = NULL;
+                KpError perr = {};
+
+                r = grub_script_parse("menuentry --source", source, strlen(source), &perr, &s);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        grub_interp_warn(in, c->line, "%s --source: %s", argv[0], perr.message);
+                else {
+                        r = grub_interp_own(in, s, NULL, NULL);
+                        if (r < 0)
+                                return r;
+                        body = s;
+                }
+        } else if (!body) {
+                grub_interp_warn(in, c->line, "%s without a body ignored", argv[0]);
+                return cmd_status(in, 1);
+        }
+
+        r = grub_interp_add_item(in, c->line, pos[0], id, submenu, pos, n_pos, body);
+        if (r < 0)
+                return r;
+        return cmd_status(in, 0);
+}
+
+static int cmd_source(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_free_ char *path = NULL, *data = NULL, *shown = NULL;
+        GrubScript *s = NULL;
+        const char *saved_file = in->file, *name = NULL;
+        KpError perr = {};
+        size_t size = 0;
+        int r;
+
+        if (argc < 2)
+                return cmd_status(in, 1);
+        shown = kp_text_escape_short(argv[1]);
+        r = grub_interp_read_file(in, c->line, argv[1], &path, &data, &size);
+        if (r == -EREMOTE) {
+                grub_interp_warn(in, c->line, "source: \"%s\" is not on the configuration's filesystem; not read",
+                                 shown ?: "?");
+                return cmd_status(in, 1);
+        }
+        if (r == -ENOENT)
+                return cmd_status(in, 1);
+        if (r < 0)
+                return r;
+
+        r = grub_script_parse(path, data, size, &perr, &s);
+        if (r == -EBADMSG) {
+                /* GRUB reports the error and goes on with the next command. */
+                grub_interp_warn(in, c->line, "source: %s", perr.message);
+                return cmd_status(in, 1);
+        }
+        if (r < 0)
+                return kp_error_set(in->error, r, "%s", perr.message[0] ? perr.message : "cannot parse sourced file");
+        r = grub_interp_own(in, s, path, &name);
+        if (r < 0)
+                return r;
+
+        if (in->call_depth >= KP_BOOTCFG_MAX_DEPTH)
+                return grub_interp_fail(in, -ELOOP, c->line, "source nested deeper than %d levels",
+                                        KP_BOOTCFG_MAX_DEPTH);
+        in->call_depth++;
+        in->file = name;
+        r = grub_interp_run(in, s);
+        in->file = saved_file;
+        in->call_depth--;
+        return r;
+}
+
+static int cmd_configfile(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_free_ char *shown = kp_text_escape_short(argc > 1 ? argv[1] : "");
+        grub_interp_warn(in, c->line, "%s \"%s\" not followed: kunpack reads one configuration", argv[0],
+                         shown ?: "?");
+        return cmd_status(in, 0);
+}
+
+static int cmd_return(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        in->returning = true;
+        return cmd_status(in, argc > 1 ? atoi(argv[1]) : in->status);
+}
+
+static int cmd_shift(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        size_t k = argc > 1 ? strtoul(argv[1], NULL, 10) : 1;
+
+        if (!in->in_scope || k > in->n_params)
+                return cmd_status(in, 1);
+        in->params += k;
+        in->n_params -= k;
+        return cmd_status(in, 0);
+}
+
+/* Commands whose outcome kunpack cannot know: say so, and take the failure branch. */
+static int cmd_uncertain(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_free_ char *shown = kp_text_escape_short(argv[0]);
+        grub_interp_warn(in, c->line, "\"%s\" not evaluated; taken as failing", shown ?: "?");
+        return cmd_status(in, 1);
+}
+
+static int cmd_warn_ignored(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        _cleanup_free_ char *shown = kp_text_escape_short(argv[0]);
+        grub_interp_warn(in, c->line, "\"%s\" ignored", shown ?: "?");
+        return cmd_status(in, 0);
+}
+
+static const struct {
+        const char *name;
+        GrubCommandFn fn;
+} commands[] = {
+        { "set", cmd_set },
+        { "unset", cmd_unset },
+        { "export", cmd_export },
+        { "true", cmd_true },
+        { "false", cmd_false },
+        { "[", grub_cmd_test },
+        { "test", grub_cmd_test },
+        { "load_env", cmd_load_env },
+        { "search", cmd_search },
+        { "search.fs_uuid", cmd_search },
+        { "search.fs_label", cmd_search },
+        { "search.file", cmd_search },
+        { "menuentry", cmd_menuentry },
+        { "submenu", cmd_menuentry },
+        { "source", cmd_source },
+        { ".", cmd_source },
+        { "configfile", cmd_configfile },
+        { "legacy_configfile", cmd_configfile },
+        { "blscfg", grub_cmd_blscfg },
+        { "bls_import", grub_cmd_blscfg },
+        /* Linux as GRUB's Xen loader sees it; linux16/linuxefi name the same thing for the guest's own GRUB. */
+        { "linux", grub_cmd_linux },
+        { "linux16", grub_cmd_linux },
+        { "linuxefi", grub_cmd_linux },
+        { "initrd", grub_cmd_initrd },
+        { "initrd16", grub_cmd_initrd },
+        { "initrdefi", grub_cmd_initrd },
+        { "boot", grub_cmd_boot },
+        { "chainloader", grub_cmd_other_loader },
+        { "multiboot", grub_cmd_other_loader },
+        { "multiboot2", grub_cmd_other_loader },
+        { "knetbsd", grub_cmd_other_loader },
+        { "kfreebsd", grub_cmd_other_loader },
+        { "kopenbsd", grub_cmd_other_loader },
+        { "appleloader", grub_cmd_other_loader },
+        { "xnu_kernel", grub_cmd_other_loader },
+        { "xnu_kernel64", grub_cmd_other_loader },
+        { "ntldr", grub_cmd_other_loader },
+        { "module", cmd_true },
+        { "module2", cmd_true },
+        { "return", cmd_return },
+        { "shift", cmd_shift },
+        { "increment", cmd_step },
+        { "decrement", cmd_step },
+        /* Harmless for the question what boots. */
+        { "save_env", cmd_true },
+        { "insmod", cmd_true },
+        { "rmmod", cmd_true },
+        { "echo", cmd_true },
+        { "terminal_output", cmd_true },
+        { "terminal_input", cmd_true },
+        { "terminal", cmd_true },
+        { "serial", cmd_true },
+        { "background_color", cmd_true },
+        { "background_image", cmd_true },
+        { "clear", cmd_true },
+        { "sleep", cmd_true },
+        { "play", cmd_true },
+        { "password", cmd_true },
+        { "password_pbkdf2", cmd_true },
+        { "gettext", cmd_true },
+        { "lsmod", cmd_true },
+        { "ls", cmd_true },
+        { "cat", cmd_true },
+        { "videoinfo", cmd_true },
+        /* pvgrub2 is an x86_64 PV guest: long mode is there. */
+        { "cpuid", cmd_true },
+        /* A PV console has no fonts, no keyboard state, no PC hardware to match. */
+        { "loadfont", cmd_false },
+        { "keystatus", cmd_false },
+        { "hwmatch", cmd_false },
+        { "cmostest", cmd_false },
+        { "fwsetup", cmd_false },
+        { "read", cmd_false },
+        { "probe", cmd_uncertain },
+        { "regexp", cmd_uncertain },
+        { "eval", cmd_uncertain },
+        { "setparams", cmd_warn_ignored },
+        { "normal", cmd_warn_ignored },
+        { "normal_exit", cmd_warn_ignored },
+        { "halt", cmd_warn_ignored },
+        { "reboot", cmd_warn_ignored },
+        { "exit", cmd_warn_ignored },
+        { "break", cmd_warn_ignored },
+        { "continue", cmd_warn_ignored },
+};
+
+GrubCommandFn grub_command_find(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].name, name))
+                        return commands[i].fn;
+        return NULL;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "bootcfg/parsers.h"
+#include "bootcfg/grub-interp.h"
+#include "bootcfg/menu.h"
+#include "bootcfg/text.h"
+#include "util/error.h"
+
+/*
+ * grub.cfg to boot plan: run the config as GRUB would (grub-interp.h),
+ * then each entry's body on its own copy of the variables, entering
+ * submenus as GRUB does, and finally read `default` as run_menu() does.
+ */
+
+static void nodes_free(KpMenuNode *nodes, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                kp_menu_node_done(&nodes[i]);
+        free(nodes);
+}
+
+static int eval_entry(GrubInterp *in, const GrubMenuItem *item, const GrubEnv *ctx, const char *prefix,
+                      KpBootEntry *ret)
+{
+        _cleanup_(grub_env_freep) GrubEnv *env = NULL;
+        GrubEnv *saved_env = in->env;
+        GrubBoot *saved_boot = in->boot;
+        const char *saved_file = in->file;
+        GrubBoot boot = {};
+        KpBootEntry e = {};
+        int r = 0;
+
+        env = grub_env_copy(ctx, false);
+        if (!env)
+                return -ENOMEM;
+
+        in->env = env;
+        in->boot = &boot;
+        in->file = item->file;
+        if (item->body)
+                r = grub_interp_run_with_params(in, item->body, item->params, item->n_params);
+        in->env = saved_env;
+        in->boot = saved_boot;
+        in->file = saved_file;
+        if (r < 0) {
+                grub_boot_done(&boot);
+                return r;
+        }
+
+        e.title = strdup(item->title);
+        e.id = item->id ? strdup(item->id) : NULL;
+        e.menu_path = kp_menu_path_append(prefix, item->title);
+        if (!e.title || (item->id && !e.id) || !e.menu_path)
+                goto nomem;
+        if (boot.have_kernel) {
+                e.kernel.path = TAKE_PTR(boot.kernel);
+                e.root = boot.kernel_spec;
+                boot.kernel_spec = (KpDeviceSpec) {};
+                e.cmdline = TAKE_PTR(boot.cmdline);
+                for (size_t i = 0; i < boot.n_initrds; i++) {
+                        r = kp_boot_entry_add_initrd(&e, boot.initrds[i]);
+                        if (r < 0)
+                                goto fail;
+                }
+        } else
+                e.cmdline = strdup("");
+        if (!e.cmdline)
+                goto nomem;
+        grub_boot_done(&boot);
+        *ret = e;
+        return 0;
+nomem:
+        r = -ENOMEM;
+fail:
+        grub_boot_done(&boot);
+        kp_boot_entry_done(&e);
+        return r;
+}
+
+static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char *prefix, unsigned depth,
+                       KpBootPlan *plan, KpMenuNode **ret_nodes, size_t *ret_n)
+{
+        KpMenuNode *nodes = NULL;
+        size_t n_nodes = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < menu->n_items; i++) {
+                const GrubMenuItem *item = &menu->items[i];
+                KpMenuNode *node = kp_menu_level_append(&nodes, &n_nodes);
+
+                if (!node || !(node->title = strdup(item->title)) || (item->id && !(node->id = strdup(item->id)))) {
+                        r = -ENOMEM;
+                        break;
+                }
+
+                if (!item->submenu) {
+                        KpBootEntry e = {};
+
+                        r = eval_entry(in, item, ctx, prefix, &e);
+                        if (r < 0)
+                                break;
+                        node->entry_index = plan->n_entries;
+                        r = kp_boot_plan_take_entry(plan, &e);
+                        if (r < 0) {
+                                kp_boot_entry_done(&e);
+                                if (r == -E2BIG)
+                                        r = grub_interp_fail(in, r, item->line, "more than %d menu entries",
+                                                             KP_BOOTCFG_MAX_ENTRIES);
+                                break;
+                        }
+                        continue;
+                }
+
+                /* A submenu runs in a new context of the exported variables, with its own menu. */
+                _cleanup_(grub_env_freep) GrubEnv *sub = NULL;
+                _cleanup_free_ char *path = NULL;
+                GrubEnv *saved_env = in->env;
+                GrubMenu *saved_menu = in->menu;
+                const char *saved_file = in->file;
+                GrubMenu sub_menu = {};
+                const char *own;
+
+                if (depth + 1 >= KP_BOOTCFG_MAX_DEPTH) {
+                        r = grub_interp_fail(in, -ELOOP, item->line, "submenus nested deeper than %d levels",
+                                             KP_BOOTCFG_MAX_DEPTH);
+                        break;
+                }
+                sub = grub_env_copy(ctx, true);
+                path = kp_menu_path_append(prefix, item->title);
+                if (!sub || !path) {
+                        r = -ENOMEM;
+                        break;
+                }
+                node->submenu = true;
+
+                in->env = sub;
+                in->menu = &sub_menu;
+                in->file = item->file;
+                /* GRUB sets `default` to the rest of the path before the body runs; what the body sets wins. */
+                grub_interp_unset(in, "default");
+                r = item->body ? grub_interp_run_with_params(in, item->body, item->params, item->n_params) : 0;
+                in->env = saved_env;
+                in->menu = saved_menu;
+                in->file = saved_file;
+                if (r >= 0 && (own = grub_env_get(sub, "default")) && !(node->own_default = strdup(own)))
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = build_level(in, &sub_menu, sub, path, depth + 1, plan, &node->children,
+                                        &node->n_children);
+                grub_menu_done(&sub_menu);
+                if (r < 0)
+                        break;
+        }
+        if (r < 0) {
+                nodes_free(nodes, n_nodes);
+                return r;
+        }
+        *ret_nodes = nodes;
+        *ret_n = n_nodes;
+        return 0;
+}
+
+static int select_default(GrubInterp *in, const KpMenuNode *nodes, size_t n, KpBootPlan *plan)
+{
+        _cleanup_free_ char *shown = NULL, *source = NULL;
+        const GrubVar *def = grub_env_find(in->env, "default");
+        KpMenuResult res;
+        const KpMenuNode *first;
+
+        first = kp_menu_first_entry(nodes, n, KP_BOOTCFG_MAX_DEPTH + 1);
+        plan->selected = first ? first->entry_index : 0;
+        plan->reason = KP_SELECT_FIRST;
+
+        if (!def)
+                return kp_boot_plan_set_detail(plan, "no default set");
+        shown = kp_text_escape(def->value, strlen(def->value), 256);
+        if (!shown)
+                return -ENOMEM;
+        if (def->origin != GRUB_ORIGIN_SCRIPT) {
+                _cleanup_free_ char *p = kp_text_escape_short(in->grubenv_path ?: "grubenv");
+                if (asprintf(&source, "%s=\"%s\" from %s",
+                             def->origin == GRUB_ORIGIN_NEXT_ENTRY ? "next_entry" : "saved_entry", shown,
+                             p ?: "grubenv") < 0)
+                        return -ENOMEM;
+        } else if (asprintf(&source, "default=\"%s\"", shown) < 0)
+                return -ENOMEM;
+
+        if (!kp_menu_resolve_grub(nodes, n, def->value, in->used_blscfg ? KP_MENU_GRUB_FEDORA : KP_MENU_GRUB_UPSTREAM,
+                                  KP_BOOTCFG_MAX_DEPTH + 1, &res))
+                return kp_boot_plan_set_detail(plan, "%s names no entry; GRUB boots the first", source);
+
+        plan->selected = res.entry->entry_index;
+        if (def->origin == GRUB_ORIGIN_NEXT_ENTRY)
+                plan->reason = KP_SELECT_NEXT_ENTRY;
+        else if (def->origin == GRUB_ORIGIN_SAVED_ENTRY)
+                plan->reason = KP_SELECT_SAVED_ENTRY;
+        else if (res.levels > 1)
+                plan->reason = KP_SELECT_DEFAULT_PATH;
+        else if (res.first == KP_MENU_MATCH_INDEX)
+                plan->reason = KP_SELECT_DEFAULT_INDEX;
+        else if (res.first == KP_MENU_MATCH_TITLE)
+                plan->reason = KP_SELECT_DEFAULT_TITLE;
+        else
+                plan->reason = KP_SELECT_DEFAULT_ID;
+        return kp_boot_plan_set_detail(plan, "%s", source);
+}
+
+int kp_grub2_parse(const char *path, const char *data, size_t size, const KpBootFs *fs, KpBootParseFlags flags,
+                   KpError *error, KpBootPlan **ret)
+{
+        _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
+        _cleanup_(grub_script_freep) GrubScript *script = NULL;
+        const char *file = path ?: "grub.cfg";
+        KpBootFsReader reader = { .fs = fs };
+        KpWarnings warnings = {};
+        KpMenuNode *nodes = NULL;
+        size_t n_nodes = 0;
+        GrubInterp in;
+        GrubMenu top = {};
+        int r;
+
+        r = grub_script_parse(file, data, size, error, &script);
+        if (r < 0)
+                return r;
+
+        plan = kp_boot_plan_new(KP_CONFIG_GRUB2);
+        if (!plan)
+                return -ENOMEM;
+        if (path && !(plan->config_path = strdup(path)))
+                return -ENOMEM;
+
+        r = grub_interp_init(&in, path, &reader, flags, &warnings, error);
+        if (r < 0)
+                goto finish;
+        in.menu = &top;
+        r = grub_interp_run(&in, script);
+        if (r < 0)
+                goto finish;
+
+        r = build_level(&in, &top, in.env, NULL, 0, plan, &nodes, &n_nodes);
+        if (r < 0)
+                goto finish;
+        if (plan->n_entries == 0) {
+                r = kp_error_set(error, -ENOENT, "%s: no menu entry", file);
+                goto finish;
+        }
+        r = select_default(&in, nodes, n_nodes, plan);
+        if (r < 0)
+                goto finish;
+        r = kp_warnings_finish(&warnings, &plan->warnings);
+        if (r < 0)
+                goto finish;
+        *ret = TAKE_PTR(plan);
+finish:
+        nodes_free(nodes, n_nodes);
+        grub_menu_done(&top);
+        grub_interp_done(&in);
+        kp_warnings_done(&warnings);
+        return r;
+}
