@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "bootcfg/bootfs.h"
+#include "bootcfg/bootplan-internal.h"
+#include "bootcfg/guest-path.h"
+#include "bootcfg/linecfg.h"
+#include "bootcfg/parsers.h"
+#include "bootcfg/text.h"
+#include "util/error.h"
+
+/*
+ * extlinux.conf / syslinux.cfg / isolinux.cfg, as Alpine writes it:
+ *
+ *     DEFAULT menu.c32
+ *     TIMEOUT 10
+ *     LABEL lts
+ *       MENU DEFAULT
+ *       MENU LABEL Linux lts
+ *       LINUX vmlinuz-lts
+ *       INITRD initramfs-lts
+ *       APPEND root=UUID=... modules=sd-mod,usb-storage,ext4 quiet
+ *
+ * Keywords are case-insensitive. Relative file names are taken from the
+ * configuration's directory (syslinux's working directory). INITRD takes
+ * comma-separated files; initrd= in APPEND names them too and is left out
+ * of the command line, as pygrub does (the kernel ignores it). The entry
+ * booted without a keyboard is the one ONTIMEOUT names, else the one
+ * marked MENU DEFAULT, else the label DEFAULT names, else the first.
+ * INCLUDE reads another file, at most KP_BOOTCFG_MAX_DEPTH deep.
+ */
+
+typedef struct ExtState {
+        const char *dir;              /* the configuration's directory */
+        KpBootFsReader *reader;
+        KpBootPlan *plan;
+        KpWarnings *warnings;
+        KpError *error;
+        unsigned depth;
+
+        KpBootEntry cur;
+        bool in_entry;
+        char *append;                 /* APPEND of the current label */
+        char **initrd_files;          /* INITRD of the current label */
+        char *kernel_arg;             /* KERNEL/LINUX as written */
+        bool kernel_is_linux;         /* LINUX (vs KERNEL, which guesses by extension) */
+
+        char *default_label;
+        char *ontimeout;
+        size_t menu_default;          /* entry index + 1 of MENU DEFAULT, 0 when none */
+} ExtState;
+
+static void label_reset(ExtState *s)
+{
+        free(s->append);
+        s->append = NULL;
+        for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++)
+                free(s->initrd_files[i]);
+        free(s->initrd_files);
+        s->initrd_files = NULL;
+        free(s->kernel_arg);
+        s->kernel_arg = NULL;
+        s->kernel_is_linux = false;
+}
+
+static int add_initrd_list(ExtState *s, const char *list)
+{
+        _cleanup_free_ char *copy = strdup(list);
+        size_t n = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++)
+                n++;
+        for (char *tok = copy, *comma; tok; tok = comma) {
+                char **l;
+
+                comma = strchr(tok, ',');
+                if (comma)
+                        *comma++ = '\0';
+                if (!*tok)
+                        continue;
+                if (n >= KP_BOOTCFG_MAX_INITRDS)
+                        return -E2BIG;
+                l = reallocarray(s->initrd_files, n + 2, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                s->initrd_files = l;
+                l[n] = strdup(tok);
+                if (!l[n])
+                        return -ENOMEM;
+                l[++n] = NULL;
+        }
+        return 0;
+}
+
+static bool ends_with_ci(const char *s, const char *suffix)
+{
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* Turns the current label's KERNEL/APPEND/INITRD into the entry's kernel, initrds and command line. */
+static int finish_label(ExtState *s, const char *file)
+{
+        _cleanup_free_ char *cmdline = NULL, *kernel = NULL;
+        KpBootEntry *e = &s->cur;
+        int r;
+
+        if (!s->in_entry)
+                return 0;
+        s->in_entry = false;
+
+        if (s->kernel_arg) {
+                kernel = strdup(s->kernel_arg);
+                if (!kernel)
+                        return -ENOMEM;
+        }
+
+        /* Xen's mboot.c32: "xen.gz --- vmlinuz args --- initrd", as pygrub reads it. */
+        if (kernel && ends_with_ci(kernel, "mboot.c32") && s->append) {
+                _cleanup_free_ char *a = strdup(s->append);
+                char *mods[4] = {}, *p;
+                size_t n = 0;
+
+                if (!a)
+                        return -ENOMEM;
+                for (p = a; n < 4;) {
+                        char *sep = strstr(p, "---");
+                        mods[n++] = p;
+                        if (!sep)
+                                break;
+                        *sep = '\0';
+                        p = sep + 3;
+                }
+                free(kernel);
+                kernel = NULL;
+                char *k = n == 3 ? mods[1] : n == 2 ? mods[0] : NULL, *i = n == 3 ? mods[2] : n == 2 ? mods[1] : NULL;
+                if (k) {
+                        while (*k == ' ' || *k == '\t')
+                                k++;
+                        char *args = k + strcspn(k, " \t");
+                        if (*args)
+                                *args++ = '\0';
+                        kernel = strdup(k);
+                        free(s->append);
+                        s->append = strdup(args);
+                        if (!kernel || !s->append)
+                                return -ENOMEM;
+                }
+                if (i) {
+                        i += strspn(i, " \t");
+                        i[strcspn(i, " \t")] = '\0';
+                        r = add_initrd_list(s, i);
+                        if (r < 0)
+                                return r;
+                }
+                kp_warnings_add(s->warnings, "%s: label \"%s\" boots Xen through mboot.c32; its Linux module is used",
+                                file, e->id ?: "?");
+        } else if (kernel && !s->kernel_is_linux &&
+                   (ends_with_ci(kernel, ".c32") || ends_with_ci(kernel, ".cbt") || ends_with_ci(kernel, ".bin") ||
+                    ends_with_ci(kernel, ".bs") || ends_with_ci(kernel, ".bss") || ends_with_ci(kernel, ".0") ||
+                    ends_with_ci(kernel, ".com") || ends_with_ci(kernel, ".img"))) {
+                /* KERNEL guesses the type by extension: these are not Linux kernels. */
+                free(kernel);
+                kernel = NULL;
+        }
+
+        /* The command line is APPEND without initrd= (whose files are loaded instead). */
+        if (s->append && !streq(s->append, "-")) {
+                size_t len = strlen(s->append), j = 0;
+                char *out = malloc(len + 1);
+
+                if (!out)
+                        return -ENOMEM;
+                for (const char *p = s->append; *p;) {
+                        const char *w = p;
+                        size_t wl;
+
+                        while (*p && *p != ' ' && *p != '\t')
+                                p++;
+                        wl = (size_t) (p - w);
+                        if (wl >= 7 && strncasecmp(w, "initrd=", 7) == 0) {
+                                _cleanup_free_ char *list = strndup(w + 7, wl - 7);
+                                if (!list) {
+                                        free(out);
+                                        return -ENOMEM;
+                                }
+                                r = add_initrd_list(s, list);
+                                if (r < 0) {
+                                        free(out);
+                                        return r;
+                                }
+                        } else if (wl > 0) {
+                                if (j > 0)
+                                        out[j++] = ' ';
+                                memcpy(out + j, w, wl);
+                                j += wl;
+                        }
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                }
+                out[j] = '\0';
+                cmdline = out;
+        } else if (!(cmdline = strdup("")))
+                return -ENOMEM;
+
+        if (strlen(cmdline) > KP_BOOTCFG_MAX_CMDLINE)
+                return kp_error_set(s->error, -E2BIG, "%s: label \"%s\": command line of %zu bytes exceeds the limit of %d bytes",
+                                    file, e->id ?: "?", strlen(cmdline), KP_BOOTCFG_MAX_CMDLINE);
+        if (strlen(cmdline) >= KP_XEN_MAX_GUEST_CMDLINE)
+                kp_warnings_add(s->warnings, "%s: label \"%s\": command line of %zu bytes is longer than the %d bytes Xen passes to a PV guest",
+                                file, e->id ?: "?", strlen(cmdline), KP_XEN_MAX_GUEST_CMDLINE - 1);
+
+        if (kernel) {
+                r = kp_guest_path_resolve(s->dir, kernel, &e->kernel.path);
+                if (r < 0)
+                        return r == -E2BIG ? kp_error_set(s->error, r, "%s: kernel path longer than %d bytes", file,
+                                                          KP_BOOTCFG_MAX_PATH) : r;
+                for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++) {
+                        _cleanup_free_ char *p = NULL;
+                        r = kp_guest_path_resolve(s->dir, s->initrd_files[i], &p);
+                        if (r >= 0)
+                                r = kp_boot_entry_add_initrd(e, p);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        e->cmdline = TAKE_PTR(cmdline);
+        if (!e->title && !(e->title = strdup(e->id ?: "")))
+                return -ENOMEM;
+        e->menu_path = kp_menu_path_append(NULL, e->title);
+        if (!e->menu_path)
+                return -ENOMEM;
+        label_reset(s);
+
+        r = kp_boot_plan_take_entry(s->plan, e);
+        if (r == -E2BIG)
+                return kp_error_set(s->error, r, "%s: more than %d labels", file, KP_BOOTCFG_MAX_ENTRIES);
+        return r;
+}
+
+static int parse_file(ExtState *s, const char *file, const char *data, size_t size);
+
+static int include_file(ExtState *s, const char *file, unsigned line, const char *arg)
+{
+        _cleanup_free_ char *name = NULL, *path = NULL, *data = NULL;
+        size_t size = 0;
+        int r;
+
+        name = strndup(arg, strcspn(arg, " \t"));
+        if (!name)
+                return -ENOMEM;
+        if (s->depth >= KP_BOOTCFG_MAX_DEPTH)
+                return kp_error_set(s->error, -ELOOP, "%s:%u: INCLUDE nested deeper than %d levels", file, line,
+                                    KP_BOOTCFG_MAX_DEPTH);
+        r = kp_guest_path_resolve(s->dir, name, &path);
+        if (r < 0)
+                return r;
+        r = kp_boot_fs_read(s->reader, path, s->error, &data, &size);
+        if (r == -ENOENT) {
+                _cleanup_free_ char *shown = kp_text_escape_short(path);
+                kp_warnings_add(s->warnings, "%s:%u: INCLUDE %s: no such file", file, line, shown ?: "?");
+                return 0;
+        }
+        if (r < 0)
+                return kp_error_prefix(s->error, r, "%s:%u: INCLUDE", file, line);
+        s->depth++;
+        r = parse_file(s, path, data, size);
+        s->depth--;
+        return r;
+}
+
+static int parse_file(ExtState *s, const char *file, const char *data, size_t size)
+{
+        KpLineReader lr;
+        bool in_text = false;
+        int r;
+
+        r = kp_line_reader_init(&lr, file, data, size, s->error);
+        if (r < 0)
+                return r;
+
+        while (kp_line_reader_next(&lr)) {
+                char *kw, *rest;
+
+                if (!lr.buf) {
+                        r = -ENOMEM;
+                        break;
+                }
+                kp_line_split(lr.buf, false, &kw, &rest);
+                if (in_text) {
+                        in_text = strcasecmp(kw, "endtext") != 0;
+                        continue;
+                }
+
+                if (strcasecmp(kw, "label") == 0) {
+                        r = finish_label(s, file);
+                        if (r < 0)
+                                break;
+                        s->cur = (KpBootEntry) {};
+                        s->in_entry = true;
+                        s->cur.id = strdup(rest);
+                        if (!s->cur.id) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                } else if (strcasecmp(kw, "menu") == 0) {
+                        char *sub, *arg;
+                        kp_line_split(rest, false, &sub, &arg);
+                        if (strcasecmp(sub, "label") == 0 && s->in_entry) {
+                                /* '^' marks the hotkey; syslinux shows the title without it. */
+                                size_t j = 0;
+                                free(s->cur.title);
+                                s->cur.title = malloc(strlen(arg) + 1);
+                                if (!s->cur.title) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                for (const char *p = arg; *p; p++)
+                                        if (*p != '^')
+                                                s->cur.title[j++] = *p;
+                                s->cur.title[j] = '\0';
+                        } else if (strcasecmp(sub, "default") == 0 && s->in_entry)
+                                s->menu_default = s->plan->n_entries + 1;
+                        else if (strcasecmp(sub, "include") == 0) {
+                                r = include_file(s, file, lr.line, arg);
+                                if (r < 0)
+                                        break;
+                        }
+                } else if (strcasecmp(kw, "text") == 0)
+                        in_text = true;
+                else if (strcasecmp(kw, "default") == 0) {
+                        free(s->default_label);
+                        if (!(s->default_label = strdup(rest))) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                } else if (strcasecmp(kw, "ontimeout") == 0) {
+                        free(s->ontimeout);
+                        if (!(s->ontimeout = strdup(rest))) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                } else if (strcasecmp(kw, "include") == 0) {
+                        r = include_file(s, file, lr.line, rest);
+                        if (r < 0)
+                                break;
+                } else if (s->in_entry && (strcasecmp(kw, "kernel") == 0 || strcasecmp(kw, "linux") == 0)) {
+                        free(s->kernel_arg);
+                        if (!(s->kernel_arg = strndup(rest, strcspn(rest, " \t")))) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        s->kernel_is_linux = strcasecmp(kw, "linux") == 0;
+                        /* KERNEL file args...: what follows the file is part of the command line. */
+                        const char *extra = rest + strcspn(rest, " \t");
+                        extra += strspn(extra, " \t");
+                        if (*extra) {
+                                char *a = NULL;
+                                if (asprintf(&a, "%s%s%s", extra, s->append ? " " : "", s->append ?: "") < 0) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                free(s->append);
+                                s->append = a;
+                        }
+                } else if (s->in_entry && (strcasecmp(kw, "localboot") == 0 || strcasecmp(kw, "boot") == 0 ||
+                                           strcasecmp(kw, "bss") == 0 || strcasecmp(kw, "pxe") == 0 ||
+                                           strcasecmp(kw, "fdimage") == 0 || strcasecmp(kw, "comboot") == 0 ||
+                                           strcasecmp(kw, "com32") == 0 || strcasecmp(kw, "config") == 0)) {
+                        free(s->kernel_arg);
+                        s->kernel_arg = NULL;
+                } else if (s->in_entry && strcasecmp(kw, "append") == 0) {
+                        char *a = NULL;
+                        if (asprintf(&a, "%s%s%s", s->append && !streq(s->append, "-") ? s->append : "",
+                                     s->append && !streq(s->append, "-") && *rest ? " " : "", rest) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(s->append);
+                        s->append = a;
+                } else if (s->in_entry && strcasecmp(kw, "initrd") == 0) {
+                        r = add_initrd_list(s, rest);
+                        if (r == -E2BIG)
+                                r = kp_error_set(s->error, r, "%s:%u: more than %d initrds", file, lr.line,
+                                                 KP_BOOTCFG_MAX_INITRDS);
+                        if (r < 0)
+                                break;
+                } else if (!(strcasecmp(kw, "timeout") == 0 || strcasecmp(kw, "totaltimeout") == 0 ||
+                             strcasecmp(kw, "prompt") == 0 || strcasecmp(kw, "ui") == 0 ||
+                             strcasecmp(kw, "say") == 0 || strcasecmp(kw, "display") == 0 ||
+                             strcasecmp(kw, "serial") == 0 || strcasecmp(kw, "console") == 0 ||
+                             strcasecmp(kw, "font") == 0 || strcasecmp(kw, "kbdmap") == 0 ||
+                             strcasecmp(kw, "implicit") == 0 || strcasecmp(kw, "allowoptions") == 0 ||
+                             strcasecmp(kw, "noescape") == 0 || strcasecmp(kw, "nocomplete") == 0 ||
+                             strcasecmp(kw, "onerror") == 0 || strcasecmp(kw, "ipappend") == 0 ||
+                             strcasecmp(kw, "sysappend") == 0 || strcasecmp(kw, "fdt") == 0 ||
+                             strcasecmp(kw, "fdtdir") == 0 || strcasecmp(kw, "devicetree") == 0 ||
+                             (strlen(kw) <= 3 && (kw[0] == 'f' || kw[0] == 'F')))) {
+                        _cleanup_free_ char *shown = kp_text_escape_short(kw);
+                        kp_warnings_add(s->warnings, "%s:%u: unknown keyword \"%s\" ignored", file, lr.line,
+                                        shown ?: "?");
+                }
+        }
+        kp_line_reader_done(&lr);
+        return r;
+}
+
+static ssize_t find_label(const KpBootPlan *plan, const char *label)
+{
+        for (size_t i = 0; i < plan->n_entries; i++)
+                if (streq_ptr(plan->entries[i].id, label))
+                        return (ssize_t) i;
+        for (size_t i = 0; i < plan->n_entries; i++)
+                if (plan->entries[i].id && strcasecmp(plan->entries[i].id, label) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+int kp_extlinux_parse(const char *path, const char *data, size_t size, const KpBootFs *fs, KpError *error,
+                      KpBootPlan **ret)
+{
+        _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
+        _cleanup_free_ char *dir = NULL;
+        const char *file = path ?: "extlinux.conf";
+        KpBootFsReader reader = { .fs = fs };
+        KpWarnings warnings = {};
+        ExtState s = { .reader = &reader, .warnings = &warnings, .error = error };
+        ssize_t idx;
+        int r;
+
+        plan = kp_boot_plan_new(KP_CONFIG_EXTLINUX);
+        if (!plan)
+                return -ENOMEM;
+        if (path && !(plan->config_path = strdup(path)))
+                return -ENOMEM;
+        r = kp_guest_path_dirname(path ?: "/boot/extlinux/extlinux.conf", &dir);
+        if (r < 0)
+                return r;
+        s.dir = dir;
+        s.plan = plan;
+
+        r = parse_file(&s, file, data, size);
+        if (r >= 0)
+                r = finish_label(&s, file);
+        if (r < 0)
+                goto finish;
+        if (plan->n_entries == 0) {
+                r = kp_error_set(error, -ENOENT, "%s: no LABEL entry", file);
+                goto finish;
+        }
+
+        plan->selected = 0;
+        plan->reason = KP_SELECT_FIRST;
+        r = kp_boot_plan_set_detail(plan, "no default set");
+        if (s.ontimeout && (idx = find_label(plan, s.ontimeout)) >= 0) {
+                plan->selected = (size_t) idx;
+                plan->reason = KP_SELECT_LABEL;
+                r = kp_boot_plan_set_detail(plan, "ONTIMEOUT %s", plan->entries[idx].id);
+        } else if (s.menu_default > 0) {
+                plan->selected = s.menu_default - 1;
+                plan->reason = KP_SELECT_LABEL;
+                r = kp_boot_plan_set_detail(plan, "MENU DEFAULT in label %s", plan->entries[s.menu_default - 1].id);
+        } else if (s.default_label && (idx = find_label(plan, s.default_label)) >= 0) {
+                plan->selected = (size_t) idx;
+                plan->reason = KP_SELECT_LABEL;
+                r = kp_boot_plan_set_detail(plan, "DEFAULT %s", plan->entries[idx].id);
+        } else if (s.default_label) {
+                _cleanup_free_ char *shown = kp_text_escape_short(s.default_label);
+                r = kp_boot_plan_set_detail(plan, "DEFAULT \"%s\" names no label; the first", shown ?: "?");
+        }
+        if (r >= 0)
+                r = kp_warnings_finish(&warnings, &plan->warnings);
+        if (r >= 0)
+                *ret = TAKE_PTR(plan);
+finish:
+        if (s.in_entry)
+                kp_boot_entry_done(&s.cur);
+        label_reset(&s);
+        free(s.default_label);
+        free(s.ontimeout);
+        kp_warnings_done(&warnings);
+        return r;
+}
