@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * What the parts of lib/guest/ share: the session's insides, the
+ * filesystems found in the appliance, and the conversion of libguestfs
+ * failures into KpError. Not for use outside lib/guest/.
+ */
+
+#include <guestfs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "guest/session.h"
+
+/* One filesystem of a guest, as libguestfs can mount it. */
+typedef struct KpGuestFs {
+        char *mountable;        /* for guestfs_mount*: "/dev/sda1", "/dev/vg/root" */
+        char *vfs_type;         /* "ext4", "xfs", "btrfs", ... as blkid names it */
+        size_t guest;           /* the guest of the session it belongs to */
+        size_t disk;            /* index among that guest's disks (an LV: its first PV's disk) */
+        unsigned partition;     /* 1-based partition number; 0 for a whole disk or an LV */
+        bool lvm;
+
+        /* From blkid, as GRUB's search sees them ("" when the filesystem has none). */
+        bool have_ids;
+        char *uuid;
+        char *label;
+
+        /* 0 not tried, 1 mounted once, negative errno: could not be mounted (reason in mount_error). */
+        int mount_state;
+        char *mount_error;
+} KpGuestFs;
+
+/* One file's facts, computed once per session however many entries name it. */
+typedef struct KpGuestFileFacts {
+        size_t fs;
+        char *path;             /* as the config named it */
+        bool kernel;
+        int error;              /* 0, or why the facts are missing */
+        char *error_message;
+        uint64_t size;
+        char sha256[65];
+        KpFormat format;
+} KpGuestFileFacts;
+
+typedef struct KpGuestNote KpGuestNote;
+
+struct KpGuestSession {
+        guestfs_h *g;
+        KpGuestOptions options;
+
+        KpDiskSpec *disks;      /* every guest's disks, in the order they were added */
+        size_t n_disks;
+        struct KpGuestRange {
+                size_t first_disk;
+                size_t n_disks;
+        } *guests;
+        size_t n_guests;
+
+        bool launched;
+        unsigned n_launches;
+        char **devices;         /* the appliance's name of each disk ("/dev/sda"), after launch */
+
+        bool scanned;
+        KpGuestFs *filesystems; /* every guest's, ordered by guest, disk, partition */
+        size_t n_filesystems;
+        struct KpGuestNote {
+                size_t guest;   /* SIZE_MAX: a device of no guest we could tell */
+                char *text;     /* "/dev/sdb2: no filesystem recognised" */
+        } *notes;               /* devices not considered, and why */
+        size_t n_notes;
+        ssize_t mounted;        /* index of the filesystem mounted at "/", or -1 */
+
+        KpGuestFileFacts *facts;
+        size_t n_facts;
+
+        /* Cancellation: lock protects the fields below it against kp_guest_session_cancel(). */
+        pthread_mutex_t lock;
+        bool launching;
+        pid_t launch_tid;
+        pid_t hv_pid;
+        atomic_bool cancelled;
+        atomic_bool timed_out;
+
+        /* The deadline watchdog. */
+        bool have_watchdog;
+        bool watchdog_stop;
+        pthread_t watchdog;
+        pthread_cond_t watchdog_cond;
+};
+
+/*
+ * Records why a libguestfs call failed: "<context>: <guestfs's message>",
+ * with control characters from the message replaced, and returns the errno
+ * the appliance reported (-EIO when it gave none), -ECANCELED or
+ * -ETIMEDOUT when the session was stopped.
+ */
+int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...) _printf_(3, 4);
+
+/* -ECANCELED / -ETIMEDOUT (with the reason in error) once the session was stopped, else 0. */
+int kp_guest_check_cancelled(KpGuestSession *s, KpError *error);
+
+void kp_guest_progress(KpGuestSession *s, KpGuestStage stage, unsigned percent);
+
+/* ---- filesystems.c ---- */
+
+/* Lists every filesystem of every guest once per session. */
+int kp_guest_scan_filesystems(KpGuestSession *s, KpError *error);
+
+/*
+ * Mounts filesystem i read-only at "/" (unmounting whatever was there):
+ * one at a time, so that absolute symlinks resolve inside the filesystem
+ * that holds them, as GRUB resolves them. Retries a dirty xfs with
+ * norecovery and a dirty ext3/4 with noload when the plain mount fails.
+ */
+int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error);
+
+/* Fills uuid and label of filesystem i (blkid, inside the appliance). */
+int kp_guest_fs_load_ids(KpGuestSession *s, size_t i, KpError *error);
+
+/* ---- lookup.c ---- */
+
+typedef enum KpGuestFileType {
+        KP_GUEST_FILE_REGULAR,
+        KP_GUEST_FILE_DIRECTORY,
+} KpGuestFileType;
+
+/*
+ * Finds path on the mounted filesystem, resolving symlinks inside the
+ * appliance, and returns the resolved path and the file's size. Refuses
+ * paths that are relative, too long, or have ".." or control characters
+ * (-EINVAL), files of another type (-EISDIR, -ENOTDIR, -EBADFD) and
+ * symlinks that lead out of the boot area (-EPERM): a link may point
+ * within its own directory, anywhere under /boot, or to a file at the top
+ * of the filesystem, which covers every distribution's vmlinuz/initrd.img
+ * links and nothing like /etc/shadow.
+ */
+int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, KpError *error,
+                    char **ret_resolved, uint64_t *ret_size);
+
+/* What one guestfs_pread() may return: protocol messages are at most 4 MiB (GUESTFS_MESSAGE_MAX). */
+#define KP_GUEST_PREAD_MAX (2 * 1024 * 1024)
+
+/*
+ * Reads the first size bytes (at most KP_GUEST_PREAD_MAX) of resolved, a
+ * path kp_guest_lookup() returned, into a NUL-terminated buffer: one call
+ * into the appliance, where guestfs_read_file() would stage the file in a
+ * temporary file on the host first.
+ */
+int kp_guest_read_head(KpGuestSession *s, const char *resolved, uint64_t size, KpError *error, char **ret_data,
+                       size_t *ret_size);

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "guest/guest-internal.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "util/time-util.h"
+
+static const char *const stage_table[_KP_GUEST_STAGE_MAX] = {
+        [KP_GUEST_STAGE_LAUNCH] = "launch",
+        [KP_GUEST_STAGE_READY] = "ready",
+        [KP_GUEST_STAGE_SCAN] = "scan",
+        [KP_GUEST_STAGE_FILES] = "files",
+};
+
+const char *kp_guest_stage_to_string(KpGuestStage stage)
+{
+        if (stage < 0 || stage >= _KP_GUEST_STAGE_MAX)
+                return NULL;
+        return stage_table[stage];
+}
+
+void kp_guest_progress(KpGuestSession *s, KpGuestStage stage, unsigned percent)
+{
+        if (s->options.progress)
+                s->options.progress(stage, percent, s->options.userdata);
+}
+
+int kp_guest_check_cancelled(KpGuestSession *s, KpError *error)
+{
+        if (atomic_load(&s->timed_out))
+                return kp_error_set(error, -ETIMEDOUT, "deadline passed: the libguestfs appliance was stopped");
+        if (atomic_load(&s->cancelled))
+                return kp_error_set(error, -ECANCELED, "cancelled: the libguestfs appliance was stopped");
+        return 0;
+}
+
+int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...)
+{
+        char context[KP_ERROR_MESSAGE_MAX], reason[KP_ERROR_MESSAGE_MAX];
+        const char *msg;
+        va_list ap;
+        int e, r;
+
+        /* A stopped session explains every failure that follows. */
+        r = kp_guest_check_cancelled(s, NULL);
+        e = guestfs_last_errno(s->g);
+        msg = guestfs_last_error(s->g);
+
+        va_start(ap, format);
+        (void) vsnprintf(context, sizeof(context), format, ap);
+        va_end(ap);
+
+        /* The message may quote guest data (a file name): keep it one printable line. */
+        (void) snprintf(reason, sizeof(reason), "%s", msg ? msg : "unknown libguestfs error");
+        for (char *p = reason; *p; p++)
+                if (*p == '\n' || *p == '\t')
+                        *p = ' ';
+                else if ((unsigned char) *p < ' ' || *p == 0x7f)
+                        *p = '?';
+
+        if (r < 0)
+                return kp_error_set(error, r, "%s: %s", context,
+                                    r == -ETIMEDOUT ? "deadline passed, appliance stopped" : "cancelled");
+        return kp_error_set(error, e > 0 ? -e : -EIO, "%s: %s", context, reason);
+}
+
+/* ---- killing the hypervisor ---------------------------------------------- */
+
+static int pidfd_open_checked(pid_t pid)
+{
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * Whether pid is still a child of this process running qemu: read from
+ * /proc/PID/stat ("pid (comm) state ppid ..."), whose comm is at most 15
+ * bytes but may itself hold ") ".
+ */
+static bool is_our_qemu(pid_t pid)
+{
+        char path[64], buf[512];
+        _cleanup_close_ int fd = -EBADF;
+        char *open_paren, *close_paren;
+        ssize_t n;
+        long ppid;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+
+        open_paren = strchr(buf, '(');
+        close_paren = strrchr(buf, ')');
+        if (!open_paren || !close_paren || close_paren < open_paren)
+                return false;
+        if (strncmp(open_paren + 1, "qemu", 4) != 0)
+                return false;
+        if (sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+                return false;
+        return ppid == (long) getpid();
+}
+
+static void kill_qemu(pid_t pid)
+{
+        _cleanup_close_ int pidfd = -EBADF;
+
+        /*
+         * Pin the process first, then check it is our qemu: a pid that was
+         * reaped and reused in between would fail the check.
+         */
+        pidfd = pidfd_open_checked(pid);
+        if (pidfd < 0 && errno != ENOSYS)
+                return;
+        if (!is_our_qemu(pid))
+                return;
+        if (pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        else
+                (void) kill(pid, SIGKILL);
+}
+
+/* The qemu children of the launching thread (the direct backend forks it there). */
+static void kill_launching_qemu(pid_t tid)
+{
+        char path[96], buf[4096];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p, *end;
+
+        (void) snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) tid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+
+        for (p = buf; *p; p = end) {
+                long pid = strtol(p, &end, 10);
+
+                if (end == p)
+                        break;
+                if (pid > 0)
+                        kill_qemu((pid_t) pid);
+        }
+}
+
+void kp_guest_session_cancel(KpGuestSession *s)
+{
+        if (!s)
+                return;
+
+        atomic_store(&s->cancelled, true);
+
+        pthread_mutex_lock(&s->lock);
+        if (s->g)
+                /* Lock-free in libguestfs: stops a download in flight at once. */
+                (void) guestfs_user_cancel(s->g);
+        if (s->hv_pid > 0)
+                kill_qemu(s->hv_pid);
+        else if (s->launching)
+                kill_launching_qemu(s->launch_tid);
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void *watchdog_thread(void *userdata)
+{
+        KpGuestSession *s = userdata;
+        struct timespec ts = {
+                .tv_sec = (time_t) (s->options.deadline / USEC_PER_SEC),
+                .tv_nsec = (long) (s->options.deadline % USEC_PER_SEC * NSEC_PER_USEC),
+        };
+        bool fire = false;
+
+        pthread_mutex_lock(&s->lock);
+        while (!s->watchdog_stop) {
+                if (pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts) == ETIMEDOUT) {
+                        fire = !s->watchdog_stop;
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&s->lock);
+
+        if (fire) {
+                atomic_store(&s->timed_out, true);
+                kp_guest_session_cancel(s);
+        }
+        return NULL;
+}
+
+static int watchdog_start(KpGuestSession *s)
+{
+        int r;
+
+        if (s->options.deadline == 0 || s->have_watchdog)
+                return 0;
+        r = pthread_create(&s->watchdog, NULL, watchdog_thread, s);
+        if (r != 0)
+                return -r;
+        s->have_watchdog = true;
+        return 0;
+}
+
+static void watchdog_stop(KpGuestSession *s)
+{
+        if (!s->have_watchdog)
+                return;
+        pthread_mutex_lock(&s->lock);
+        s->watchdog_stop = true;
+        pthread_cond_signal(&s->watchdog_cond);
+        pthread_mutex_unlock(&s->lock);
+        (void) pthread_join(s->watchdog, NULL);
+        s->have_watchdog = false;
+}
+
+/* ---- the session ------------------------------------------------------------ */
+
+static void event_callback(guestfs_h *g, void *opaque, uint64_t event, int event_handle, int flags,
+                           const char *buf, size_t buf_len, const uint64_t *array, size_t array_len)
+{
+        KpGuestSession *s = opaque;
+
+        /* array: proc_nr, serial, position, total; proc_nr 0 is the launch (lib/launch.c). */
+        if (event == GUESTFS_EVENT_PROGRESS && array_len >= 4 && array[0] == 0 && array[3] > 0 &&
+            !s->launched)
+                kp_guest_progress(s, KP_GUEST_STAGE_LAUNCH, (unsigned) MIN(array[2] * 100 / array[3], 100));
+}
+
+int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestSession **ret)
+{
+        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        pthread_condattr_t attr;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        if (options)
+                s->options = *options;
+        if (s->options.smp > KP_GUEST_MAX_SMP)
+                s->options.smp = KP_GUEST_MAX_SMP;
+        s->mounted = -1;
+        pthread_mutex_init(&s->lock, NULL);
+        /* The deadline is on CLOCK_MONOTONIC, immune to the wall clock being set. */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->watchdog_cond, &attr);
+        pthread_condattr_destroy(&attr);
+
+        /*
+         * No environment at creation, so that errors in it are ours to
+         * report; then read it (LIBGUESTFS_BACKEND_SETTINGS=force_tcg and
+         * friends are how an admin tunes libguestfs).
+         */
+        s->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+        if (!s->g)
+                return kp_error_set(error, -ENOMEM, "could not create a libguestfs handle");
+        /* The library never prints: errors are read with guestfs_last_error(). */
+        guestfs_set_error_handler(s->g, NULL, NULL);
+        if (guestfs_parse_environment(s->g) < 0)
+                return kp_guest_error(s, error, "libguestfs environment variables");
+        /* Nothing is written: skip the sync a shutdown would do. */
+        if (guestfs_set_autosync(s->g, 0) < 0)
+                return kp_guest_error(s, error, "guestfs_set_autosync");
+        if (s->options.smp > 0 && guestfs_set_smp(s->g, (int) s->options.smp) < 0)
+                return kp_guest_error(s, error, "guestfs_set_smp");
+        if (guestfs_set_event_callback(s->g, event_callback, GUESTFS_EVENT_PROGRESS, 0, s) < 0)
+                return kp_guest_error(s, error, "guestfs_set_event_callback");
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+KpGuestSession *kp_guest_session_free(KpGuestSession *s)
+{
+        if (!s)
+                return NULL;
+
+        watchdog_stop(s);
+
+        /* From here on kp_guest_session_cancel() finds nothing to kill. */
+        pthread_mutex_lock(&s->lock);
+        s->hv_pid = 0;
+        s->launching = false;
+        pthread_mutex_unlock(&s->lock);
+
+        if (s->g)
+                guestfs_close(s->g);
+
+        for (size_t i = 0; i < s->n_filesystems; i++) {
+                KpGuestFs *fs = &s->filesystems[i];
+                free(fs->mountable);
+                free(fs->vfs_type);
+                free(fs->uuid);
+                free(fs->label);
+                free(fs->mount_error);
+        }
+        free(s->filesystems);
+        for (size_t i = 0; i < s->n_facts; i++) {
+                free(s->facts[i].path);
+                free(s->facts[i].error_message);
+        }
+        free(s->facts);
+        for (size_t i = 0; i < s->n_notes; i++)
+                free(s->notes[i].text);
+        free(s->notes);
+        strv_free(s->devices);
+        kp_disk_specs_free(s->disks, s->n_disks);
+        free(s->guests);
+        pthread_cond_destroy(&s->watchdog_cond);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+}
+
+int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,
+                               size_t *ret_guest)
+{
+        struct KpGuestRange *guests;
+        KpDiskSpec *all;
+
+        if (s->launched)
+                return kp_error_set(error, -EBUSY, "disks must be added before the appliance is launched");
+        if (n_disks == 0)
+                return kp_error_set(error, -EINVAL, "a guest needs at least one disk");
+        if (s->n_disks + n_disks > KP_GUEST_MAX_DISKS)
+                return kp_error_set(error, -E2BIG, "more than %d disks in one appliance", KP_GUEST_MAX_DISKS);
+
+        all = reallocarray(s->disks, s->n_disks + n_disks, sizeof(KpDiskSpec));
+        if (!all)
+                return -ENOMEM;
+        s->disks = all;
+        guests = reallocarray(s->guests, s->n_guests + 1, sizeof(struct KpGuestRange));
+        if (!guests)
+                return -ENOMEM;
+        s->guests = guests;
+
+        s->guests[s->n_guests] = (struct KpGuestRange) {
+                .first_disk = s->n_disks,
+                .n_disks = 0,
+        };
+
+        for (size_t i = 0; i < n_disks; i++) {
+                const char *format = kp_disk_format_to_string(disks[i].format);
+                char *path;
+
+                if (!format)
+                        return kp_error_set(error, -EINVAL, "disk %s: invalid format", disks[i].path);
+                path = strdup(disks[i].path);
+                if (!path)
+                        return -ENOMEM;
+                /*
+                 * readonly: qemu gets a throw-away overlay, so even a dirty
+                 * journal replays without touching the disk; format: never
+                 * let qemu probe what a guest wrote.
+                 */
+                if (guestfs_add_drive_opts(s->g, path,
+                                           GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                                           GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
+                                           -1) < 0) {
+                        int r = kp_guest_error(s, error, "could not add disk %s", disks[i].path);
+
+                        free(path);
+                        /* libguestfs keeps the drives added before the failure: the session is spent. */
+                        atomic_store(&s->cancelled, true);
+                        return r;
+                }
+                s->disks[s->n_disks++] = (KpDiskSpec) {
+                        .path = path,
+                        .format = disks[i].format,
+                };
+        }
+
+        s->guests[s->n_guests].n_disks = n_disks;
+        if (ret_guest)
+                *ret_guest = s->n_guests;
+        s->n_guests++;
+        return 0;
+}
+
+int kp_guest_session_launch(KpGuestSession *s, KpError *error)
+{
+        char **devices;
+        int r, pid;
+
+        if (s->launched)
+                return 0;
+        r = kp_guest_check_cancelled(s, error);
+        if (r < 0)
+                return r;
+        if (s->n_disks == 0)
+                return kp_error_set(error, -EINVAL, "no disks to inspect");
+        if (s->options.deadline != 0 && kp_usec_left(s->options.deadline) == 0)
+                return kp_error_set(error, -ETIMEDOUT, "deadline passed before the appliance was launched");
+
+        r = watchdog_start(s);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "could not start the deadline watchdog");
+
+        pthread_mutex_lock(&s->lock);
+        s->launching = true;
+        s->launch_tid = gettid();
+        pthread_mutex_unlock(&s->lock);
+
+        kp_guest_progress(s, KP_GUEST_STAGE_LAUNCH, 0);
+        r = guestfs_launch(s->g);
+        /* Recursive handle lock: asking from the launching thread is fine. */
+        pid = r < 0 ? 0 : guestfs_get_pid(s->g);
+
+        pthread_mutex_lock(&s->lock);
+        s->launching = false;
+        s->hv_pid = pid > 0 ? pid : 0;
+        pthread_mutex_unlock(&s->lock);
+
+        if (r < 0)
+                return kp_guest_error(s, error, "could not launch the libguestfs appliance");
+        s->launched = true;
+        s->n_launches++;
+
+        /* A cancel that came while get_pid was running found no pid to kill. */
+        if (atomic_load(&s->cancelled))
+                kp_guest_session_cancel(s);
+        r = kp_guest_check_cancelled(s, error);
+        if (r < 0)
+                return r;
+
+        devices = guestfs_list_devices(s->g);
+        if (!devices)
+                return kp_guest_error(s, error, "could not list the appliance's disks");
+        s->devices = devices;
+        if (strv_length(devices) != s->n_disks)
+                return kp_error_set(error, -EIO, "the appliance shows %zu disks, %zu were added",
+                                    strv_length(devices), s->n_disks);
+
+        kp_guest_progress(s, KP_GUEST_STAGE_READY, 100);
+        return 0;
+}
+
+unsigned kp_guest_session_launches(const KpGuestSession *s)
+{
+        return s->n_launches;
+}
+
+size_t kp_guest_session_n_guests(const KpGuestSession *s)
+{
+        return s->n_guests;
+}

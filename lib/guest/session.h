@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A guest session: one libguestfs appliance holding the disks of one or
+ * more guests, every disk added read-only with an explicit format. All
+ * parsing of guest filesystems happens inside that appliance; the host
+ * only ever sees bytes the appliance hands back (DESIGN.md, security
+ * model).
+ *
+ * A launch costs seconds to tens of seconds under software emulation, so a
+ * session launches exactly once: every disk of every guest is added first
+ * (kp_guest_session_add_guest()), then kp_guest_session_launch() boots the
+ * appliance, and inspections, checksums and downloads all run in it.
+ *
+ * Deadlines and cancellation. guestfs_launch() cannot be interrupted
+ * through libguestfs: guestfs_user_cancel() only stops uploads and
+ * downloads, and guestfs_get_pid() waits for the handle's lock, which the
+ * launching thread holds until the appliance is up. So cancelling kills the
+ * hypervisor process itself: while launching, it is a child of the
+ * launching thread (/proc/self/task/TID/children) whose name starts with
+ * "qemu"; afterwards its pid comes from guestfs_get_pid(). Either way the
+ * pid is checked (our child, a qemu) through a pidfd before SIGKILL, so a
+ * recycled pid is never hit. Whatever libguestfs was doing then fails
+ * within milliseconds, and every later call of the session fails with
+ * -ECANCELED (or -ETIMEDOUT when the deadline fired). With a deadline in
+ * KpGuestOptions, a watchdog thread does this on its own at that time, so
+ * a caller inside libxl's 120 s bootloader limit gets control back in time.
+ * A process that simply exits is covered by libguestfs's recovery process,
+ * which kills the appliance when its parent dies.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/diskspec.h"
+#include "kunpack.h"
+#include "util/macro.h"
+
+typedef struct KpGuestSession KpGuestSession;
+
+typedef enum KpGuestStage {
+        KP_GUEST_STAGE_LAUNCH,      /* the appliance is booting; percent from libguestfs (after 5 s) */
+        KP_GUEST_STAGE_READY,       /* the appliance answers */
+        KP_GUEST_STAGE_SCAN,        /* listing and mounting filesystems */
+        KP_GUEST_STAGE_FILES,       /* sizes, checksums and headers of kernels and initrds */
+        _KP_GUEST_STAGE_MAX,
+} KpGuestStage;
+
+/* "launch", "ready", "scan", "files". */
+const char *kp_guest_stage_to_string(KpGuestStage stage);
+
+/* Called in the thread doing the work; must not call back into the session. */
+typedef void (*KpGuestProgressFunc)(KpGuestStage stage, unsigned percent, void *userdata);
+
+typedef struct KpGuestOptions {
+        /* Absolute CLOCK_MONOTONIC time in µs after which the session is cancelled; 0: none. */
+        uint64_t deadline;
+        /* Virtual CPUs of the appliance; 0: libguestfs's default (1). */
+        unsigned smp;
+        KpGuestProgressFunc progress;
+        void *userdata;
+} KpGuestOptions;
+
+/* Appliance vCPUs beyond which nothing gets faster: its work is one thread at a time. */
+#define KP_GUEST_MAX_SMP 4
+
+/* Disks one session may hold: the virtio-scsi limit libguestfs's direct backend reports (max_disks). */
+#define KP_GUEST_MAX_DISKS 255
+
+int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestSession **ret);
+
+/*
+ * Frees the session: stops the watchdog, shuts the appliance down and
+ * waits for it. Must not race with any other call on the session,
+ * kp_guest_session_cancel() included.
+ */
+KpGuestSession *kp_guest_session_free(KpGuestSession *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(KpGuestSession *, kp_guest_session_free);
+
+/*
+ * Adds one guest's disks, in the guest's order (its first disk is GRUB's
+ * hd0), before the launch. Every disk goes to qemu read-only, through a
+ * throw-away overlay, with its format given: nothing is ever written to a
+ * guest disk and nothing is probed. The index of the guest within the
+ * session goes to ret_guest.
+ */
+int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,
+                               size_t *ret_guest);
+
+/* Boots the appliance (once per session). -ETIMEDOUT / -ECANCELED when stopped on the way. */
+int kp_guest_session_launch(KpGuestSession *s, KpError *error);
+
+/*
+ * Stops the session from any thread: kills the appliance (see above) and
+ * makes every further call fail with -ECANCELED. Safe to call more than
+ * once and before the launch; not async-signal-safe (it takes a mutex).
+ */
+void kp_guest_session_cancel(KpGuestSession *s);
+
+/* How many appliances this session has booted: 0 or 1, for tests and benchmarks. */
+unsigned kp_guest_session_launches(const KpGuestSession *s);
+size_t kp_guest_session_n_guests(const KpGuestSession *s);
