@@ -40,7 +40,9 @@ typedef struct ExtState {
 
         KpBootEntry cur;
         bool in_entry;
-        char *append;                 /* APPEND of the current label */
+        char *append;                 /* APPEND of the current label ("-": none), NULL when it has none */
+        char *kernel_args;            /* what follows the file on KERNEL/LINUX */
+        char *global_append;          /* APPEND before any LABEL: for labels without their own */
         char **initrd_files;          /* INITRD of the current label */
         char *kernel_arg;             /* KERNEL/LINUX as written */
         bool kernel_is_linux;         /* LINUX (vs KERNEL, which guesses by extension) */
@@ -54,6 +56,8 @@ static void label_reset(ExtState *s)
 {
         free(s->append);
         s->append = NULL;
+        free(s->kernel_args);
+        s->kernel_args = NULL;
         for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++)
                 free(s->initrd_files[i]);
         free(s->initrd_files);
@@ -115,6 +119,19 @@ static int finish_label(ExtState *s, const char *file)
                 kernel = strdup(s->kernel_arg);
                 if (!kernel)
                         return -ENOMEM;
+        }
+
+        /* The label's APPEND, else the global one; "-" is none. KERNEL's own arguments come first. */
+        {
+                const char *a = s->append ?: s->global_append;
+                char *joined = NULL;
+
+                if (a && streq(a, "-"))
+                        a = NULL;
+                if (asprintf(&joined, "%s%s%s", s->kernel_args ?: "", s->kernel_args && a ? " " : "", a ?: "") < 0)
+                        return -ENOMEM;
+                free(s->append);
+                s->append = joined;
         }
 
         /* Xen's mboot.c32: "xen.gz --- vmlinuz args --- initrd", as pygrub reads it. */
@@ -213,13 +230,13 @@ static int finish_label(ExtState *s, const char *file)
                                 file, e->id ?: "?", strlen(cmdline), KP_XEN_MAX_GUEST_CMDLINE - 1);
 
         if (kernel) {
-                r = kp_guest_path_resolve(s->dir, kernel, &e->kernel.path);
+                r = kp_guest_path_resolve_relative(s->dir, kernel, &e->kernel.path);
                 if (r < 0)
                         return r == -E2BIG ? kp_error_set(s->error, r, "%s: kernel path longer than %d bytes", file,
                                                           KP_BOOTCFG_MAX_PATH) : r;
                 for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++) {
                         _cleanup_free_ char *p = NULL;
-                        r = kp_guest_path_resolve(s->dir, s->initrd_files[i], &p);
+                        r = kp_guest_path_resolve_relative(s->dir, s->initrd_files[i], &p);
                         if (r >= 0)
                                 r = kp_boot_entry_add_initrd(e, p);
                         if (r < 0)
@@ -254,7 +271,7 @@ static int include_file(ExtState *s, const char *file, unsigned line, const char
         if (s->depth >= KP_BOOTCFG_MAX_DEPTH)
                 return kp_error_set(s->error, -ELOOP, "%s:%u: INCLUDE nested deeper than %d levels", file, line,
                                     KP_BOOTCFG_MAX_DEPTH);
-        r = kp_guest_path_resolve(s->dir, name, &path);
+        r = kp_guest_path_resolve_relative(s->dir, name, &path);
         if (r < 0)
                 return r;
         r = kp_boot_fs_read(s->reader, path, s->error, &data, &size);
@@ -356,14 +373,11 @@ static int parse_file(ExtState *s, const char *file, const char *data, size_t si
                         /* KERNEL file args...: what follows the file is part of the command line. */
                         const char *extra = rest + strcspn(rest, " \t");
                         extra += strspn(extra, " \t");
-                        if (*extra) {
-                                char *a = NULL;
-                                if (asprintf(&a, "%s%s%s", extra, s->append ? " " : "", s->append ?: "") < 0) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                free(s->append);
-                                s->append = a;
+                        free(s->kernel_args);
+                        s->kernel_args = NULL;
+                        if (*extra && !(s->kernel_args = strdup(extra))) {
+                                r = -ENOMEM;
+                                break;
                         }
                 } else if (s->in_entry && (strcasecmp(kw, "localboot") == 0 || strcasecmp(kw, "boot") == 0 ||
                                            strcasecmp(kw, "bss") == 0 || strcasecmp(kw, "pxe") == 0 ||
@@ -371,15 +385,14 @@ static int parse_file(ExtState *s, const char *file, const char *data, size_t si
                                            strcasecmp(kw, "com32") == 0 || strcasecmp(kw, "config") == 0)) {
                         free(s->kernel_arg);
                         s->kernel_arg = NULL;
-                } else if (s->in_entry && strcasecmp(kw, "append") == 0) {
-                        char *a = NULL;
-                        if (asprintf(&a, "%s%s%s", s->append && !streq(s->append, "-") ? s->append : "",
-                                     s->append && !streq(s->append, "-") && *rest ? " " : "", rest) < 0) {
+                } else if (strcasecmp(kw, "append") == 0) {
+                        /* A later APPEND replaces an earlier one; before any LABEL it is the default. */
+                        char **slot = s->in_entry ? &s->append : &s->global_append;
+                        free(*slot);
+                        if (!(*slot = strdup(rest))) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        free(s->append);
-                        s->append = a;
                 } else if (s->in_entry && strcasecmp(kw, "initrd") == 0) {
                         r = add_initrd_list(s, rest);
                         if (r == -E2BIG)
@@ -478,6 +491,7 @@ finish:
         if (s.in_entry)
                 kp_boot_entry_done(&s.cur);
         label_reset(&s);
+        free(s.global_append);
         free(s.default_label);
         free(s.ontimeout);
         kp_warnings_done(&warnings);

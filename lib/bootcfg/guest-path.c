@@ -5,7 +5,7 @@
 #include "bootcfg/guest-path.h"
 #include "util/macro.h"
 
-int kp_guest_path_resolve(const char *base_dir, const char *path, char **ret)
+static int resolve(const char *base_dir, const char *path, bool dotdot, char **ret)
 {
         size_t blen, plen, j = 0;
         _cleanup_free_ char *joined = NULL;
@@ -39,6 +39,15 @@ int kp_guest_path_resolve(const char *base_dir, const char *path, char **ret)
                         break;
                 end = strchrnul(p, '/');
                 n = (size_t) (end - p);
+                if (dotdot && n == 2 && p[0] == '.' && p[1] == '.') {
+                        /* Drop the last component, unless there is none or it is itself an unresolvable "..". */
+                        char *slash = j > 0 ? memrchr(out, '/', j) : NULL;
+                        if (slash && !(out + j - slash == 3 && slash[1] == '.' && slash[2] == '.')) {
+                                j = (size_t) (slash - out);
+                                p = end;
+                                continue;
+                        }
+                }
                 if (!(n == 1 && p[0] == '.')) {
                         out[j++] = '/';
                         memcpy(out + j, p, n);
@@ -55,6 +64,16 @@ int kp_guest_path_resolve(const char *base_dir, const char *path, char **ret)
         }
         *ret = out;
         return 0;
+}
+
+int kp_guest_path_resolve(const char *base_dir, const char *path, char **ret)
+{
+        return resolve(base_dir, path, false, ret);
+}
+
+int kp_guest_path_resolve_relative(const char *base_dir, const char *path, char **ret)
+{
+        return resolve(base_dir, path, true, ret);
 }
 
 int kp_guest_path_dirname(const char *path, char **ret)

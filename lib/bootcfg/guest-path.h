@@ -18,6 +18,14 @@
  */
 int kp_guest_path_resolve(const char *base_dir, const char *path, char **ret);
 
+/*
+ * The same for a path relative to a configuration's directory, as
+ * syslinux takes "LINUX ../vmlinuz-linux" from /boot/syslinux: ".." is
+ * collapsed too, except where it would climb above "/", where it stays
+ * (and kp_boot_plan_validate() refuses the path).
+ */
+int kp_guest_path_resolve_relative(const char *base_dir, const char *path, char **ret);
+
 /* "/boot/grub/grub.cfg" -> "/boot/grub", "/grub.cfg" -> "/". */
 int kp_guest_path_dirname(const char *path, char **ret);
 
