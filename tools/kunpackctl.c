@@ -16,6 +16,9 @@ int arg_verbose = 0;
 static const KpctlVerb verbs[] = {
         { "extract", "extract KERNEL -o OUTPUT | --check KERNEL\n"
                      "                       Decompress a kernel to the ELF Xen PV loaders boot", verb_extract },
+        { "inspect", "inspect DISK[,format=qcow2]... [--entry N|TITLE] [--json]\n"
+                     "                       Show what a guest would boot, found in the libguestfs appliance",
+          verb_inspect },
 };
 
 static void help(void)

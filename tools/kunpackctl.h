@@ -31,3 +31,4 @@ typedef struct KpctlVerb {
 
 /* Verbs, each in kunpackctl-<name>.c; return a KPCTL_EXIT_* code. */
 int verb_extract(int argc, char **argv);
+int verb_inspect(int argc, char **argv);
