@@ -329,13 +329,16 @@ static int find_xen_guest_section(const Elf *elf, KpError *error, Section *ret, 
 
         for (unsigned i = 1; i < elf->shnum; i++) {
                 char name[sizeof(wanted)];
+                uint64_t name_off;
                 Section s;
                 ssize_t n;
 
                 r = read_section(elf, i, error, &s);
                 if (r < 0)
                         return r;
-                n = read_some_at(elf, strtab.offset + s.name, name, sizeof(name), error);
+                if (ADD_OVERFLOW(strtab.offset, (uint64_t) s.name, &name_off))
+                        continue;
+                n = read_some_at(elf, name_off, name, sizeof(name), error);
                 if (n < 0)
                         return (int) n;
                 if (n == (ssize_t) sizeof(name) && memcmp(name, wanted, sizeof(wanted)) == 0) {
