@@ -75,8 +75,8 @@ static void print_text(const char *kernel, const KpUnpackResult *r)
                 printf("payload size:   %" PRIu64 " bytes\n", r->payload_size);
         printf("output size:    %" PRIu64 " bytes\n", r->output_size);
         printf("output sha256:  %s\n", sha);
-        printf("ELF:            %u-bit %s, entry 0x%" PRIx64 "\n", r->elf.elf_class, machine_name(r->elf.machine),
-               r->elf.entry);
+        printf("ELF:            %u-bit %s, entry 0x%" PRIx64 "\n", r->elf.elf_class,
+               machine_name(r->elf.machine), r->elf.entry);
         printf("Xen notes:%s\n", r->elf.xen_guest_section ? " (from the legacy __xen_guest section)" : "");
         if (r->elf.n_xen_notes == 0)
                 printf("  (none)\n");
@@ -174,9 +174,10 @@ int verb_extract(int argc, char **argv)
                         json = true;
                         break;
                 case ARG_MAX_OUTPUT:
-                        if (parse_bytes(optarg, &opts.max_output) < 0 || opts.max_output > KP_MAX_OUTPUT_DEFAULT) {
-                                log_error("--max-output=%s: expected a number of bytes from 1 to %" PRIu64, optarg,
-                                          KP_MAX_OUTPUT_DEFAULT);
+                        if (parse_bytes(optarg, &opts.max_output) < 0 ||
+                            opts.max_output > KP_MAX_OUTPUT_DEFAULT) {
+                                log_error("--max-output=%s: expected a number of bytes from 1 to %" PRIu64,
+                                          optarg, KP_MAX_OUTPUT_DEFAULT);
                                 return KPCTL_EXIT_USAGE;
                         }
                         break;

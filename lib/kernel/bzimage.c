@@ -28,7 +28,8 @@ int kp_bzimage_parse_header(const uint8_t *buf, size_t size, uint64_t file_size,
 
         version = kp_le16(buf + KP_BZIMAGE_OFF_VERSION);
         if (version < KP_BZIMAGE_PROTOCOL_PAYLOAD)
-                return kp_error_set(error, -EPROTONOSUPPORT, "boot protocol %u.%02u too old: no payload fields",
+                return kp_error_set(error, -EPROTONOSUPPORT,
+                                    "boot protocol %u.%02u too old: no payload fields",
                                     (unsigned) (version >> 8), (unsigned) (version & 0xff));
         if (size < KP_BZIMAGE_HEADER_END)
                 return kp_error_set(error, -EBADMSG, "setup header cut short: %zu of %u bytes", size,
@@ -51,13 +52,13 @@ int kp_bzimage_parse_header(const uint8_t *buf, size_t size, uint64_t file_size,
         if (file_size != KP_BZIMAGE_SIZE_UNKNOWN) {
                 if (offset >= file_size)
                         return kp_error_set(error, -EBADMSG,
-                                            "payload offset %" PRIu64 " is past the end of the file (%" PRIu64
-                                            " bytes)",
+                                            "payload offset %" PRIu64
+                                            " is past the end of the file (%" PRIu64 " bytes)",
                                             offset, file_size);
                 if (end > file_size)
                         return kp_error_set(error, -EBADMSG,
-                                            "payload runs past end of file: %" PRIu64 " bytes at offset %" PRIu64
-                                            ", file has %" PRIu64,
+                                            "payload runs past end of file: %" PRIu64
+                                            " bytes at offset %" PRIu64 ", file has %" PRIu64,
                                             (uint64_t) payload_length, offset, file_size);
         }
 

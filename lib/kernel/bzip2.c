@@ -18,7 +18,8 @@ int kp_decompress_bzip2(KpInput *in, KpSink *out, KpError *error)
         /* verbosity 0, small 0: the fast decoder, whose memory is bounded by the 900 kB block size. */
         ret = BZ2_bzDecompressInit(&bz, 0, 0);
         if (ret != BZ_OK)
-                return kp_error_set(error, ret == BZ_MEM_ERROR ? -ENOMEM : -EINVAL, "bzip2: cannot set up libbz2");
+                return kp_error_set(error, ret == BZ_MEM_ERROR ? -ENOMEM : -EINVAL,
+                                    "bzip2: cannot set up libbz2");
 
         for (;;) {
                 const uint8_t *src;

@@ -45,17 +45,20 @@ static int read_at(const Elf *elf, uint64_t offset, void *buf, size_t n, const c
         size_t done = 0;
 
         if (ADD_OVERFLOW(offset, (uint64_t) n, &end) || end > elf->size || offset > (uint64_t) LLONG_MAX)
-                return kp_error_set(error, -EBADMSG, "ELF %s at offset %" PRIu64 " runs past the end of the file",
-                                    what, offset);
+                return kp_error_set(error, -EBADMSG,
+                                    "ELF %s at offset %" PRIu64 " runs past the end of the file", what,
+                                    offset);
         while (done < n) {
                 ssize_t k = pread(elf->fd, (uint8_t *) buf + done, n - done, (off_t) (offset + done));
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return kp_error_set_errno(error, negative_errno(), "cannot read the decompressed kernel");
+                        return kp_error_set_errno(error, negative_errno(),
+                                                  "cannot read the decompressed kernel");
                 }
                 if (k == 0)
-                        return kp_error_set(error, -EBADMSG, "ELF %s at offset %" PRIu64 " runs past the end of the file",
+                        return kp_error_set(error, -EBADMSG,
+                                            "ELF %s at offset %" PRIu64 " runs past the end of the file",
                                             what, offset);
                 done += (size_t) k;
         }
@@ -83,21 +86,24 @@ static int read_header(Elf *elf, KpError *error, KpElfInfo *info)
         int r;
 
         if (elf->size < sizeof(Elf32_Ehdr))
-                return kp_error_set(error, -EBADMSG, "ELF of %" PRIu64 " bytes is too short for its header", elf->size);
+                return kp_error_set(error, -EBADMSG, "ELF of %" PRIu64 " bytes is too short for its header",
+                                    elf->size);
         r = read_at(elf, 0, &h, MIN(sizeof(h), (size_t) elf->size), "header", error);
         if (r < 0)
                 return r;
         if (memcmp(h.ident, ELFMAG, SELFMAG) != 0)
                 return kp_error_set(error, -EBADMSG, "not an ELF: no ELF magic");
         if (h.ident[EI_CLASS] != ELFCLASS32 && h.ident[EI_CLASS] != ELFCLASS64)
-                return kp_error_set(error, -ENOEXEC, "ELF class %u is neither 32- nor 64-bit", h.ident[EI_CLASS]);
+                return kp_error_set(error, -ENOEXEC, "ELF class %u is neither 32- nor 64-bit",
+                                    h.ident[EI_CLASS]);
         if (h.ident[EI_DATA] != ELFDATA2LSB)
                 return kp_error_set(error, -ENOEXEC, "ELF is not little-endian, so not an x86 kernel");
 
         elf->is64 = h.ident[EI_CLASS] == ELFCLASS64;
         if (elf->is64) {
                 if (elf->size < sizeof(Elf64_Ehdr))
-                        return kp_error_set(error, -EBADMSG, "ELF64 of %" PRIu64 " bytes is too short for its header",
+                        return kp_error_set(error, -EBADMSG,
+                                            "ELF64 of %" PRIu64 " bytes is too short for its header",
                                             elf->size);
                 elf->machine = h.e64.e_machine;
                 elf->entry = h.e64.e_entry;
@@ -128,9 +134,11 @@ static int read_header(Elf *elf, KpError *error, KpElfInfo *info)
 
         /* elf_init(): both header tables must lie inside the file. */
         if (elf->phnum > 0 && phentsize != (elf->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
-                return kp_error_set(error, -EBADMSG, "ELF program header size %u is wrong for its class", phentsize);
+                return kp_error_set(error, -EBADMSG, "ELF program header size %u is wrong for its class",
+                                    phentsize);
         if (elf->shnum > 0 && shentsize != (elf->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)))
-                return kp_error_set(error, -EBADMSG, "ELF section header size %u is wrong for its class", shentsize);
+                return kp_error_set(error, -EBADMSG, "ELF section header size %u is wrong for its class",
+                                    shentsize);
         if (ADD_OVERFLOW(elf->phoff, (uint64_t) elf->phnum * phentsize, &end) || end > elf->size)
                 return kp_error_set(error, -EBADMSG, "ELF program headers run past the end of the file");
         if (ADD_OVERFLOW(elf->shoff, (uint64_t) elf->shnum * shentsize, &end) || end > elf->size)
@@ -148,13 +156,15 @@ static int read_segment(const Elf *elf, unsigned i, KpError *error, Segment *ret
 
         if (elf->is64) {
                 Elf64_Phdr p;
-                r = read_at(elf, elf->phoff + (uint64_t) i * sizeof(p), &p, sizeof(p), "program header", error);
+                r = read_at(elf, elf->phoff + (uint64_t) i * sizeof(p), &p, sizeof(p), "program header",
+                            error);
                 if (r < 0)
                         return r;
                 *ret = (Segment) { p.p_type, p.p_flags, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz };
         } else {
                 Elf32_Phdr p;
-                r = read_at(elf, elf->phoff + (uint64_t) i * sizeof(p), &p, sizeof(p), "program header", error);
+                r = read_at(elf, elf->phoff + (uint64_t) i * sizeof(p), &p, sizeof(p), "program header",
+                            error);
                 if (r < 0)
                         return r;
                 *ret = (Segment) { p.p_type, p.p_flags, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz };
@@ -168,13 +178,15 @@ static int read_section(const Elf *elf, unsigned i, KpError *error, Section *ret
 
         if (elf->is64) {
                 Elf64_Shdr s;
-                r = read_at(elf, elf->shoff + (uint64_t) i * sizeof(s), &s, sizeof(s), "section header", error);
+                r = read_at(elf, elf->shoff + (uint64_t) i * sizeof(s), &s, sizeof(s), "section header",
+                            error);
                 if (r < 0)
                         return r;
                 *ret = (Section) { s.sh_name, s.sh_type, s.sh_offset, s.sh_size };
         } else {
                 Elf32_Shdr s;
-                r = read_at(elf, elf->shoff + (uint64_t) i * sizeof(s), &s, sizeof(s), "section header", error);
+                r = read_at(elf, elf->shoff + (uint64_t) i * sizeof(s), &s, sizeof(s), "section header",
+                            error);
                 if (r < 0)
                         return r;
                 *ret = (Section) { s.sh_name, s.sh_type, s.sh_offset, s.sh_size };
@@ -210,11 +222,14 @@ static int check_segments(Elf *elf, KpError *error)
                 if (!segment_loadable(&s))
                         continue;
                 if (ADD_OVERFLOW(s.offset, s.filesz, &end) || end > elf->size)
-                        return kp_error_set(error, -EBADMSG, "ELF segment %u runs past the end of the file", i);
+                        return kp_error_set(error, -EBADMSG, "ELF segment %u runs past the end of the file",
+                                            i);
                 if (s.filesz > s.memsz)
-                        return kp_error_set(error, -EBADMSG, "ELF segment %u has more file bytes than memory", i);
+                        return kp_error_set(error, -EBADMSG,
+                                            "ELF segment %u has more file bytes than memory", i);
                 if (ADD_OVERFLOW(s.paddr, s.memsz, &end))
-                        return kp_error_set(error, -EBADMSG, "ELF segment %u wraps around the address space", i);
+                        return kp_error_set(error, -EBADMSG, "ELF segment %u wraps around the address space",
+                                            i);
                 if (ADD_OVERFLOW(total, s.memsz, &total))
                         return kp_error_set(error, -EBADMSG, "ELF segment sizes overflow");
                 low = MIN(low, s.paddr);
@@ -230,8 +245,8 @@ static int check_segments(Elf *elf, KpError *error)
         span = (span + XEN_PAGE_SIZE - 1) / XEN_PAGE_SIZE * XEN_PAGE_SIZE;
         if (total / 2 > span)
                 return kp_error_set(error, -EBADMSG,
-                                    "ELF loadable segments total %" PRIu64 " bytes, more than twice the %" PRIu64
-                                    " they span",
+                                    "ELF loadable segments total %" PRIu64
+                                    " bytes, more than twice the %" PRIu64 " they span",
                                     total, span);
         elf->pstart = low;
         elf->pend = high;
@@ -267,8 +282,8 @@ static int parse_notes(const Elf *elf, uint64_t start, uint64_t end, unsigned *t
         int r;
 
         if (end > elf->size)
-                return kp_error_set(error, -EBADMSG, "ELF notes at offset %" PRIu64 " run past the end of the file",
-                                    start);
+                return kp_error_set(error, -EBADMSG,
+                                    "ELF notes at offset %" PRIu64 " run past the end of the file", start);
         str = malloc(KP_ELF_STRING_MAX + 1);
         if (!str)
                 return kp_error_set(error, -ENOMEM, "out of memory");
@@ -299,10 +314,12 @@ static int parse_notes(const Elf *elf, uint64_t start, uint64_t end, unsigned *t
                                         return r;
                                 r = kp_xen_params_add_string(params, hdr[2], found ? str : NULL, error);
                         } else {
-                                n = read_some_at(elf, desc_off, desc, MIN((size_t) hdr[1], sizeof(desc)), error);
+                                n = read_some_at(elf, desc_off, desc, MIN((size_t) hdr[1], sizeof(desc)),
+                                                 error);
                                 if (n < 0)
                                         return (int) n;
-                                r = kp_xen_params_add_numeric(params, hdr[2], desc, (size_t) n, hdr[1], error);
+                                r = kp_xen_params_add_numeric(params, hdr[2], desc, (size_t) n, hdr[1],
+                                                              error);
                         }
                         if (r < 0)
                                 return r;

@@ -28,8 +28,8 @@ static int gzip_error(int ret, z_stream *z, KpInput *in, KpSink *out, KpError *e
         if (ret == Z_DATA_ERROR && z->msg && streq(z->msg, "incorrect length check"))
                 /* zlib has just consumed ISIZE, the member's last four bytes. */
                 return kp_error_set(error, -EBADMSG,
-                                    "size trailer says %" PRIu32 " bytes, but the payload decompressed to %" PRIu64
-                                    " bytes",
+                                    "size trailer says %" PRIu32
+                                    " bytes, but the payload decompressed to %" PRIu64 " bytes",
                                     kp_le32(in->tail + sizeof(in->tail) - 4), out->size);
         if (ret == Z_DATA_ERROR && z->msg && streq(z->msg, "incorrect data check"))
                 return kp_error_set(error, -EBADMSG, "gzip: CRC32 mismatch: data is corrupt");
@@ -45,7 +45,8 @@ int kp_decompress_gzip(KpInput *in, KpSink *out, KpError *error)
 
         ret = inflateInit2(&z, GZIP_WINDOW_BITS);
         if (ret != Z_OK)
-                return kp_error_set(error, ret == Z_MEM_ERROR ? -ENOMEM : -EINVAL, "gzip: cannot set up zlib");
+                return kp_error_set(error, ret == Z_MEM_ERROR ? -ENOMEM : -EINVAL,
+                                    "gzip: cannot set up zlib");
 
         for (;;) {
                 const uint8_t *src;

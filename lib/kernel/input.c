@@ -69,8 +69,8 @@ static ssize_t read_some(KpInput *in, uint8_t *dst, size_t size, KpError *error)
         }
         in->read += (uint64_t) n;
         if (in->read > in->max)
-                return kp_error_set(error, -EFBIG, "kernel is larger than the input limit of %" PRIu64 " bytes",
-                                    in->max);
+                return kp_error_set(error, -EFBIG,
+                                    "kernel is larger than the input limit of %" PRIu64 " bytes", in->max);
         return n;
 }
 

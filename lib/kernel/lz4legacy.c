@@ -81,8 +81,9 @@ int kp_decompress_lz4(KpInput *in, KpSink *out, KpError *error)
                 r = kp_input_read_exact(in, cbuf, length, error, &got);
                 if (r == -ENODATA)
                         return kp_error_set(error, -EBADMSG,
-                                            "lz4: stream is truncated: block %u has %zu of %" PRIu32 " bytes", block,
-                                            got, length);
+                                            "lz4: stream is truncated: block %u has %zu of %" PRIu32
+                                            " bytes",
+                                            block, got, length);
                 if (r < 0)
                         return r;
 

@@ -45,7 +45,8 @@ static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x
 #define M_LZO1X_1_15 2
 #define M_LZO1X_999 3
 
-/* The header layout above exists from lzop 0.94 on; files needing more than lzop 1.04's reader are refused. */
+/* The header layout above exists from lzop 0.94 on; files needing more than lzop 1.04's reader are refused.
+ */
 #define LZOP_VERSION_LAYOUT 0x0940
 #define LZOP_VERSION_READER 0x1040
 
@@ -105,7 +106,8 @@ static int read_header(KpInput *in, KpError *error, uint32_t *ret_flags)
                 return r;
         needed = kp_be16(p);
         if (needed > LZOP_VERSION_READER)
-                return kp_error_set(error, -EOPNOTSUPP, "lzo: file needs lzop version 0x%04x to extract", needed);
+                return kp_error_set(error, -EOPNOTSUPP, "lzo: file needs lzop version 0x%04x to extract",
+                                    needed);
         if ((r = read_field(in, &h, 1, error, &p)) < 0)
                 return r;
         method = p[0];
@@ -143,7 +145,8 @@ static int read_header(KpInput *in, KpError *error, uint32_t *ret_flags)
                 actual = lzo_adler32(1, h.bytes, h.size);
         if (actual != expected)
                 return kp_error_set(error, -EBADMSG,
-                                    "lzo: lzop header checksum mismatch (0x%08" PRIx32 ", expected 0x%08" PRIx32 ")",
+                                    "lzo: lzop header checksum mismatch (0x%08" PRIx32
+                                    ", expected 0x%08" PRIx32 ")",
                                     actual, expected);
 
         *ret_flags = flags;
@@ -187,11 +190,11 @@ static int check_sums(const uint8_t *data, size_t size, unsigned block, const ch
                       uint32_t adler_flag, uint32_t crc_flag, uint32_t adler, uint32_t crc, KpError *error)
 {
         if ((flags & adler_flag) && lzo_adler32(1, data, size) != adler)
-                return kp_error_set(error, -EBADMSG, "lzo: block %u: Adler-32 of the %s data does not match", block,
-                                    what);
+                return kp_error_set(error, -EBADMSG, "lzo: block %u: Adler-32 of the %s data does not match",
+                                    block, what);
         if ((flags & crc_flag) && lzo_crc32(0, data, size) != crc)
-                return kp_error_set(error, -EBADMSG, "lzo: block %u: CRC-32 of the %s data does not match", block,
-                                    what);
+                return kp_error_set(error, -EBADMSG, "lzo: block %u: CRC-32 of the %s data does not match",
+                                    block, what);
         return 0;
 }
 
@@ -224,15 +227,16 @@ int kp_decompress_lzo(KpInput *in, KpSink *out, KpError *error)
                         return 0; /* the end marker */
                 if (dst_len > LZOP_BLOCK_MAX)
                         return kp_error_set(error, -EBADMSG,
-                                            "lzo: block %u of %" PRIu32 " bytes exceeds lzop's block size of %d",
+                                            "lzo: block %u of %" PRIu32
+                                            " bytes exceeds lzop's block size of %d",
                                             block, dst_len, LZOP_BLOCK_MAX);
                 r = read_u32(in, block, error, &src_len);
                 if (r < 0)
                         return r;
                 if (src_len == 0 || src_len > dst_len)
                         return kp_error_set(error, -EBADMSG,
-                                            "lzo: block %u claims %" PRIu32 " compressed bytes for %" PRIu32, block,
-                                            src_len, dst_len);
+                                            "lzo: block %u claims %" PRIu32 " compressed bytes for %" PRIu32,
+                                            block, src_len, dst_len);
 
                 r = read_sums(in, block, flags, F_ADLER32_D, F_CRC32_D, error, &d_adler, &d_crc);
                 if (r < 0)
@@ -246,8 +250,9 @@ int kp_decompress_lzo(KpInput *in, KpSink *out, KpError *error)
                 r = kp_input_read_exact(in, cbuf, src_len, error, &got);
                 if (r == -ENODATA)
                         return kp_error_set(error, -EBADMSG,
-                                            "lzo: stream is truncated: block %u has %zu of %" PRIu32 " bytes", block,
-                                            got, src_len);
+                                            "lzo: stream is truncated: block %u has %zu of %" PRIu32
+                                            " bytes",
+                                            block, got, src_len);
                 if (r < 0)
                         return r;
 
@@ -259,15 +264,15 @@ int kp_decompress_lzo(KpInput *in, KpSink *out, KpError *error)
                 else {
                         lzo_uint n = dst_len;
 
-                        r = check_sums(cbuf, src_len, block, "compressed", flags, F_ADLER32_C, F_CRC32_C, c_adler,
-                                       c_crc, error);
+                        r = check_sums(cbuf, src_len, block, "compressed", flags, F_ADLER32_C, F_CRC32_C,
+                                       c_adler, c_crc, error);
                         if (r < 0)
                                 return r;
                         if (lzo1x_decompress_safe(cbuf, src_len, dst, &n, NULL) != LZO_E_OK || n != dst_len)
                                 return kp_error_set(error, -EBADMSG, "lzo: block %u is corrupt", block);
                 }
-                r = check_sums(dst, dst_len, block, "decompressed", flags, F_ADLER32_D, F_CRC32_D, d_adler, d_crc,
-                               error);
+                r = check_sums(dst, dst_len, block, "decompressed", flags, F_ADLER32_D, F_CRC32_D, d_adler,
+                               d_crc, error);
                 if (r < 0)
                         return r;
                 r = kp_sink_commit(out, dst_len, error);

@@ -35,7 +35,8 @@ static int check_cap(KpSink *s, size_t n, KpError *error)
         uint64_t total;
 
         if (ADD_OVERFLOW(s->size, (uint64_t) n, &total) || total > s->max)
-                return kp_error_set(error, -EFBIG, "decompressed kernel exceeds the output limit of %" PRIu64 " bytes",
+                return kp_error_set(error, -EFBIG,
+                                    "decompressed kernel exceeds the output limit of %" PRIu64 " bytes",
                                     s->max);
         return 0;
 }

@@ -95,13 +95,15 @@ static int unpack_payload(KpInput *in, KpSink *out, uint64_t file_size, uint64_t
         payload_end = h.payload_offset + h.payload_length; /* checked for overflow by the parser */
         if (payload_end > max_input)
                 return kp_error_set(error, -EFBIG,
-                                    "payload ends at byte %" PRIu64 ", beyond the input limit of %" PRIu64 " bytes",
+                                    "payload ends at byte %" PRIu64 ", beyond the input limit of %" PRIu64
+                                    " bytes",
                                     payload_end, max_input);
 
         r = kp_input_skip(in, h.payload_offset, error);
         if (r == -ENODATA)
                 return kp_error_set(error, -EBADMSG,
-                                    "payload offset %" PRIu64 " is past the end of the file (%" PRIu64 " bytes)",
+                                    "payload offset %" PRIu64 " is past the end of the file (%" PRIu64
+                                    " bytes)",
                                     h.payload_offset, in->read);
         if (r < 0)
                 return r;
@@ -121,7 +123,8 @@ static int unpack_payload(KpInput *in, KpSink *out, uint64_t file_size, uint64_t
         if (kp_format_has_size_trailer(format)) {
                 if (h.payload_length <= SIZE_TRAILER)
                         return kp_error_set(error, -EBADMSG,
-                                            "payload of %" PRIu64 " bytes is too short for %s data and its size trailer",
+                                            "payload of %" PRIu64
+                                            " bytes is too short for %s data and its size trailer",
                                             h.payload_length, kp_format_to_string(format));
                 stream_end -= SIZE_TRAILER;
         }
@@ -143,7 +146,8 @@ static int unpack_payload(KpInput *in, KpSink *out, uint64_t file_size, uint64_t
                         return payload_past_eof(in, &h, error);
                 if (r < 0)
                         return r;
-                return kp_error_set(error, -EBADMSG, "%" PRIu64 " bytes of trailing garbage after the %s stream", left,
+                return kp_error_set(error, -EBADMSG,
+                                    "%" PRIu64 " bytes of trailing garbage after the %s stream", left,
                                     kp_format_to_string(format));
         }
 
@@ -185,10 +189,12 @@ static int check_output_is_elf(int fd, uint64_t size, KpFormat format, KpError *
 
         hex_bytes(magic, (size_t) n, hex, sizeof(hex));
         if (inner != KP_FORMAT_UNKNOWN)
-                return kp_error_set(error, -EBADMSG,
-                                    "%s payload decompresses to %s data (0x%s), not an ELF: nested compression",
-                                    kp_format_to_string(format), kp_format_to_string(inner), hex);
-        return kp_error_set(error, -EBADMSG, "%s payload decompresses to %" PRIu64 " bytes starting 0x%s, not an ELF",
+                return kp_error_set(
+                        error, -EBADMSG,
+                        "%s payload decompresses to %s data (0x%s), not an ELF: nested compression",
+                        kp_format_to_string(format), kp_format_to_string(inner), hex);
+        return kp_error_set(error, -EBADMSG,
+                            "%s payload decompresses to %" PRIu64 " bytes starting 0x%s, not an ELF",
                             kp_format_to_string(format), size, hex);
 }
 
@@ -224,7 +230,8 @@ _public_ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options,
                 file_size = (uint64_t) st.st_size;
                 if (file_size > o.max_input)
                         return kp_error_set(error, -EFBIG,
-                                            "kernel of %" PRIu64 " bytes exceeds the input limit of %" PRIu64 " bytes",
+                                            "kernel of %" PRIu64 " bytes exceeds the input limit of %" PRIu64
+                                            " bytes",
                                             file_size, o.max_input);
         }
 
@@ -250,7 +257,8 @@ _public_ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options,
         if (r < 0)
                 goto finish;
 
-        /* Read the rest of the bzImage too: it counts against the input limit, and a pipe's writer wants it taken. */
+        /* Read the rest of the bzImage too: it counts against the input limit, and a pipe's writer wants it
+         * taken. */
         r = kp_input_drain(&in, error);
         if (r < 0)
                 goto finish;
@@ -291,7 +299,8 @@ static int open_scratch(KpError *error)
                 dir = "/var/tmp";
         fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot create a scratch file in %s", dir);
+                return kp_error_set_errno(error, negative_errno(), "cannot create a scratch file in %s",
+                                          dir);
         return fd;
 }
 

@@ -31,8 +31,13 @@ static const char *const note_names[] = {
 
 /* The features elf_xen_parse_features() knows by name; a required ("!") one it does not know is fatal. */
 static const char *const feature_names[] = {
-        "writable_page_tables", "writable_descriptor_tables", "auto_translated_physmap", "supervisor_mode_kernel",
-        "pae_pgdir_above_4gb",  "hvm_callback_vector",        "dom0",
+        "writable_page_tables",
+        "writable_descriptor_tables",
+        "auto_translated_physmap",
+        "supervisor_mode_kernel",
+        "pae_pgdir_above_4gb",
+        "hvm_callback_vector",
+        "dom0",
 };
 
 /* Xen's parse loop takes at most this much of one feature name. */
@@ -171,15 +176,16 @@ static void render_numeric(char *buf, size_t size, const uint8_t *desc, size_t g
         buf[0] = '\0';
         if (descsz % 8 == 0) {
                 for (size_t i = 0; i + 8 <= got && n < size; i += 8)
-                        n += (size_t) snprintf(buf + n, size - n, "%s0x%" PRIx64, i ? " " : "", kp_le64(desc + i));
+                        n += (size_t) snprintf(buf + n, size - n, "%s0x%" PRIx64, i ? " " : "",
+                                               kp_le64(desc + i));
                 return;
         }
         for (size_t i = 0; i < got && n + 3 <= size; i++)
                 n += (size_t) snprintf(buf + n, size - n, "%02x", desc[i]);
 }
 
-int kp_xen_params_add_numeric(KpXenParams *p, uint32_t type, const uint8_t *desc, size_t got, uint32_t descsz,
-                              KpError *error)
+int kp_xen_params_add_numeric(KpXenParams *p, uint32_t type, const uint8_t *desc, size_t got,
+                              uint32_t descsz, KpError *error)
 {
         char text[KP_XEN_NOTE_VALUE_MAX];
         uint64_t value = 0;
@@ -301,23 +307,28 @@ int kp_xen_params_check(const KpXenParams *p, bool is64, uint64_t e_entry, uint6
         if (!p->have_notes && !p->have_guest_info)
                 return kp_error_set(error, -ENOEXEC, "not a Xen PV kernel: no Xen ELF notes");
         if (p->unknown_required[0])
-                return kp_error_set(error, -ENOEXEC, "not a Xen PV kernel: it requires the unknown Xen feature \"%s\"",
+                return kp_error_set(error, -ENOEXEC,
+                                    "not a Xen PV kernel: it requires the unknown Xen feature \"%s\"",
                                     p->unknown_required);
         if (!startswith_lit(p->loader, "generic") && !startswith_lit(p->guest_os, "linux"))
-                return kp_error_set(error, -ENOEXEC,
-                                    "not a Xen PV kernel: loader \"%s\", guest OS \"%s\" (Xen loads only \"generic\" "
-                                    "or \"linux\" kernels)",
-                                    p->loader, p->guest_os);
+                return kp_error_set(
+                        error, -ENOEXEC,
+                        "not a Xen PV kernel: loader \"%s\", guest OS \"%s\" (Xen loads only \"generic\" "
+                        "or \"linux\" kernels)",
+                        p->loader, p->guest_os);
         if (!startswith_lit(p->xen_ver, "xen-3.0"))
                 return kp_error_set(error, -ENOEXEC,
-                                    "not a Xen PV kernel: built for Xen version \"%s\", not \"xen-3.0\"", p->xen_ver);
+                                    "not a Xen PV kernel: built for Xen version \"%s\", not \"xen-3.0\"",
+                                    p->xen_ver);
 
         /* xc_dom_parse_elf_kernel() and xc_dom_guest_type() */
         if (p->dom0_required)
-                return kp_error_set(error, -ENOEXEC, "kernel runs only as dom0 (FEATURES requires dom0), not as a guest");
-        if (!is64 && !p->pae)
                 return kp_error_set(error, -ENOEXEC,
-                                    "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
+                                    "kernel runs only as dom0 (FEATURES requires dom0), not as a guest");
+        if (!is64 && !p->pae)
+                return kp_error_set(
+                        error, -ENOEXEC,
+                        "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
 
         /* elf_xen_addr_calc_check(), for PV */
         if (p->paddr_offset != KP_XEN_UNSET && p->virt_base == KP_XEN_UNSET)
@@ -335,12 +346,15 @@ int kp_xen_params_check(const KpXenParams *p, bool is64, uint64_t e_entry, uint6
 
         if (kstart > kend || entry < kstart || entry > kend)
                 return kp_error_set(error, -ENOEXEC,
-                                    "entry point 0x%" PRIx64 " lies outside the kernel at 0x%" PRIx64 "-0x%" PRIx64,
+                                    "entry point 0x%" PRIx64 " lies outside the kernel at 0x%" PRIx64
+                                    "-0x%" PRIx64,
                                     entry, kstart, kend);
         if (virt_base > kstart)
-                return kp_error_set(error, -ENOEXEC, "VIRT_BASE 0x%" PRIx64 " lies above the kernel's start 0x%" PRIx64,
+                return kp_error_set(error, -ENOEXEC,
+                                    "VIRT_BASE 0x%" PRIx64 " lies above the kernel's start 0x%" PRIx64,
                                     virt_base, kstart);
         if (p->p2m_base != KP_XEN_UNSET && p->p2m_base >= kstart && p->p2m_base < kend)
-                return kp_error_set(error, -ENOEXEC, "INIT_P2M 0x%" PRIx64 " lies inside the kernel", p->p2m_base);
+                return kp_error_set(error, -ENOEXEC, "INIT_P2M 0x%" PRIx64 " lies inside the kernel",
+                                    p->p2m_base);
         return 0;
 }

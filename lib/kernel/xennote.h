@@ -52,8 +52,8 @@ int kp_xen_params_add_string(KpXenParams *p, uint32_t type, const char *value, K
  * descsz-byte value. Xen reads 1, 2, 4 or 8 bytes as a little-endian number
  * and anything else as 0.
  */
-int kp_xen_params_add_numeric(KpXenParams *p, uint32_t type, const uint8_t *desc, size_t got, uint32_t descsz,
-                              KpError *error);
+int kp_xen_params_add_numeric(KpXenParams *p, uint32_t type, const uint8_t *desc, size_t got,
+                              uint32_t descsz, KpError *error);
 
 /* The legacy "__xen_guest" section: "KEY=VALUE,KEY=VALUE,...". */
 int kp_xen_params_add_guest_info(KpXenParams *p, const char *text, KpError *error);

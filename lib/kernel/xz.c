@@ -29,8 +29,8 @@ static int lzma_error(lzma_ret ret, const char *name, lzma_stream *strm, KpError
                 return kp_error_set(error, -ENOMEM, "%s: out of memory", name);
         case LZMA_MEMLIMIT_ERROR:
                 return kp_error_set(error, -EFBIG,
-                                    "%s: needs %" PRIu64 " MiB of dictionary, more than the limit of %" PRIu64
-                                    " MiB",
+                                    "%s: needs %" PRIu64
+                                    " MiB of dictionary, more than the limit of %" PRIu64 " MiB",
                                     name, (uint64_t) lzma_memusage(strm) >> 20, KP_LZMA_DICT_MAX >> 20);
         case LZMA_FORMAT_ERROR:
                 return kp_error_set(error, -EBADMSG, "%s: not an %s stream", name, name);
@@ -41,7 +41,8 @@ static int lzma_error(lzma_ret ret, const char *name, lzma_stream *strm, KpError
         case LZMA_BUF_ERROR:
                 return kp_error_set(error, -EBADMSG, "%s: stream is truncated", name);
         default:
-                return kp_error_set(error, -EBADMSG, "%s: decoder failed (liblzma error %d)", name, (int) ret);
+                return kp_error_set(error, -EBADMSG, "%s: decoder failed (liblzma error %d)", name,
+                                    (int) ret);
         }
 }
 
@@ -65,7 +66,8 @@ static int decode(lzma_stream *strm, const char *name, KpInput *in, KpSink *out,
                 strm->avail_in = src_size;
                 strm->next_out = dst;
                 strm->avail_out = dst_size;
-                /* LZMA_FINISH once the window is exhausted: a stream cut short then fails with LZMA_BUF_ERROR. */
+                /* LZMA_FINISH once the window is exhausted: a stream cut short then fails with
+                 * LZMA_BUF_ERROR. */
                 ret = lzma_code(strm, src_size == 0 ? LZMA_FINISH : LZMA_RUN);
                 kp_input_consume(in, src_size - strm->avail_in);
                 r = kp_sink_commit(out, dst_size - strm->avail_out, error);

@@ -154,7 +154,8 @@ SynthBuf synth_elf(const SynthElf *opts)
         /* The body: text that compresses, with a sprinkle of noise so that corruption shows. */
         for (size_t i = 0; i < body; i++) {
                 uint32_t x = (uint32_t) i * 2654435761u;
-                b.data[body_off + i] = (i % 64 < 48) ? (uint8_t) ("xen pv kernel "[i % 14]) : (uint8_t) (x >> 24);
+                b.data[body_off + i] =
+                        (i % 64 < 48) ? (uint8_t) ("xen pv kernel "[i % 14]) : (uint8_t) (x >> 24);
         }
 
         if (o->notes == SYNTH_NOTES_LEGACY)
@@ -221,12 +222,19 @@ SynthBuf synth_elf(const SynthElf *opts)
                         .e_shnum = (uint16_t) shnum,
                         .e_shstrndx = shnum ? 1 : 0,
                 };
-                const Elf32_Phdr load = { .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = (uint32_t) body_off,
-                                          .p_vaddr = (uint32_t) vstart, .p_paddr = (uint32_t) pstart,
-                                          .p_filesz = (uint32_t) body, .p_memsz = (uint32_t) body + 0x1000,
+                const Elf32_Phdr load = { .p_type = PT_LOAD,
+                                          .p_flags = PF_R | PF_X,
+                                          .p_offset = (uint32_t) body_off,
+                                          .p_vaddr = (uint32_t) vstart,
+                                          .p_paddr = (uint32_t) pstart,
+                                          .p_filesz = (uint32_t) body,
+                                          .p_memsz = (uint32_t) body + 0x1000,
                                           .p_align = 0x1000 };
-                const Elf32_Phdr note = { .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = (uint32_t) notes_off,
-                                          .p_filesz = (uint32_t) notes.size, .p_memsz = (uint32_t) notes.size,
+                const Elf32_Phdr note = { .p_type = PT_NOTE,
+                                          .p_flags = PF_R,
+                                          .p_offset = (uint32_t) notes_off,
+                                          .p_filesz = (uint32_t) notes.size,
+                                          .p_memsz = (uint32_t) notes.size,
                                           .p_align = 4 };
                 Elf32_Phdr ph[6];
 

@@ -58,7 +58,8 @@ static void test_flipped_bytes(void)
 
         /* gzip: its CRC32 (the trailer's first four bytes) and a back-reference in the deflate data. */
         assert_flip_refused(KP_FORMAT_GZIP, gz - 8, -EBADMSG, "gzip: CRC32 mismatch: data is corrupt");
-        assert_flip_refused(KP_FORMAT_GZIP, gz / 4, -EBADMSG, "gzip: data is corrupt (invalid distance too far back)");
+        assert_flip_refused(KP_FORMAT_GZIP, gz / 4, -EBADMSG,
+                            "gzip: data is corrupt (invalid distance too far back)");
         assert_flip_refused(KP_FORMAT_BZIP2, 1000, -EBADMSG, "bzip2: data is corrupt");
         assert_flip_refused(KP_FORMAT_LZMA, 1000, -EBADMSG, "lzma: data is corrupt");
         assert_flip_refused(KP_FORMAT_XZ, 1000, -EBADMSG, "xz: data is corrupt");
@@ -67,7 +68,8 @@ static void test_flipped_bytes(void)
                             "lzo: block 0: Adler-32 of the decompressed data does not match");
         /* zstd: its checksum (the frame's last four bytes), and the compressed data. */
         assert_flip_refused(KP_FORMAT_ZSTD, zs - 8, -EBADMSG, "zstd: checksum mismatch: data is corrupt");
-        assert_flip_refused(KP_FORMAT_ZSTD, zs / 2, -EBADMSG, "zstd: data is corrupt (Data corruption detected)");
+        assert_flip_refused(KP_FORMAT_ZSTD, zs / 2, -EBADMSG,
+                            "zstd: data is corrupt (Data corruption detected)");
         /*
          * LZ4 legacy carries no checksum: only damage that breaks the block
          * structure can be seen (a flipped literal decodes, and the ELF check
@@ -170,8 +172,9 @@ static void test_lz4_legacy(void)
         ASSERT_EQ(LZ4_COMPRESSBOUND(8 << 20), 8421520);
         synth_put_le32(p.data + blocks[1], 8421521);
         k = synth_bzimage(p.data, s.size);
-        ASSERT_REFUSED(&k, NULL, -EBADMSG,
-                       "lz4: block 1 claims 8421521 compressed bytes, more than an 8 MiB block can take (8421520)");
+        ASSERT_REFUSED(
+                &k, NULL, -EBADMSG,
+                "lz4: block 1 claims 8421521 compressed bytes, more than an 8 MiB block can take (8421520)");
         synth_buf_free(&k);
         synth_buf_free(&p);
 }
@@ -204,7 +207,8 @@ static void test_lzma_dictionary(void)
         /* Header: properties byte, then the dictionary size (LE u32). 256 MiB keeps the "5D 00 00" magic. */
         synth_put_le32(s.data + 1, 256u << 20);
         k = synth_bzimage(s.data, s.size);
-        ASSERT_REFUSED(&k, NULL, -EFBIG, "lzma: needs 256 MiB of dictionary, more than the limit of 128 MiB");
+        ASSERT_REFUSED(&k, NULL, -EFBIG,
+                       "lzma: needs 256 MiB of dictionary, more than the limit of 128 MiB");
 }
 
 /* ---- lzop ---------------------------------------------------------------------------------- */
@@ -229,7 +233,8 @@ static void test_lzop_container(void)
         c = copy_buf(&s);
         c.data[LZOP_HDR + 12] ^= 1; /* the file mode */
         k = synth_bzimage(c.data, c.size);
-        ASSERT_REFUSED(&k, NULL, -EBADMSG, "lzo: lzop header checksum mismatch (0x1fd70177, expected 0x1fca0176)");
+        ASSERT_REFUSED(&k, NULL, -EBADMSG,
+                       "lzo: lzop header checksum mismatch (0x1fd70177, expected 0x1fca0176)");
         synth_buf_free(&k);
         synth_buf_free(&c);
 
@@ -262,7 +267,8 @@ static void test_lzop_container(void)
         c = copy_buf(&s);
         put_be32(c.data + block, 256 * 1024 + 1);
         k = synth_bzimage(c.data, c.size);
-        ASSERT_REFUSED(&k, NULL, -EBADMSG, "lzo: block 0 of 262145 bytes exceeds lzop's block size of 262144");
+        ASSERT_REFUSED(&k, NULL, -EBADMSG,
+                       "lzo: block 0 of 262145 bytes exceeds lzop's block size of 262144");
         synth_buf_free(&k);
         synth_buf_free(&c);
 
@@ -334,15 +340,17 @@ static void test_lzop_cli(void)
 
                 /* Flip the block's first data checksum, whichever kind it is: it is checked. */
                 {
-                        /* Header: 9 magic + 16 fixed + name (its length is at 9+24) + 4 sum; then dst, src, sum. */
+                        /* Header: 9 magic + 16 fixed + name (its length is at 9+24) + 4 sum; then dst, src,
+                         * sum. */
                         size_t name = p.data[LZOP_HDR + 24];
                         size_t sum = LZOP_HDR + 25 + name + 4 + 8;
 
                         p.data[sum] ^= 0xff;
                         k = synth_bzimage(p.data, p.size);
-                        ASSERT_REFUSED(&k, NULL, -EBADMSG,
-                                       i == 0 ? "lzo: block 0: Adler-32 of the decompressed data does not match"
-                                              : "lzo: block 0: CRC-32 of the decompressed data does not match");
+                        ASSERT_REFUSED(
+                                &k, NULL, -EBADMSG,
+                                i == 0 ? "lzo: block 0: Adler-32 of the decompressed data does not match"
+                                       : "lzo: block 0: CRC-32 of the decompressed data does not match");
                         synth_buf_free(&k);
                 }
                 synth_buf_free(&p);

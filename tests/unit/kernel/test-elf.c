@@ -46,7 +46,8 @@ static int check_opts(const SynthElf *o, KpError *e, KpElfInfo *info)
 static void test_where_notes_are(void)
 {
         const SynthElf segment = {}, section = { .notes = SYNTH_NOTES_SECTION },
-                       legacy = { .notes = SYNTH_NOTES_LEGACY }, legacy32 = { .notes = SYNTH_NOTES_LEGACY, .elf32 = true };
+                       legacy = { .notes = SYNTH_NOTES_LEGACY },
+                       legacy32 = { .notes = SYNTH_NOTES_LEGACY, .elf32 = true };
         KpElfInfo info;
         KpError e = {};
 
@@ -76,9 +77,10 @@ static void test_xen_rules(void)
         SynthElf o = {};
 
         o = (SynthElf) { .loader = "bsd", .guest_os = "netbsd" };
-        ASSERT_ELF_REFUSED(&o, -ENOEXEC,
-                           "not a Xen PV kernel: loader \"bsd\", guest OS \"netbsd\" (Xen loads only \"generic\" or "
-                           "\"linux\" kernels)");
+        ASSERT_ELF_REFUSED(
+                &o, -ENOEXEC,
+                "not a Xen PV kernel: loader \"bsd\", guest OS \"netbsd\" (Xen loads only \"generic\" or "
+                "\"linux\" kernels)");
         /* Either one is enough, and only a prefix counts, as in Xen. */
         o = (SynthElf) { .loader = "bsd", .guest_os = "linux-custom" };
         {
@@ -88,12 +90,15 @@ static void test_xen_rules(void)
         }
 
         o = (SynthElf) { .xen_version = "xen-4.0" };
-        ASSERT_ELF_REFUSED(&o, -ENOEXEC, "not a Xen PV kernel: built for Xen version \"xen-4.0\", not \"xen-3.0\"");
+        ASSERT_ELF_REFUSED(&o, -ENOEXEC,
+                           "not a Xen PV kernel: built for Xen version \"xen-4.0\", not \"xen-3.0\"");
 
         o = (SynthElf) { .features = "writable_page_tables|!dom0" };
-        ASSERT_ELF_REFUSED(&o, -ENOEXEC, "kernel runs only as dom0 (FEATURES requires dom0), not as a guest");
+        ASSERT_ELF_REFUSED(&o, -ENOEXEC,
+                           "kernel runs only as dom0 (FEATURES requires dom0), not as a guest");
         o = (SynthElf) { .features = "!writable_page_tables|!shiny_new_thing" };
-        ASSERT_ELF_REFUSED(&o, -ENOEXEC, "not a Xen PV kernel: it requires the unknown Xen feature \"shiny_new_thing\"");
+        ASSERT_ELF_REFUSED(&o, -ENOEXEC,
+                           "not a Xen PV kernel: it requires the unknown Xen feature \"shiny_new_thing\"");
         /* An unknown feature that is merely supported is fine. */
         o = (SynthElf) { .features = "shiny_new_thing|pae_pgdir_above_4gb" };
         {
@@ -109,7 +114,8 @@ static void test_xen_rules(void)
                            "0xffffffff81000000-0xffffffff8100d000");
 
         o = (SynthElf) { .elf32 = true, .no_pae = true };
-        ASSERT_ELF_REFUSED(&o, -ENOEXEC, "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
+        ASSERT_ELF_REFUSED(&o, -ENOEXEC,
+                           "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
 
         o = (SynthElf) { .notes = SYNTH_NOTES_NONE };
         ASSERT_ELF_REFUSED(&o, -ENOEXEC, "not a Xen PV kernel: no Xen ELF notes");
@@ -200,7 +206,8 @@ static void test_malformed(void)
         ph[1].p_filesz = good.size;
         {
                 char msg[128];
-                (void) snprintf(msg, sizeof(msg), "ELF notes at offset %" PRIu64 " run past the end of the file",
+                (void) snprintf(msg, sizeof(msg),
+                                "ELF notes at offset %" PRIu64 " run past the end of the file",
                                 (uint64_t) ph[1].p_offset);
                 ASSERT_BUF_REFUSED(&b, -EBADMSG, msg);
         }
@@ -223,7 +230,8 @@ static void test_segment_total(void)
         KpError e = {};
 
         ASSERT_OK(check_opts(&twice, &e, &info));
-        ASSERT_ELF_REFUSED(&thrice, -EBADMSG, "ELF loadable segments total 159744 bytes, more than twice the 53248 they span");
+        ASSERT_ELF_REFUSED(&thrice, -EBADMSG,
+                           "ELF loadable segments total 159744 bytes, more than twice the 53248 they span");
 }
 
 static void test_note_walk(void)
@@ -242,7 +250,8 @@ static void test_note_walk(void)
         ASSERT_EQ(note[8], KP_XEN_ELFNOTE_PADDR_OFFSET);
         synth_put_le32(note, 0xfffffff0);
         ASSERT_OK(check_buf(&good, true, &e, &info));
-        /* Xen finds the name by its bytes, not its size: that note still counts, its value (out of the file) reads 0. */
+        /* Xen finds the name by its bytes, not its size: that note still counts, its value (out of the file)
+         * reads 0. */
         ASSERT_EQ(info.n_xen_notes, 10);
         ASSERT_STREQ(info.xen_notes[9].name, "PADDR_OFFSET");
         ASSERT_STREQ(info.xen_notes[9].value, "0x0");

@@ -41,7 +41,8 @@ static char *find_readnotes(void)
         return r;
 }
 
-/* The value readnotes prints for a note name ("ENTRY: 0xffffffff830791c0 (8 bytes)" → "0xffffffff830791c0"). */
+/* The value readnotes prints for a note name ("ENTRY: 0xffffffff830791c0 (8 bytes)" → "0xffffffff830791c0").
+ */
 static bool readnotes_value(const char *text, const char *name, char *ret, size_t size)
 {
         char key[64];
@@ -114,7 +115,8 @@ int main(void)
                 char got[KP_SHA256_HEX_SIZE];
 
                 ASSERT_TRUE(asprintf(&kernel, "%s/bzImage-%s", dir, formats[i]) > 0);
-                ASSERT_TRUE(asprintf(&out, "/var/tmp/kp-test-fixture-%s.%d", formats[i], (int) getpid()) > 0);
+                ASSERT_TRUE(asprintf(&out, "/var/tmp/kp-test-fixture-%s.%d", formats[i], (int) getpid()) >
+                            0);
 
                 if (kp_unpack_file(kernel, out, &o, &e, &res) < 0)
                         TEST_FAIL("%s: %s", kernel, e.message);

@@ -117,7 +117,8 @@ static void test_elf32(void)
 
         o32.no_pae = true;
         _cleanup_synth_ SynthBuf np = synth_kernel(KP_FORMAT_LZ4, &o32);
-        ASSERT_REFUSED(&np, NULL, -ENOEXEC, "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
+        ASSERT_REFUSED(&np, NULL, -ENOEXEC,
+                       "32-bit PV kernel without PAE: Xen runs 32-bit PV guests only in PAE mode");
 }
 
 static void test_not_xen(void)
@@ -166,7 +167,8 @@ static void test_header_refusals(void)
         /* Declared 4 GiB of payload. */
         memcpy(k.data, good.data, good.size);
         synth_put_le32(k.data + 0x24c, UINT32_MAX);
-        (void) snprintf(msg, sizeof(msg), "payload runs past end of file: 4294967295 bytes at offset %d, file has %zu",
+        (void) snprintf(msg, sizeof(msg),
+                        "payload runs past end of file: 4294967295 bytes at offset %d, file has %zu",
                         SYNTH_PAYLOAD_START, good.size);
         {
                 KpError e = {};
@@ -175,19 +177,22 @@ static void test_header_refusals(void)
                 /* From a pipe the size is unknown, so the input limit speaks first. */
                 ASSERT_ERROR(unpack_pipe(&k, NULL, &e, NULL, NULL), -EFBIG);
                 (void) snprintf(msg, sizeof(msg),
-                                "payload ends at byte %" PRIu64 ", beyond the input limit of 268435456 bytes",
+                                "payload ends at byte %" PRIu64
+                                ", beyond the input limit of 268435456 bytes",
                                 (uint64_t) SYNTH_PAYLOAD_START + UINT32_MAX);
                 ASSERT_STREQ(e.message, msg);
         }
 
         /* Not a kernel at all. */
         memset(k.data, 0x42, k.size);
-        ASSERT_REFUSED(&k, NULL, -EMEDIUMTYPE, "not an x86 kernel image: no boot flag 0xAA55 at offset 0x1FE");
+        ASSERT_REFUSED(&k, NULL, -EMEDIUMTYPE,
+                       "not an x86 kernel image: no boot flag 0xAA55 at offset 0x1FE");
         synth_buf_free(&k);
 
         /* Too short to say anything. */
         k = (SynthBuf) { (uint8_t *) strdup("\x7f" "EL"), 3 };
-        ASSERT_REFUSED(&k, NULL, -EMEDIUMTYPE, "not an x86 kernel image: no boot flag 0xAA55 at offset 0x1FE");
+        ASSERT_REFUSED(&k, NULL, -EMEDIUMTYPE,
+                       "not an x86 kernel image: no boot flag 0xAA55 at offset 0x1FE");
         synth_buf_free(&k);
 }
 
@@ -200,7 +205,9 @@ static void test_truncated_file(void)
                 char msg[256];
 
                 k.size = SYNTH_PAYLOAD_START + len / 2;
-                (void) snprintf(msg, sizeof(msg), "payload runs past end of file: %" PRIu32 " bytes at offset %d, file has %zu",
+                (void) snprintf(msg, sizeof(msg),
+                                "payload runs past end of file: %" PRIu32
+                                " bytes at offset %d, file has %zu",
                                 len, SYNTH_PAYLOAD_START, k.size);
                 ASSERT_REFUSED(&k, NULL, -EBADMSG, msg);
         }
@@ -237,8 +244,9 @@ static void test_truncated_stream(void)
                 if (cases[i].format == KP_FORMAT_LZ4) {
                         /* One block: its length says 16 bytes more than the stream has. */
                         uint32_t block = (uint32_t) (s.size - 4 - 4 - 4 + cut);
-                        (void) snprintf(msg, sizeof(msg), "lz4: stream is truncated: block 0 has %zu of %" PRIu32
-                                        " bytes", (size_t) block - cut, block);
+                        (void) snprintf(msg, sizeof(msg),
+                                        "lz4: stream is truncated: block 0 has %zu of %" PRIu32 " bytes",
+                                        (size_t) block - cut, block);
                         ASSERT_REFUSED(&t, NULL, -EBADMSG, msg);
                 } else
                         ASSERT_REFUSED(&t, NULL, -EBADMSG, cases[i].message);
@@ -260,7 +268,8 @@ static void test_size_trailer(void)
 
                 synth_put_le32(size_field, (uint32_t) elf.size + 1);
                 k = kernel_with_payload(s.data, s.size);
-                (void) snprintf(msg, sizeof(msg), "size trailer says %zu bytes, but the payload decompressed to %zu bytes",
+                (void) snprintf(msg, sizeof(msg),
+                                "size trailer says %zu bytes, but the payload decompressed to %zu bytes",
                                 elf.size + 1, elf.size);
                 ASSERT_REFUSED(&k, NULL, -EBADMSG, msg);
                 synth_buf_free(&k);
@@ -268,8 +277,10 @@ static void test_size_trailer(void)
                 /* A trailer claiming 4 GiB is compared, not believed. */
                 synth_put_le32(size_field, UINT32_MAX);
                 k = kernel_with_payload(s.data, s.size);
-                (void) snprintf(msg, sizeof(msg),
-                                "size trailer says 4294967295 bytes, but the payload decompressed to %zu bytes", elf.size);
+                (void) snprintf(
+                        msg, sizeof(msg),
+                        "size trailer says 4294967295 bytes, but the payload decompressed to %zu bytes",
+                        elf.size);
                 ASSERT_REFUSED(&k, NULL, -EBADMSG, msg);
                 synth_buf_free(&k);
         }
@@ -315,12 +326,14 @@ static void test_nested(void)
         char msg[256];
 
         (void) snprintf(msg, sizeof(msg),
-                        "gzip payload decompresses to lz4 data (0x%02x%02x%02x%02x%02x%02x), not an ELF: nested compression",
+                        "gzip payload decompresses to lz4 data (0x%02x%02x%02x%02x%02x%02x), "
+                        "not an ELF: nested compression",
                         inner.data[0], inner.data[1], inner.data[2], inner.data[3], inner.data[4], inner.data[5]);
         ASSERT_TRUE(startswith_lit(msg, "gzip payload decompresses to lz4 data (0x02214c18"));
         ASSERT_REFUSED(&k, NULL, -EBADMSG, msg);
-        ASSERT_REFUSED(&k2, NULL, -EBADMSG,
-                       "zstd payload decompresses to gzip data (0x1f8b08000000), not an ELF: nested compression");
+        ASSERT_REFUSED(
+                &k2, NULL, -EBADMSG,
+                "zstd payload decompresses to gzip data (0x1f8b08000000), not an ELF: nested compression");
         /* An uncompressed ELF is no payload the x86 build writes. */
         ASSERT_REFUSED(&raw, NULL, -EPROTONOSUPPORT, "unknown payload format 0x7f454c460201");
 }
@@ -347,8 +360,8 @@ static void test_output_cap(void)
                 KpError e = {};
 
                 ASSERT_OK(unpack_file(&k, &exact, &e, NULL, NULL));
-                (void) snprintf(msg, sizeof(msg), "decompressed kernel exceeds the output limit of %zu bytes",
-                                elf.size - 1);
+                (void) snprintf(msg, sizeof(msg),
+                                "decompressed kernel exceeds the output limit of %zu bytes", elf.size - 1);
                 ASSERT_REFUSED(&k, &less, -EFBIG, msg);
         }
 
@@ -369,7 +382,8 @@ static void test_input_cap(void)
 
         (void) snprintf(msg, sizeof(msg), "kernel of %zu bytes exceeds the input limit of %zu bytes", k.size,
                         k.size - 1);
-        (void) snprintf(pmsg, sizeof(pmsg), "kernel is larger than the input limit of %zu bytes", k.size - 1);
+        (void) snprintf(pmsg, sizeof(pmsg), "kernel is larger than the input limit of %zu bytes",
+                        k.size - 1);
         ASSERT_REFUSED_BOTH(&k, &o, -EFBIG, msg, pmsg);
 
         o.max_input = k.size;
