@@ -17,6 +17,7 @@ packages="
     libssl-dev libyajl-dev libsystemd-dev
     libguestfs-dev libguestfs-tools
     libxen-dev xen-utils-4.17 xen-hypervisor-4.17-amd64 grub-xen-host
+    grub-xen-bin xenstore-utils mount
     linux-image-amd64
     lz4 zstd xz-utils bzip2 lzop gzip python3
     qemu-system-x86 qemu-utils
