@@ -129,8 +129,16 @@ def judge_case(case, case_dir, ctx):
     return True, "; then ".join(gots), round(seconds, 1), None
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# GRUB's file-loading progress bar, redrawn in place many times a second.
+GRUB_PROGRESS = re.compile(r"\s*\[ [^]]* \d+%\s+[^]]*\]")
+# xl -vvv lines that say "fail" on every successful start.
+XL_NOISE = re.compile(r"loader probe failed")
+
+
 def _tail(text, n):
-    lines = [l for l in text.replace("\r", "").splitlines() if l.strip()]
+    text = GRUB_PROGRESS.sub("", ANSI.sub("", text))
+    lines = [l for l in re.split(r"[\r\n]+", text) if l.strip()]
     return lines[-n:]
 
 
@@ -147,7 +155,8 @@ def diagnostics(res):
     xl = res.file("xl")
     if xl:
         lines = xl.replace("\r", "").splitlines()
-        notable = [l for l in lines if re.search(r"(?i)error|fail|bootloader|denied|unable", l)]
+        notable = [l for l in lines
+                   if re.search(r"(?i)error|fail|bootloader|denied|unable", l) and not XL_NOISE.search(l)]
         out.append("--- xl -vvv create: error lines (last 30) ---")
         out += notable[-30:] or ["(none)"]
         out.append("--- xl -vvv create: last 15 lines ---")
