@@ -176,7 +176,7 @@ static int expand_val(GrubInterp *in, const char *value, char **ret)
 
 static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, const BlsSnippet *s)
 {
-        _cleanup_free_ char *options = NULL, *src = NULL, *initrd = NULL, *file = NULL, *shown = NULL;
+        _cleanup_free_ char *options = NULL, *src = NULL, *initrd = NULL, *file = NULL, *raw_file = NULL;
         _cleanup_free_ char **params = NULL;
         const char *linux_path, *title, *name = NULL, *v;
         const char *save_default = grub_env_get(in->env, "save_default");
@@ -195,9 +195,11 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
         r = expand_val(in, snippet_get(s, "options", NULL), &options);
         if (r >= 0 && !options)
                 r = expand_val(in, grub_env_get(in->env, "default_kernelopts"), &options);
-        if (r == -E2BIG)
-                return grub_interp_fail(in, r, c->line, "%s/%s.conf: options longer than %d bytes", dir, s->id,
-                                        GRUB_MAX_VALUE);
+        if (r == -E2BIG) {
+                _cleanup_free_ char *shown = kp_text_escape_short(s->id);
+                return grub_interp_fail(in, r, c->line, "%s/%s.conf: options longer than %d bytes", dir,
+                                        shown ?: "?", GRUB_MAX_VALUE);
+        }
         if (r < 0)
                 return r;
 
@@ -239,7 +241,11 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
                      save_default && streq(save_default, "true") ? "savedefault\n" : "", linux_path,
                      options ? " " : "", options ?: "", initrd ?: "", initrd ? "\n" : "") < 0)
                 return -ENOMEM;
-        if (asprintf(&file, "%s/%s.conf", dir, s->id) < 0)
+        /* The snippet's name is guest text: messages show it escaped. */
+        if (asprintf(&raw_file, "%s/%s.conf", dir, s->id) < 0)
+                return -ENOMEM;
+        file = kp_text_escape(raw_file, strlen(raw_file), KP_BOOTCFG_MAX_PATH);
+        if (!file)
                 return -ENOMEM;
 
         r = grub_script_parse(file, src, strlen(src), &perr, &body);

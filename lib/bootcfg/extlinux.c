@@ -107,13 +107,17 @@ static bool ends_with_ci(const char *s, const char *suffix)
 /* Turns the current label's KERNEL/APPEND/INITRD into the entry's kernel, initrds and command line. */
 static int finish_label(ExtState *s, const char *file)
 {
-        _cleanup_free_ char *cmdline = NULL, *kernel = NULL;
+        _cleanup_free_ char *cmdline = NULL, *kernel = NULL, *label = NULL;
         KpBootEntry *e = &s->cur;
         int r;
 
+        /* s->cur stays ours (in_entry) until the plan has taken it: on failure the caller frees it. */
         if (!s->in_entry)
                 return 0;
-        s->in_entry = false;
+        /* The label as messages show it: guest text, escaped. */
+        label = kp_text_escape_short(e->id);
+        if (!label)
+                return -ENOMEM;
 
         if (s->kernel_arg) {
                 kernel = strdup(s->kernel_arg);
@@ -173,7 +177,7 @@ static int finish_label(ExtState *s, const char *file)
                                 return r;
                 }
                 kp_warnings_add(s->warnings, "%s: label \"%s\" boots Xen through mboot.c32; its Linux module is used",
-                                file, e->id ?: "?");
+                                file, label);
         } else if (kernel && !s->kernel_is_linux &&
                    (ends_with_ci(kernel, ".c32") || ends_with_ci(kernel, ".cbt") || ends_with_ci(kernel, ".bin") ||
                     ends_with_ci(kernel, ".bs") || ends_with_ci(kernel, ".bss") || ends_with_ci(kernel, ".0") ||
@@ -224,25 +228,31 @@ static int finish_label(ExtState *s, const char *file)
 
         if (strlen(cmdline) > KP_BOOTCFG_MAX_CMDLINE)
                 return kp_error_set(s->error, -E2BIG, "%s: label \"%s\": command line of %zu bytes exceeds the limit of %d bytes",
-                                    file, e->id ?: "?", strlen(cmdline), KP_BOOTCFG_MAX_CMDLINE);
+                                    file, label, strlen(cmdline), KP_BOOTCFG_MAX_CMDLINE);
         if (strlen(cmdline) >= KP_XEN_MAX_GUEST_CMDLINE)
                 kp_warnings_add(s->warnings, "%s: label \"%s\": command line of %zu bytes is longer than the %d bytes Xen passes to a PV guest",
-                                file, e->id ?: "?", strlen(cmdline), KP_XEN_MAX_GUEST_CMDLINE - 1);
+                                file, label, strlen(cmdline), KP_XEN_MAX_GUEST_CMDLINE - 1);
 
-        if (kernel) {
+        if (kernel && *kernel) {
                 r = kp_guest_path_resolve_relative(s->dir, kernel, &e->kernel.path);
+                if (r == -E2BIG)
+                        return kp_error_set(s->error, r, "%s: label \"%s\": kernel path longer than %d bytes", file,
+                                            label, KP_BOOTCFG_MAX_PATH);
                 if (r < 0)
-                        return r == -E2BIG ? kp_error_set(s->error, r, "%s: kernel path longer than %d bytes", file,
-                                                          KP_BOOTCFG_MAX_PATH) : r;
+                        return r;
                 for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++) {
                         _cleanup_free_ char *p = NULL;
                         r = kp_guest_path_resolve_relative(s->dir, s->initrd_files[i], &p);
                         if (r >= 0)
                                 r = kp_boot_entry_add_initrd(e, p);
+                        if (r == -E2BIG)
+                                return kp_error_set(s->error, r, "%s: label \"%s\": an initrd path longer than %d bytes, or more than %d initrds",
+                                                    file, label, KP_BOOTCFG_MAX_PATH, KP_BOOTCFG_MAX_INITRDS);
                         if (r < 0)
                                 return r;
                 }
-        }
+        } else if (kernel)
+                kp_warnings_add(s->warnings, "%s: label \"%s\": KERNEL without a file", file, label);
         e->cmdline = TAKE_PTR(cmdline);
         if (!e->title && !(e->title = strdup(e->id ?: "")))
                 return -ENOMEM;
@@ -254,7 +264,10 @@ static int finish_label(ExtState *s, const char *file)
         r = kp_boot_plan_take_entry(s->plan, e);
         if (r == -E2BIG)
                 return kp_error_set(s->error, r, "%s: more than %d labels", file, KP_BOOTCFG_MAX_ENTRIES);
-        return r;
+        if (r < 0)
+                return r;
+        s->in_entry = false;
+        return 0;
 }
 
 static int parse_file(ExtState *s, const char *file, const char *data, size_t size);
@@ -268,10 +281,17 @@ static int include_file(ExtState *s, const char *file, unsigned line, const char
         name = strndup(arg, strcspn(arg, " \t"));
         if (!name)
                 return -ENOMEM;
+        if (!*name) {
+                kp_warnings_add(s->warnings, "%s:%u: INCLUDE without a file ignored", file, line);
+                return 0;
+        }
         if (s->depth >= KP_BOOTCFG_MAX_DEPTH)
                 return kp_error_set(s->error, -ELOOP, "%s:%u: INCLUDE nested deeper than %d levels", file, line,
                                     KP_BOOTCFG_MAX_DEPTH);
         r = kp_guest_path_resolve_relative(s->dir, name, &path);
+        if (r == -E2BIG)
+                return kp_error_set(s->error, r, "%s:%u: INCLUDE path longer than %d bytes", file, line,
+                                    KP_BOOTCFG_MAX_PATH);
         if (r < 0)
                 return r;
         r = kp_boot_fs_read(s->reader, path, s->error, &data, &size);
@@ -282,8 +302,11 @@ static int include_file(ExtState *s, const char *file, unsigned line, const char
         }
         if (r < 0)
                 return kp_error_prefix(s->error, r, "%s:%u: INCLUDE", file, line);
+        _cleanup_free_ char *shown = kp_text_escape_short(path);
+        if (!shown)
+                return -ENOMEM;
         s->depth++;
-        r = parse_file(s, path, data, size);
+        r = parse_file(s, shown, data, size);
         s->depth--;
         return r;
 }

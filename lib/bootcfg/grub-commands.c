@@ -420,8 +420,8 @@ static int cmd_menuentry(GrubInterp *in, const GrubCmd *c, char **argv, size_t a
                         if (valued && !value && i + 1 < argc && argv[i + 1][0] != '-')
                                 value = argv[++i];
                         if (valued && !value) {
-                                grub_interp_warn(in, c->line, "%s: option --%.*s without a value", argv[0], (int) len,
-                                                 a + 2);
+                                _cleanup_free_ char *shown = kp_text_escape_short(a);
+                                grub_interp_warn(in, c->line, "%s: option %s without a value", argv[0], shown ?: "?");
                                 return cmd_status(in, 1);
                         }
                         if (long_is(a, len, "id"))
@@ -490,7 +490,11 @@ static int cmd_source(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc
         if (r < 0)
                 return r;
 
-        r = grub_script_parse(path, data, size, &perr, &s);
+        /* The file's name is guest text: messages show it escaped. */
+        _cleanup_free_ char *file = kp_text_escape(path, strlen(path), KP_BOOTCFG_MAX_PATH);
+        if (!file)
+                return -ENOMEM;
+        r = grub_script_parse(file, data, size, &perr, &s);
         if (r == -EBADMSG) {
                 /* GRUB reports the error and goes on with the next command. */
                 grub_interp_warn(in, c->line, "source: %s", perr.message);
@@ -498,7 +502,7 @@ static int cmd_source(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc
         }
         if (r < 0)
                 return kp_error_set(in->error, r, "%s", perr.message[0] ? perr.message : "cannot parse sourced file");
-        r = grub_interp_own(in, s, path, &name);
+        r = grub_interp_own(in, s, file, &name);
         if (r < 0)
                 return r;
 
