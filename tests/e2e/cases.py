@@ -95,6 +95,10 @@ DISKS = {
     "lz4-daemon": {"format": "lz4", "distro": "focal", "kernels": [OLD, CURRENT]},
 }
 
+# What GRUB passes for the guests' default entry on a Xen PV boot:
+# gfxmode() sets vt_handoff=vt.handoff=7 because linux_gfx_mode is "keep"
+# (no gfxblacklist.txt), and GRUB's argument joining collapses the double
+# space of "ro  quiet splash $vt_handoff".
 GRUB_CMDLINE = "root=UUID={uuid} ro quiet splash vt.handoff=7"
 # What kunpack's direct mode must pass: the entry's command line as GRUB
 # expands it (the pvgrub controls prove that string on real GRUB) followed

@@ -26,7 +26,8 @@ import subprocess
 import threading
 import time
 
-from guests import _cpio_entry, version_key
+from grubcfg import version_key
+from guests import cpio_entry
 
 XEN_GZ = "/boot/xen-4.17-amd64.gz"
 QEMU = "qemu-system-x86_64"
@@ -119,20 +120,20 @@ def build_dom0_initramfs(path, release, e2e_dir, run_dir):
     import io
     buf = io.BytesIO()
     for d in ("bin", "dev", "modules"):
-        _cpio_entry(buf, d, stat.S_IFDIR | 0o755)
-    _cpio_entry(buf, "dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
-    _cpio_entry(buf, "bin/busybox", stat.S_IFREG | 0o755, open(BUSYBOX, "rb").read())
-    _cpio_entry(buf, "bin/sh", stat.S_IFLNK | 0o777, b"busybox")
-    _cpio_entry(buf, "init", stat.S_IFREG | 0o755, open(os.path.join(e2e_dir, "dom0", "init"), "rb").read())
+        cpio_entry(buf, d, stat.S_IFDIR | 0o755)
+    cpio_entry(buf, "dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
+    cpio_entry(buf, "bin/busybox", stat.S_IFREG | 0o755, open(BUSYBOX, "rb").read())
+    cpio_entry(buf, "bin/sh", stat.S_IFLNK | 0o777, b"busybox")
+    cpio_entry(buf, "init", stat.S_IFREG | 0o755, open(os.path.join(e2e_dir, "dom0", "init"), "rb").read())
     names = []
     for mod in _module_order(release, INITRAMFS_MODULES):
         name = os.path.basename(mod).split(".ko")[0] + ".ko"
-        _cpio_entry(buf, "modules/" + name, stat.S_IFREG | 0o644, _module_bytes(mod))
+        cpio_entry(buf, "modules/" + name, stat.S_IFREG | 0o644, _module_bytes(mod))
         names.append(name)
-    _cpio_entry(buf, "modules.list", stat.S_IFREG | 0o644, ("\n".join(names) + "\n").encode())
+    cpio_entry(buf, "modules.list", stat.S_IFREG | 0o644, ("\n".join(names) + "\n").encode())
     env = "KP_E2E_DIR='%s'\nKP_RUN_DIR='%s'\n" % (e2e_dir, run_dir)
-    _cpio_entry(buf, "kp-e2e.env", stat.S_IFREG | 0o644, env.encode())
-    _cpio_entry(buf, "TRAILER!!!", 0)
+    cpio_entry(buf, "kp-e2e.env", stat.S_IFREG | 0o644, env.encode())
+    cpio_entry(buf, "TRAILER!!!", 0)
     with open(path, "wb") as f:
         f.write(gzip.compress(buf.getvalue(), 6, mtime=0))
 
