@@ -74,7 +74,8 @@ def _check_boots(res, want, ctx):
         problems.append("GRUB ran: kunpack fell back to pvgrub instead of booting directly")
     if problems:
         return False, "; ".join(problems)
-    return True, "booted %s via %s, initrd %s, cmdline as expected" % (release, want["via"], "ok")
+    return True, "booted %s via %s, its initrd ran, /proc/cmdline as expected (%.1f s)" % (
+        release, want["via"], res.data["elapsed"])
 
 
 def _check_start(res, expect, ctx):
@@ -86,7 +87,7 @@ def _check_start(res, expect, ctx):
             return False, "a kernel booted"
         if NOT_XEN_IMAGE not in console:
             return False, "no %r on the console" % NOT_XEN_IMAGE
-        ok, got = True, "GRUB: " + NOT_XEN_IMAGE
+        ok, got = True, "GRUB: %s (%.1f s)" % (NOT_XEN_IMAGE, res.data["elapsed"])
     elif "xl_fails" in expect:
         out = res.file("xl")
         text = expect["xl_fails"].format(**ctx["placeholders"])
@@ -110,6 +111,7 @@ def judge_case(case, case_dir, ctx):
     """Returns (ok, got, seconds, failed StepResult or None)."""
     seconds = 0.0
     gots = []
+    starts = 0
     for i, step in enumerate(case["steps"]):
         res = StepResult(case_dir, i, step)
         if res.data is None:
@@ -121,10 +123,13 @@ def judge_case(case, case_dir, ctx):
             if not res.data.get("ok"):
                 why = res.data.get("log") or "rc %s" % res.data.get("rc")
                 return False, "step %d (%s) failed: %s" % (i, step["kind"], why.strip()[-300:]), seconds, res
+            if step["kind"] == "host":
+                gots.append("the host did %s (%.1f s)" % (step["action"], res.data.get("elapsed") or 0))
             continue
         ok, got = _check_start(res, step["expect"], ctx)
         if not ok:
-            return False, "start %d: %s" % (len(gots) + 1, got), seconds, res
+            return False, "start %d: %s" % (starts + 1, got), seconds, res
+        starts += 1
         gots.append(got)
     return True, "; then ".join(gots), round(seconds, 1), None
 
