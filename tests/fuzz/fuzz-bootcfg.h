@@ -3,9 +3,12 @@
 
 /*
  * Shared by the boot-config fuzzers: a KpBootFs in which every file
- * holds the fuzz input itself (so grubenv, sourced files, BLS snippets and
- * INCLUDEs are all hostile too) and every directory lists two snippets,
- * and the checks every plan must pass whatever the input.
+ * holds the fuzz input itself (so grubenv, BLS snippets, /boot/grub/default
+ * and INCLUDEs are all hostile too), except that a sourced *.cfg is a small
+ * fixed script (sourcing the input into itself 16 levels deep would only
+ * make each run 16 times slower; the unit tests cover that), and every
+ * directory lists two snippets and a kernel; and the checks every plan must
+ * pass whatever the input.
  */
 
 #include <stdlib.h>
@@ -30,6 +33,17 @@ static inline int fuzz_read_file(void *userdata, const char *path, size_t max, c
         if (streq(path, "/") || streq(path, "/boot") || streq(path, "/loader/entries") ||
             streq(path, "/boot/loader/entries"))
                 return -EISDIR;
+        if (strlen(path) > 4 && streq(path + strlen(path) - 4, ".cfg") && !strstr(path, "extlinux")) {
+                static const char sourced[] = "menuentry sourced { linux /sourced $1; }\nset default=sourced\n";
+                if (sizeof(sourced) - 1 > max)
+                        return -EFBIG;
+                d = strdup(sourced);
+                if (!d)
+                        return -ENOMEM;
+                *ret_data = d;
+                *ret_size = sizeof(sourced) - 1;
+                return 0;
+        }
         if (f->size > max)
                 return -EFBIG;
         d = malloc(f->size + 1);
