@@ -11,6 +11,19 @@
  * grub.cfg to boot plan: run the config as GRUB would (grub-interp.h),
  * then each entry's body on its own copy of the variables, entering
  * submenus as GRUB does, and finally read `default` as run_menu() does.
+ *
+ * Where emulating pvgrub2 exactly would defeat the guest's intent, the
+ * guest's own GRUB is emulated instead, on the Xen platform:
+ *   - $prefix is the config's directory, not pvgrub2's (memdisk)/boot/grub,
+ *     so grubenv (saved_entry, next_entry, kernelopts) is read as the
+ *     guest's tools meant it;
+ *   - linux16/linuxefi and initrd16/initrdefi load like linux/initrd;
+ *   - a config that runs blscfg is Fedora's, and Fedora's GRUB reads
+ *     `default` ids first (menu.h).
+ * Functions run like any other commands (bounded): Ubuntu's `gfxmode
+ * $linux_gfx_mode` in an entry sets vt_handoff=vt.handoff=7 when
+ * linux_gfx_mode is "keep", which it is on any non-pc platform unless
+ * grubenv has recordfail=1, so "$vt_handoff" becomes what GRUB passes.
  */
 
 static void nodes_free(KpMenuNode *nodes, size_t n)
