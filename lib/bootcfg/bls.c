@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-interp.h"
 #include "bootcfg/text.h"
 #include "bootcfg/version.h"
@@ -91,7 +92,8 @@ static int snippet_parse(BlsSnippet *s, const char *data, size_t size, bool *ret
                 while (v < eol && (*v == ' ' || *v == '\t'))
                         v++;
 
-                n = reallocarray(s->keys, 2 * (s->n_keys + 1), sizeof(char *));
+                /* Two slots per key; kp_grow() still sees every capacity step (2^k - 1 is odd). */
+                n = kp_grow(s->keys, 2 * s->n_keys + 1, sizeof(char *));
                 if (!n)
                         return -ENOMEM;
                 s->keys = n;
@@ -131,7 +133,7 @@ static int expand_val(GrubInterp *in, const char *value, char **ret)
                 if (!f)                                                                         \
                         return -ENOMEM;                                                         \
                 if (is_var)                                                                     \
-                        field = grub_env_get(in->env, f);                                       \
+                        field = grub_interp_get(in, f);                                       \
                 if (field) {                                                                    \
                         size_t add = strlen(field) + (is_var ? 1 : 0);                          \
                         char *nb;                                                               \
@@ -179,8 +181,8 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
         _cleanup_free_ char *options = NULL, *src = NULL, *initrd = NULL, *file = NULL, *raw_file = NULL;
         _cleanup_free_ char **params = NULL;
         const char *linux_path, *title, *name = NULL, *v;
-        const char *save_default = grub_env_get(in->env, "save_default");
-        const char *early = grub_env_get(in->env, "early_initrd");
+        const char *save_default = grub_interp_get(in, "save_default");
+        const char *early = grub_interp_get(in, "early_initrd");
         GrubScript *body = NULL;
         KpError perr = {};
         size_t n_params = 1, n_args = 0;
@@ -194,7 +196,7 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
 
         r = expand_val(in, snippet_get(s, "options", NULL), &options);
         if (r >= 0 && !options)
-                r = expand_val(in, grub_env_get(in->env, "default_kernelopts"), &options);
+                r = expand_val(in, grub_interp_get(in, "default_kernelopts"), &options);
         if (r == -E2BIG) {
                 _cleanup_free_ char *shown = kp_text_escape_short(s->id);
                 return grub_interp_fail(in, r, c->line, "%s/%s.conf: options longer than %d bytes", dir,
@@ -299,7 +301,7 @@ int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         if (argc > 1)
                 grub_interp_warn(in, c->line, "%s: arguments ignored; every snippet is read", argv[0]);
 
-        r = grub_interp_device_spec(in, grub_env_get(in->env, "root") ?: "", &spec, &config_fs);
+        r = grub_interp_device_spec(in, grub_interp_get(in, "root") ?: "", &spec, &config_fs);
         kp_device_spec_done(&spec);
         if (r < 0)
                 return r;
@@ -308,7 +310,7 @@ int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
                                  argv[0]);
 
         /* $blsdir, else /loader/entries (a separate /boot), else /boot/loader/entries. */
-        const char *blsdir = grub_env_get(in->env, "blsdir");
+        const char *blsdir = grub_interp_get(in, "blsdir");
         const char *dirs[] = { blsdir ?: "/loader/entries", blsdir ? NULL : "/boot/loader/entries" };
         for (size_t i = 0; i < ELEMENTSOF(dirs) && dirs[i]; i++) {
                 _cleanup_free_ char *d = strdup(dirs[i]);
@@ -395,7 +397,7 @@ int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
                         r = grub_interp_fail(in, -E2BIG, c->line, "more than %d BLS snippets", BLS_MAX_SNIPPETS);
                         goto fail;
                 }
-                BlsSnippet *n = reallocarray(snips, n_snips + 1, sizeof(BlsSnippet));
+                BlsSnippet *n = kp_grow(snips, n_snips, sizeof(BlsSnippet));
                 if (!n) {
                         snippet_done(&s);
                         goto nomem;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan-internal.h"
+#include "bootcfg/grow.h"
 #include "bootcfg/menu.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
@@ -26,7 +27,7 @@ static int split_menu_path(const char *path, char ***ret)
                         continue;
                 }
                 if (p[0] == '>' || p[0] == '\0') {
-                        char **nl = reallocarray(l, n + 2, sizeof(char *));
+                        char **nl = kp_grow(l, n, sizeof(char *));
                         if (!nl)
                                 goto fail;
                         l = nl;

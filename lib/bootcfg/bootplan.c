@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan-internal.h"
+#include "bootcfg/grow.h"
 #include "util/strv.h"
 
 static const char *const config_kind_names[_KP_CONFIG_KIND_MAX] = {
@@ -175,7 +176,7 @@ int kp_boot_plan_take_entry(KpBootPlan *plan, KpBootEntry *entry)
 
         if (plan->n_entries >= KP_BOOTCFG_MAX_ENTRIES)
                 return -E2BIG;
-        n = reallocarray(plan->entries, plan->n_entries + 1, sizeof(KpBootEntry));
+        n = kp_grow(plan->entries, plan->n_entries, sizeof(KpBootEntry));
         if (!n)
                 return -ENOMEM;
         plan->entries = n;
@@ -194,7 +195,7 @@ int kp_boot_entry_add_initrd(KpBootEntry *e, const char *path)
         p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        n = reallocarray(e->initrds, e->n_initrds + 1, sizeof(KpFileInfo));
+        n = kp_grow(e->initrds, e->n_initrds, sizeof(KpFileInfo));
         if (!n) {
                 free(p);
                 return -ENOMEM;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-interp.h"
 #include "bootcfg/grubenv.h"
 #include "bootcfg/text.h"
@@ -82,7 +83,7 @@ static int cmd_step(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
 
         if (argc != 2)
                 return cmd_status(in, 1);
-        v = grub_env_get(in->env, argv[1]);
+        v = grub_interp_get(in, argv[1]);
         if (!v)
                 return cmd_status(in, 1);
         n = strtoll(v, NULL, 10);
@@ -134,7 +135,7 @@ static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t ar
                 }
         }
         if (!file) {
-                if (asprintf(&file, "%s/grubenv", grub_env_get(in->env, "prefix") ?: "") < 0) {
+                if (asprintf(&file, "%s/grubenv", grub_interp_get(in, "prefix") ?: "") < 0) {
                         free(whitelist);
                         return -ENOMEM;
                 }
@@ -355,7 +356,7 @@ int grub_interp_add_item(GrubInterp *in, unsigned line, const char *title, const
 
         if (in->n_items_total >= KP_BOOTCFG_MAX_ENTRIES)
                 return grub_interp_fail(in, -E2BIG, line, "more than %d menu entries", KP_BOOTCFG_MAX_ENTRIES);
-        n = reallocarray(in->menu->items, in->menu->n_items + 1, sizeof(GrubMenuItem));
+        n = kp_grow(in->menu->items, in->menu->n_items, sizeof(GrubMenuItem));
         if (!n)
                 return -ENOMEM;
         in->menu->items = n;

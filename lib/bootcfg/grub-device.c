@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-interp.h"
 #include "bootcfg/guest-path.h"
 #include "bootcfg/text.h"
@@ -39,7 +40,7 @@ int grub_interp_add_device(GrubInterp *in, const char *name, const KpDeviceSpec 
         if (in->n_devices >= GRUB_MAX_DEVICES)
                 return kp_error_set(in->error, -E2BIG, "%s: more than %d devices searched for", in->config_path,
                                     GRUB_MAX_DEVICES);
-        n = reallocarray(in->devices, in->n_devices + 1, sizeof(GrubDevice));
+        n = kp_grow(in->devices, in->n_devices, sizeof(GrubDevice));
         if (!n)
                 return -ENOMEM;
         in->devices = n;
@@ -109,7 +110,7 @@ int grub_interp_resolve_file(GrubInterp *in, const char *arg, GrubFileRef *ret)
                 f.device_name = strndup(arg + 1, best);
                 rest = arg + best + 2;
         } else {
-                f.device_name = strdup(grub_env_get(in->env, "root") ?: "");
+                f.device_name = strdup(grub_interp_get(in, "root") ?: "");
                 rest = arg;
         }
         if (!f.device_name)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-interp.h"
 #include "bootcfg/text.h"
 
@@ -28,7 +29,7 @@ GrubEnv *grub_env_copy(const GrubEnv *env, bool exported_only)
 
         if (!c)
                 return NULL;
-        c->vars = calloc(env->n_vars ?: 1, sizeof(GrubVar));
+        c->vars = calloc(kp_grow_capacity(env->n_vars), sizeof(GrubVar));
         if (!c->vars)
                 return NULL;
         for (size_t i = 0; i < env->n_vars; i++) {
@@ -66,9 +67,21 @@ const char *grub_env_get(const GrubEnv *env, const char *name)
         return v ? v->value : NULL;
 }
 
-static GrubVar *find_mutable(GrubEnv *env, const char *name)
+const GrubVar *grub_interp_find_var(GrubInterp *in, const char *name)
 {
-        return (GrubVar *) grub_env_find(env, name);
+        in->lookups += in->env->n_vars;
+        return grub_env_find(in->env, name);
+}
+
+const char *grub_interp_get(GrubInterp *in, const char *name)
+{
+        const GrubVar *v = grub_interp_find_var(in, name);
+        return v ? v->value : NULL;
+}
+
+static GrubVar *find_mutable(GrubInterp *in, const char *name)
+{
+        return (GrubVar *) grub_interp_find_var(in, name);
 }
 
 int grub_interp_set(GrubInterp *in, unsigned line, const char *name, const char *value, GrubOrigin origin)
@@ -87,7 +100,7 @@ int grub_interp_set(GrubInterp *in, unsigned line, const char *name, const char 
         if (!val)
                 return -ENOMEM;
 
-        v = find_mutable(env, name);
+        v = find_mutable(in, name);
         if (v) {
                 free(v->value);
                 v->value = val;
@@ -98,7 +111,7 @@ int grub_interp_set(GrubInterp *in, unsigned line, const char *name, const char 
                 free(val);
                 return grub_interp_fail(in, -E2BIG, line, "more than %d variables", GRUB_MAX_VARIABLES);
         }
-        n = reallocarray(env->vars, env->n_vars + 1, sizeof(GrubVar));
+        n = kp_grow(env->vars, env->n_vars, sizeof(GrubVar));
         if (!n) {
                 free(val);
                 return -ENOMEM;
@@ -130,7 +143,7 @@ void grub_interp_unset(GrubInterp *in, const char *name)
 
 int grub_interp_export(GrubInterp *in, unsigned line, const char *name)
 {
-        GrubVar *v = find_mutable(in->env, name);
+        GrubVar *v = find_mutable(in, name);
         int r;
 
         /* GRUB's grub_env_export() creates an empty variable to export. */
@@ -138,7 +151,7 @@ int grub_interp_export(GrubInterp *in, unsigned line, const char *name)
                 r = grub_interp_set(in, line, name, "", GRUB_ORIGIN_SCRIPT);
                 if (r < 0)
                         return r;
-                v = find_mutable(in->env, name);
+                v = find_mutable(in, name);
         }
         v->exported = true;
         return 0;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-interp.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
@@ -73,7 +74,7 @@ int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char 
                         grub_script_free(s);
                         return -ENOMEM;
                 }
-                nn = reallocarray(in->owned_names, in->n_owned_names + 1, sizeof(char *));
+                nn = kp_grow(in->owned_names, in->n_owned_names, sizeof(char *));
                 if (!nn) {
                         free(copy);
                         grub_script_free(s);
@@ -83,7 +84,7 @@ int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char 
                 in->owned_names[in->n_owned_names++] = copy;
         }
         if (s) {
-                n = reallocarray(in->owned, in->n_owned + 1, sizeof(GrubScript *));
+                n = kp_grow(in->owned, in->n_owned, sizeof(GrubScript *));
                 if (!n) {
                         grub_script_free(s);
                         return -ENOMEM;
@@ -207,7 +208,7 @@ void grub_interp_done(GrubInterp *in)
 typedef struct Argv {
         char **args;        /* args[n - 1] may be NULL: a slot nothing went into yet */
         size_t n;
-        size_t total;       /* bytes, for the limits */
+        size_t len, cap;    /* of args[n - 1], so appending to it is not quadratic */
 } Argv;
 
 static void argv_done(Argv *a)
@@ -227,29 +228,33 @@ static int argv_next(GrubInterp *in, unsigned line, Argv *a)
                 return 0;
         if (a->n >= GRUB_MAX_ARGS)
                 return grub_interp_fail(in, -E2BIG, line, "more than %d arguments", GRUB_MAX_ARGS);
-        n = reallocarray(a->args, a->n + 2, sizeof(char *));
+        n = kp_grow(a->args, a->n, sizeof(char *));
         if (!n)
                 return -ENOMEM;
         a->args = n;
         a->args[a->n++] = NULL;
         a->args[a->n] = NULL;
+        a->len = a->cap = 0;
         return 0;
 }
 
 static int argv_append(GrubInterp *in, unsigned line, Argv *a, const char *s, size_t len)
 {
-        char *cur = a->args[a->n - 1], *n;
-        size_t have = cur ? strlen(cur) : 0;
+        char *cur = a->args[a->n - 1];
 
-        if (have + len > GRUB_MAX_VALUE)
+        if (a->len + len > GRUB_MAX_VALUE)
                 return grub_interp_fail(in, -E2BIG, line, "word of more than %d bytes", GRUB_MAX_VALUE);
-        n = realloc(cur, have + len + 1);
-        if (!n)
-                return -ENOMEM;
-        memcpy(n + have, s, len);
-        n[have + len] = '\0';
-        a->args[a->n - 1] = n;
-        a->total += len;
+        if (!cur || a->len + len + 1 > a->cap) {
+                size_t cap = MAX(a->cap * 2, a->len + len + 1);
+                cur = realloc(cur, MAX(cap, (size_t) 16));
+                if (!cur)
+                        return -ENOMEM;
+                a->args[a->n - 1] = cur;
+                a->cap = MAX(cap, (size_t) 16);
+        }
+        memcpy(cur + a->len, s, len);
+        a->len += len;
+        cur[a->len] = '\0';
         return 0;
 }
 
@@ -335,7 +340,8 @@ static int expand_variable(GrubInterp *in, unsigned line, Argv *a, const char *n
                 return 0;
         }
 
-        const char *v = grub_env_get(in->env, name);
+        const GrubVar *var = grub_interp_find_var(in, name);
+        const char *v = var ? var->value : NULL;
         if (!v || !*v)
                 return 0;
         return split ? argv_split_append(in, line, a, v) : argv_append(in, line, a, v, strlen(v));
@@ -404,7 +410,7 @@ static GrubOrigin word_value_origin(GrubInterp *in, const GrubWord *w)
         }
         if (!var)
                 return GRUB_ORIGIN_SCRIPT;
-        const GrubVar *v = grub_env_find(in->env, var->text);
+        const GrubVar *v = grub_interp_find_var(in, var->text);
         return v ? v->origin : GRUB_ORIGIN_SCRIPT;
 }
 
@@ -435,6 +441,7 @@ static int run_function(GrubInterp *in, const GrubCmd *c, const GrubScript *body
 
 static const GrubScript *find_function(GrubInterp *in, const char *name)
 {
+        in->lookups += in->n_funcs;
         for (size_t i = 0; i < in->n_funcs; i++)
                 if (streq(in->funcs[i].name, name))
                         return in->funcs[i].body;
@@ -452,7 +459,7 @@ static int define_function(GrubInterp *in, const GrubCmd *c)
                 }
         if (in->n_funcs >= GRUB_MAX_VARIABLES)
                 return grub_interp_fail(in, -E2BIG, c->line, "more than %d functions", GRUB_MAX_VARIABLES);
-        n = reallocarray(in->funcs, in->n_funcs + 1, sizeof(*in->funcs));
+        n = kp_grow(in->funcs, in->n_funcs, sizeof(*in->funcs));
         if (!n)
                 return -ENOMEM;
         in->funcs = n;
@@ -522,6 +529,9 @@ static int run_cmd(GrubInterp *in, const GrubCmd *c)
 
         if (++in->steps > GRUB_MAX_STEPS)
                 return grub_interp_fail(in, -ELOOP, c->line, "evaluation took more than %d steps", GRUB_MAX_STEPS);
+        if (in->lookups > GRUB_MAX_LOOKUPS)
+                return grub_interp_fail(in, -ELOOP, c->line, "evaluation compared more than %d names",
+                                        GRUB_MAX_LOOKUPS);
 
         switch (c->kind) {
         case GRUB_CMD_SIMPLE:

@@ -42,11 +42,19 @@
 /* Arguments of one command after expansion: a 1 MiB config cannot sensibly need more. */
 #define GRUB_MAX_ARGS 65536
 /*
- * Commands evaluated for one plan. A generated grub.cfg with 1024 entries
- * needs about 50,000; a million bounds loops through functions and
+ * Commands evaluated for one plan. Ubuntu's generated grub.cfg with 1023
+ * entries needs about 27,000; a million bounds loops through functions and
  * `source` without refusing anything real.
  */
 #define GRUB_MAX_STEPS 1000000
+/*
+ * Variable and function names compared while looking them up. Lookups are
+ * linear, so a config with thousands of variables read a million times
+ * would take minutes within every other limit; Ubuntu's generated grub.cfg
+ * with 1023 entries compares about 260,000 names, and 16 million take a
+ * tenth of a second.
+ */
+#define GRUB_MAX_LOOKUPS (16 * 1000 * 1000)
 /* Device names recorded from search and set root=. */
 #define GRUB_MAX_DEVICES 256
 
@@ -159,6 +167,7 @@ typedef struct GrubInterp {
         bool in_scope;                  /* inside a function or an entry: $# and $@ exist */
         unsigned call_depth;
         uint64_t steps;
+        uint64_t lookups;               /* names compared, against GRUB_MAX_LOOKUPS */
         int status;                     /* $? */
         bool returning;                 /* `return` ran in a function */
 
@@ -186,6 +195,9 @@ void grub_interp_warn(GrubInterp *in, unsigned line, const char *format, ...) _p
 int grub_interp_fail(GrubInterp *in, int err, unsigned line, const char *format, ...) _printf_(4, 5);
 
 /* Variables (grub-env.c). origin tells where a value came from (GRUB_ORIGIN_SCRIPT mostly). */
+/* grub_env_find() and grub_env_get() in the current context, counted against GRUB_MAX_LOOKUPS. */
+const GrubVar *grub_interp_find_var(GrubInterp *in, const char *name);
+const char *grub_interp_get(GrubInterp *in, const char *name);
 int grub_interp_set(GrubInterp *in, unsigned line, const char *name, const char *value, GrubOrigin origin);
 void grub_interp_unset(GrubInterp *in, const char *name);
 int grub_interp_export(GrubInterp *in, unsigned line, const char *name);

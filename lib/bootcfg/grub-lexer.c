@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-lexer.h"
 #include "util/error.h"
 #include "util/macro.h"
@@ -101,7 +102,7 @@ static int word_add_part(GrubWord *w, GrubPartKind kind, const char *text, size_
         t = strndup(text ?: "", n);
         if (!t)
                 return -ENOMEM;
-        np = reallocarray(w->parts, w->n_parts + 1, sizeof(GrubPart));
+        np = kp_grow(w->parts, w->n_parts, sizeof(GrubPart));
         if (!np) {
                 free(t);
                 return -ENOMEM;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
+#include "bootcfg/grow.h"
 #include "bootcfg/grub-parser.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
@@ -118,7 +119,7 @@ static int enter(Parser *p, unsigned line)
 
 static int script_append(GrubScript *s, GrubCmd *c)
 {
-        GrubCmd *n = reallocarray(s->cmds, s->n_cmds + 1, sizeof(GrubCmd));
+        GrubCmd *n = kp_grow(s->cmds, s->n_cmds, sizeof(GrubCmd));
 
         if (!n)
                 return -ENOMEM;
@@ -397,7 +398,7 @@ static int parse_loop(Parser *p, GrubCmd *ret)
 
 static int word_append(GrubCmd *c, GrubWord *w)
 {
-        GrubWord *n = reallocarray(c->words, c->n_words + 1, sizeof(GrubWord));
+        GrubWord *n = kp_grow(c->words, c->n_words, sizeof(GrubWord));
 
         if (!n)
                 return -ENOMEM;

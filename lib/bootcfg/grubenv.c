@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
+#include "bootcfg/grow.h"
 #include "bootcfg/grubenv.h"
 #include "util/error.h"
 #include "util/macro.h"
@@ -46,7 +47,7 @@ static int set_var(KpGrubEnv *env, char *name, char *value, KpError *error)
                 return kp_error_set(error, -E2BIG, "grubenv holds more than %d variables",
                                     KP_GRUBENV_MAX_VARIABLES);
         }
-        n = reallocarray(env->vars, env->n_vars + 1, sizeof(KpGrubEnvVar));
+        n = kp_grow(env->vars, env->n_vars, sizeof(KpGrubEnvVar));
         if (!n) {
                 free(name);
                 free(value);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "bootcfg/grow.h"
 #include "bootcfg/menu.h"
 #include "util/macro.h"
 
@@ -17,7 +18,7 @@ void kp_menu_node_done(KpMenuNode *n)
 
 KpMenuNode *kp_menu_level_append(KpMenuNode **level, size_t *n)
 {
-        KpMenuNode *l = reallocarray(*level, *n + 1, sizeof(KpMenuNode));
+        KpMenuNode *l = kp_grow(*level, *n, sizeof(KpMenuNode));
 
         if (!l)
                 return NULL;

@@ -417,6 +417,17 @@ static void test_hostile(void)
         plan = parse(fan, NULL, &e, -ELOOP);
         ASSERT_TRUE(strstr(e.message, ": evaluation took more than 1000000 steps"));
 
+        /* Thousands of variables and functions, looked up a million times: bounded in time too. */
+        {
+                _cleanup_free_ char *vs = repeat("", "set v%zu=x\n", 4000, "");
+                _cleanup_free_ char *fs = repeat("", "function g%zu { true; }\n", 4000, "");
+                _cleanup_free_ char *all = NULL;
+                ASSERT_TRUE(asprintf(&all, "%s%sfunction f0 { x=$v3999$v3998$v3997$v3996; g3999; }\n%s", vs, fs,
+                                     strstr(fan, "function f1")) >= 0);
+                plan = parse(all, NULL, &e, -ELOOP);
+                ASSERT_STREQ(e.message, "/boot/grub/grub.cfg:8001: evaluation compared more than 16000000 names");
+        }
+
         /* A file that sources itself. */
         memfs_add_str(m, "/boot/grub/loop.cfg", "source /boot/grub/loop.cfg\n");
         plan = parse("source /boot/grub/loop.cfg\nmenuentry x { linux /k; }\n", m, &e, -ELOOP);
