@@ -29,6 +29,7 @@ int grub_interp_add_device(GrubInterp *in, const char *name, const KpDeviceSpec 
         GrubDevice *n;
         int r;
 
+        in->lookups += in->n_devices;
         for (size_t i = 0; i < in->n_devices; i++)
                 if (streq(in->devices[i].name, name)) {
                         r = kp_device_spec_copy(spec, &in->devices[i].spec);
@@ -62,6 +63,7 @@ int grub_interp_device_spec(GrubInterp *in, const char *name, KpDeviceSpec *ret,
         size_t len;
         char *v;
 
+        in->lookups += in->n_devices;
         for (size_t i = 0; i < in->n_devices; i++)
                 if (streq(in->devices[i].name, name)) {
                         *ret_is_config_fs = in->devices[i].is_config_fs;
@@ -96,6 +98,7 @@ int grub_interp_resolve_file(GrubInterp *in, const char *arg, GrubFileRef *ret)
                 size_t best = 0;
 
                 /* The longest known name that fits: a label may hold ')'. */
+                in->lookups += in->n_devices;
                 for (size_t i = 0; i < in->n_devices; i++) {
                         size_t n = strlen(in->devices[i].name);
                         if (n > best && strncmp(arg + 1, in->devices[i].name, n) == 0 && arg[1 + n] == ')')
