@@ -36,6 +36,13 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=mmap kprun "$RUN
     fail "cannot mount the run directory $RUN_DIR over 9p"
 say "root is the host's, run directory mounted"
 
+# The root is the build machine's, but this is another host: give it its
+# own identity, so that nothing keyed on /etc/machine-id (kunpack's state
+# is prepared on the build machine) mistakes dom0 for the machine that
+# wrote it.
+tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id
+hostname kp-e2e-dom0
+
 # The modules the issue measured: event channels, grant tables, privcmd,
 # xenfs for /proc/xen, blkback for guest disks, loop for image files.
 modprobe -a xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback loop ||
