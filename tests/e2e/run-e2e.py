@@ -165,14 +165,15 @@ class Suite:
 
     def write_configs(self, case):
         ph = self.placeholders(case)
-        if "kunpack_conf_text" in case:
-            conf = case["kunpack_conf_text"]
-        else:
-            keys = dict(C.KUNPACK_CONF, **case.get("kunpack_conf", {}))
-            conf = "# kunpack.conf of e2e case %s (written by run-e2e.py)\n" % case["name"]
-            conf += "".join("%s = %s\n" % (k, xl_value(fmt(v, ph))) for k, v in keys.items())
-        with open(ph["config"], "w") as f:
-            f.write(conf)
+        if "kunpack-boot" in case.get("needs", []):
+            if "kunpack_conf_text" in case:
+                conf = case["kunpack_conf_text"]
+            else:
+                keys = dict(C.KUNPACK_CONF, **case.get("kunpack_conf", {}))
+                conf = "# kunpack.conf of e2e case %s (written by run-e2e.py)\n" % case["name"]
+                conf += "".join("%s = %s\n" % (k, xl_value(fmt(v, ph))) for k, v in keys.items())
+            with open(ph["config"], "w") as f:
+                f.write(conf)
         n = 0
         for step in case["steps"]:
             if step["kind"] != "start":
