@@ -308,7 +308,6 @@ static void test_refuses_open_directory(void)
 int main(void)
 {
         _cleanup_(kp_cache_freep) KpCache *c = NULL;
-        _cleanup_free_ char *sums = NULL;
         KpError error = {};
         struct stat st;
         char cmd[128];
