@@ -91,7 +91,8 @@ class Suite:
         if unknown:
             sys.exit("run-e2e: unknown case(s) %s; known: %s" % (", ".join(unknown), ", ".join(names)))
         self.cases = [c for c in C.CASES if not selected or c["name"] in selected]
-        self.prepare_results = {}
+        self.prepare_results = {}  # case name -> host seconds spent in the prepare step
+        self.prepare_count = 0
 
     # ---- what can run -----------------------------------------------------
 
@@ -200,7 +201,8 @@ class Suite:
     def run_prepare(self, case):
         """kunpack's host-side prepare step (cases.HOST_PREPARE) on case's disk."""
         ph = self.placeholders(case)
-        outdir = os.path.join(self.run_dir, "prepare", "%s-%d" % (case["name"], len(self.prepare_results)))
+        self.prepare_count += 1
+        outdir = os.path.join(self.run_dir, "prepare", "%02d-%s" % (self.prepare_count, case["name"]))
         os.makedirs(outdir)
         output = os.path.join(outdir, "answer")
         open(output, "w").close()
@@ -335,6 +337,8 @@ class Suite:
             ctx = {"release": self.kernels.release_for, "disk": c.get("disk"), "nonce": self.nonce,
                    "placeholders": self.placeholders(c), "case": c}
             ok, got, secs, bad = verdict.judge_case(c, os.path.join(self.run_dir, "results", c["name"]), ctx)
+            if c["name"] in self.prepare_results:
+                got = "prepared on the host (%.1f s); %s" % (self.prepare_results[c["name"]], got)
             if not ok and machine_reason:
                 got += " (%s)" % machine_reason
             print("%s %d - %s: %s" % ("ok" if ok else "not ok", n, c["name"], got), flush=True)
