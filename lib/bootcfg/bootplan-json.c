@@ -4,6 +4,7 @@
 
 #include "bootcfg/bootplan-internal.h"
 #include "bootcfg/bootplan-json.h"
+#include "util/json.h"
 #include "util/error.h"
 #include "util/strv.h"
 
@@ -134,12 +135,6 @@ int kp_boot_plan_to_json(const KpBootPlan *plan, yajl_gen g)
         return 0;
 }
 
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
-
 int kp_boot_plan_format_json(const KpBootPlan *plan, bool pretty, char **ret)
 {
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
@@ -169,12 +164,6 @@ int kp_boot_plan_format_json(const KpBootPlan *plan, bool pretty, char **ret)
 }
 
 /* ---- reading ---- */
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
 
 /* yajl frees trees recursively: refuse deep nesting before it builds one. */
 static int check_depth(const char *text, size_t size, KpError *error)
@@ -353,10 +342,8 @@ static int read_entry(yajl_val v, KpBootEntry *e, KpError *error)
 
 int kp_boot_plan_from_json(const char *text, size_t size, KpError *error, KpBootPlan **ret)
 {
-        _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
         _cleanup_(yajl_tree_freep) yajl_val root = NULL;
-        _cleanup_free_ char *copy = NULL, *kind = NULL, *reason = NULL;
-        yajl_val config, entries, selected, warnings, idx;
+        _cleanup_free_ char *copy = NULL;
         char errbuf[256] = "";
         int r;
 
@@ -376,6 +363,16 @@ int kp_boot_plan_from_json(const char *text, size_t size, KpError *error, KpBoot
                 errbuf[strcspn(errbuf, "\n")] = '\0';
                 return kp_error_set(error, -EBADMSG, "plan JSON: %s", errbuf[0] ? errbuf : "parse error");
         }
+        return kp_boot_plan_from_json_value(root, error, ret);
+}
+
+int kp_boot_plan_from_json_value(yajl_val root, KpError *error, KpBootPlan **ret)
+{
+        _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
+        _cleanup_free_ char *kind = NULL, *reason = NULL;
+        yajl_val config, entries, selected, warnings, idx;
+        int r;
+
         if (!YAJL_IS_OBJECT(root))
                 return kp_error_set(error, -EBADMSG, "plan JSON is not an object");
 

@@ -38,6 +38,7 @@
  */
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "bootcfg/bootplan.h"
 
@@ -59,3 +60,9 @@ int kp_boot_plan_format_json(const KpBootPlan *plan, bool pretty, char **ret);
  * kp_boot_plan_validate() before using it.
  */
 int kp_boot_plan_from_json(const char *text, size_t size, KpError *error, KpBootPlan **ret);
+
+/*
+ * The same from a document already parsed, for records that embed a plan
+ * (the per-disk state). The caller has bounded the text's size and depth.
+ */
+int kp_boot_plan_from_json_value(yajl_val root, KpError *error, KpBootPlan **ret);
