@@ -75,27 +75,11 @@ static bool lvm_name_matches(const char *grub_name, const char *mountable)
         return *q == '\0';
 }
 
-static void guest_fs_range(KpGuestSession *s, size_t guest, size_t *ret_first, size_t *ret_end)
+static int resolve_once(KpGuestSession *s, size_t guest, size_t config_fs, const KpDeviceSpec *root,
+                        KpError *error, size_t *ret_fs, bool *ret_matched)
 {
-        size_t first = s->n_filesystems, end = s->n_filesystems;
-
-        for (size_t i = 0; i < s->n_filesystems; i++)
-                if (s->filesystems[i].guest == guest) {
-                        if (first == s->n_filesystems)
-                                first = i;
-                        end = i + 1;
-                }
-        *ret_first = first;
-        *ret_end = end;
-}
-
-int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, const KpDeviceSpec *root,
-                          KpError *error, size_t *ret_fs, bool *ret_matched)
-{
-        size_t first, end, found = SIZE_MAX;
+        size_t found = SIZE_MAX;
         int r;
-
-        guest_fs_range(s, guest, &first, &end);
 
         switch (root->kind) {
         case KP_DEVICE_SAME:
@@ -105,10 +89,12 @@ int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, con
 
         case KP_DEVICE_UUID:
         case KP_DEVICE_LABEL:
-                for (size_t i = first; i < end; i++) {
+                for (size_t i = 0; i < s->n_filesystems; i++) {
                         const KpGuestFs *fs = &s->filesystems[i];
                         bool match;
 
+                        if (fs->guest != guest)
+                                continue;
                         r = kp_guest_fs_load_ids(s, i, error);
                         if (r < 0)
                                 return r;
@@ -129,9 +115,11 @@ int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, con
 
         case KP_DEVICE_FILE:
                 /* GRUB's search --file: the first filesystem, in our order, that has it. */
-                for (size_t i = first; i < end; i++) {
+                for (size_t i = 0; i < s->n_filesystems; i++) {
                         KpError e = {};
 
+                        if (s->filesystems[i].guest != guest)
+                                continue;
                         if (kp_guest_mount(s, i, &e) < 0) {
                                 if (e.code == -ECANCELED || e.code == -ETIMEDOUT)
                                         return kp_error_set(error, e.code, "%s", e.message);
@@ -152,8 +140,8 @@ int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, con
                 unsigned partition;
 
                 if (startswith_lit(root->value, "lvm/")) {
-                        for (size_t i = first; i < end; i++)
-                                if (s->filesystems[i].lvm &&
+                        for (size_t i = 0; i < s->n_filesystems; i++)
+                                if (s->filesystems[i].guest == guest && s->filesystems[i].lvm &&
                                     lvm_name_matches(root->value + STRLEN("lvm/"), s->filesystems[i].mountable)) {
                                         found = i;
                                         break;
@@ -162,10 +150,10 @@ int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, con
                 }
                 if (!parse_hd(root->value, &disk, &partition))
                         break;
-                for (size_t i = first; i < end; i++) {
+                for (size_t i = 0; i < s->n_filesystems; i++) {
                         const KpGuestFs *fs = &s->filesystems[i];
 
-                        if (!fs->lvm && fs->disk == disk && fs->partition == partition) {
+                        if (fs->guest == guest && !fs->lvm && fs->disk == disk && fs->partition == partition) {
                                 found = i;
                                 break;
                         }
@@ -185,4 +173,19 @@ int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, con
         *ret_fs = found;
         *ret_matched = true;
         return 0;
+}
+
+int kp_guest_resolve_root(KpGuestSession *s, size_t guest, size_t config_fs, const KpDeviceSpec *root,
+                          KpError *error, size_t *ret_fs, bool *ret_matched)
+{
+        int r;
+
+        r = resolve_once(s, guest, config_fs, root, error, ret_fs, ret_matched);
+        if (r < 0 || *ret_matched || !s->lvm_pending)
+                return r;
+        /* Not on any partition: perhaps on a logical volume nobody has listed yet. */
+        r = kp_guest_scan_lvm(s, error);
+        if (r < 0)
+                return r;
+        return resolve_once(s, guest, config_fs, root, error, ret_fs, ret_matched);
 }

@@ -168,9 +168,16 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
         if (r < 0)
                 return r;
         /* Only the guest's own filesystems: a device name never reaches another guest's disk. */
-        for (size_t i = 0; i < s->n_filesystems; i++)
-                if (s->filesystems[i].guest == guest && streq(s->filesystems[i].mountable, device))
-                        fs = (ssize_t) i;
+        for (int pass = 0; fs < 0 && pass < 2; pass++) {
+                if (pass == 1) {
+                        r = kp_guest_scan_lvm(s, error);
+                        if (r < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < s->n_filesystems; i++)
+                        if (s->filesystems[i].guest == guest && streq(s->filesystems[i].mountable, device))
+                                fs = (ssize_t) i;
+        }
         if (fs < 0)
                 return kp_error_set(error, -ENODEV, "%s is not a filesystem of this guest", device);
 

@@ -337,9 +337,10 @@ static int scan_logical_volumes(KpGuestSession *s)
                                 place = &vgs[i];
                 if (!place || place->error != 0) {
                         scan_note(s, SIZE_MAX, "%s: %s", *lv,
-                                  place && place->error == -EXDEV
-                                          ? "volume group spans the disks of several guests, ignored"
-                                          : "volume group not found on any disk");
+                                  !place ? "volume group not listed by LVM"
+                                  : place->error == -EXDEV ? "volume group spans the disks of several guests, ignored"
+                                  : place->error == -EIO ? "LVM did not name the volume group's physical volumes"
+                                  : "none of the volume group's physical volumes is on a disk of ours");
                         continue;
                 }
                 r = add_fs(s, *lv, true, place->guest, place->disk, 0);
@@ -407,20 +408,37 @@ int kp_guest_scan_filesystems(KpGuestSession *s, KpError *error)
                         goto fail;
                 have_pv = have_pv || r > 0;
         }
-        if (have_pv) {
-                r = scan_logical_volumes(s);
-                if (r < 0)
-                        goto fail;
-        }
-
         qsort(s->filesystems, s->n_filesystems, sizeof(KpGuestFs), compare_fs);
         s->scanned = true;
+        s->lvm_pending = have_pv;
         return 0;
 
 fail:
         if (r == -ENOMEM)
                 return kp_error_set(error, r, "out of memory listing filesystems");
         return kp_guest_error(s, error, "could not list the guests' filesystems");
+}
+
+int kp_guest_scan_lvm(KpGuestSession *s, KpError *error)
+{
+        size_t first = s->n_filesystems;
+        int r;
+
+        if (!s->lvm_pending)
+                return 0;
+        r = kp_guest_check_cancelled(s, error);
+        if (r < 0)
+                return r;
+        s->lvm_pending = false;
+
+        r = scan_logical_volumes(s);
+        if (r == -ENOMEM)
+                return kp_error_set(error, r, "out of memory listing logical volumes");
+        if (r < 0)
+                return kp_guest_error(s, error, "could not list the guests' logical volumes");
+        /* Appended after every partition, so each guest still sees its partitions first. */
+        qsort(s->filesystems + first, s->n_filesystems - first, sizeof(KpGuestFs), compare_fs);
+        return 0;
 }
 
 int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error)

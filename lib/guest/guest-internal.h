@@ -47,6 +47,9 @@ typedef struct KpGuestFileFacts {
 
 typedef struct KpGuestNote KpGuestNote;
 
+/* Children of one thread we keep track of; the launch itself starts at most four at a time. */
+#define KP_GUEST_MAX_CHILDREN 64
+
 struct KpGuestSession {
         guestfs_h *g;
         KpGuestOptions options;
@@ -64,7 +67,8 @@ struct KpGuestSession {
         char **devices;         /* the appliance's name of each disk ("/dev/sda"), after launch */
 
         bool scanned;
-        KpGuestFs *filesystems; /* every guest's, ordered by guest, disk, partition */
+        bool lvm_pending;       /* a PV was seen; its logical volumes are listed when first needed */
+        KpGuestFs *filesystems; /* by guest, disk and partition; logical volumes appended later */
         size_t n_filesystems;
         struct KpGuestNote {
                 size_t guest;   /* SIZE_MAX: a device of no guest we could tell */
@@ -80,6 +84,8 @@ struct KpGuestSession {
         pthread_mutex_t lock;
         bool launching;
         pid_t launch_tid;
+        pid_t pre_children[KP_GUEST_MAX_CHILDREN]; /* the launching thread's children before the launch */
+        size_t n_pre_children;
         pid_t hv_pid;
         atomic_bool cancelled;
         atomic_bool timed_out;
@@ -106,8 +112,16 @@ void kp_guest_progress(KpGuestSession *s, KpGuestStage stage, unsigned percent);
 
 /* ---- filesystems.c ---- */
 
-/* Lists every filesystem of every guest once per session. */
+/*
+ * Lists the filesystems on every guest's disks and partitions, once per
+ * session. Logical volumes come later, from kp_guest_scan_lvm(): asking
+ * LVM costs a second or more in the appliance, and most guests keep /boot
+ * on a partition. Indices stay valid: logical volumes are appended.
+ */
 int kp_guest_scan_filesystems(KpGuestSession *s, KpError *error);
+
+/* Adds the logical volumes of every guest (after a PV was seen), once. */
+int kp_guest_scan_lvm(KpGuestSession *s, KpError *error);
 
 /*
  * Mounts filesystem i read-only at "/" (unmounting whatever was there):

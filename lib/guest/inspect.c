@@ -59,10 +59,14 @@ static void describe_checked(KpGuestSession *s, size_t guest, char *buf, size_t 
         if (used < size)
                 used += (size_t) snprintf(buf + used, size - used, "; %zu filesystem%s looked at", n_fs,
                                           n_fs == 1 ? "" : "s");
+        /* Notes about devices we could not tie to any guest may be why this one has nothing. */
         for (size_t i = 0; i < s->n_notes && used < size; i++)
-                if (s->notes[i].guest == guest)
+                if (s->notes[i].guest == guest || s->notes[i].guest == SIZE_MAX)
                         used += (size_t) snprintf(buf + used, size - used, "; %s", s->notes[i].text);
 }
+
+static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpError *error, size_t *ret_fs,
+                            KpBootPlan **ret_plan);
 
 /*
  * Finds and parses the configuration: the first filesystem, in order, that
@@ -72,7 +76,24 @@ static void describe_checked(KpGuestSession *s, size_t guest, char *buf, size_t 
  */
 static int find_config(KpGuestSession *s, size_t guest, KpError *error, size_t *ret_fs, KpBootPlan **ret_plan)
 {
-        for (size_t i = 0; i < s->n_filesystems; i++) {
+        size_t i = 0;
+        int r;
+
+        /* Partitions first; logical volumes only if none of them has a config. */
+        for (;;) {
+                r = find_config_from(s, guest, &i, error, ret_fs, ret_plan);
+                if (r != 0 || !s->lvm_pending)
+                        return r;
+                r = kp_guest_scan_lvm(s, error);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpError *error, size_t *ret_fs,
+                            KpBootPlan **ret_plan)
+{
+        for (size_t i = *next; i < s->n_filesystems; i++, *next = i) {
                 KpGuestFs *fs = &s->filesystems[i];
                 KpGuestBootFs bootfs;
                 KpError e = {};
@@ -132,10 +153,13 @@ static int find_config(KpGuestSession *s, size_t guest, KpError *error, size_t *
 /* No configuration anywhere: the first filesystem with a kernel in /boot (or at its top) gives the plan. */
 static int find_fallback(KpGuestSession *s, size_t guest, KpError *error, size_t *ret_fs, KpBootPlan **ret_plan)
 {
+        int r = kp_guest_scan_lvm(s, error);
+
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < s->n_filesystems; i++) {
                 KpGuestBootFs bootfs;
                 KpError e = {};
-                int r;
 
                 if (s->filesystems[i].guest != guest)
                         continue;
@@ -240,9 +264,17 @@ int kp_guest_session_inspect(KpGuestSession *s, size_t guest, const KpInspectOpt
         r = kp_guest_scan_filesystems(s, error);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < s->n_filesystems; i++)
-                if (s->filesystems[i].guest == guest)
-                        n_fs++;
+        for (int pass = 0; pass < 2 && n_fs == 0; pass++) {
+                /* A guest whose only filesystems are logical volumes. */
+                if (pass == 1) {
+                        r = kp_guest_scan_lvm(s, error);
+                        if (r < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < s->n_filesystems; i++)
+                        if (s->filesystems[i].guest == guest)
+                                n_fs++;
+        }
         if (n_fs == 0) {
                 describe_checked(s, guest, checked, sizeof(checked));
                 return kp_error_set(error, -ENOENT, "nothing bootable: no filesystem on the guest's disks%s", checked);

@@ -80,11 +80,11 @@ static int pidfd_open_checked(pid_t pid)
 }
 
 /*
- * Whether pid is still a child of this process running qemu: read from
- * /proc/PID/stat ("pid (comm) state ppid ..."), whose comm is at most 15
- * bytes but may itself hold ") ".
+ * Whether pid is still a child of this process, and, with want_qemu, one
+ * running qemu: read from /proc/PID/stat ("pid (comm) state ppid ..."),
+ * whose comm is at most 15 bytes but may itself hold ") ".
  */
-static bool is_our_qemu(pid_t pid)
+static bool is_our_child(pid_t pid, bool want_qemu)
 {
         char path[64], buf[512];
         _cleanup_close_ int fd = -EBADF;
@@ -105,25 +105,25 @@ static bool is_our_qemu(pid_t pid)
         close_paren = strrchr(buf, ')');
         if (!open_paren || !close_paren || close_paren < open_paren)
                 return false;
-        if (strncmp(open_paren + 1, "qemu", 4) != 0)
+        if (want_qemu && strncmp(open_paren + 1, "qemu", 4) != 0)
                 return false;
         if (sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
                 return false;
         return ppid == (long) getpid();
 }
 
-static void kill_qemu(pid_t pid)
+static void kill_child(pid_t pid, bool want_qemu)
 {
         _cleanup_close_ int pidfd = -EBADF;
 
         /*
-         * Pin the process first, then check it is our qemu: a pid that was
-         * reaped and reused in between would fail the check.
+         * Pin the process first, then check it is still ours: a pid that
+         * was reaped and reused in between fails the check.
          */
         pidfd = pidfd_open_checked(pid);
         if (pidfd < 0 && errno != ENOSYS)
                 return;
-        if (!is_our_qemu(pid))
+        if (!is_our_child(pid, want_qemu))
                 return;
         if (pidfd >= 0)
                 (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -131,31 +131,69 @@ static void kill_qemu(pid_t pid)
                 (void) kill(pid, SIGKILL);
 }
 
-/* The qemu children of the launching thread (the direct backend forks it there). */
-static void kill_launching_qemu(pid_t tid)
+/* The children of thread tid (/proc/self/task/TID/children), at most max of them. */
+static size_t read_children(pid_t tid, pid_t *ret, size_t max)
 {
         char path[96], buf[4096];
         _cleanup_close_ int fd = -EBADF;
+        size_t k = 0;
         ssize_t n;
         char *p, *end;
 
         (void) snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) tid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return;
+                return 0;
         n = read(fd, buf, sizeof(buf) - 1);
         if (n <= 0)
-                return;
+                return 0;
         buf[n] = '\0';
 
-        for (p = buf; *p; p = end) {
+        for (p = buf; *p && k < max; p = end) {
                 long pid = strtol(p, &end, 10);
 
                 if (end == p)
                         break;
                 if (pid > 0)
-                        kill_qemu((pid_t) pid);
+                        ret[k++] = (pid_t) pid;
         }
+        return k;
+}
+
+/*
+ * Everything the launching thread started inside guestfs_launch(): the
+ * supermin appliance build, qemu's feature queries, the appliance's qemu,
+ * the recovery process. Children it had before the launch are left alone.
+ */
+static void kill_launch_children(KpGuestSession *s)
+{
+        pid_t now[KP_GUEST_MAX_CHILDREN];
+        size_t n = read_children(s->launch_tid, now, ELEMENTSOF(now));
+
+        for (size_t i = 0; i < n; i++) {
+                bool before = false;
+
+                for (size_t j = 0; j < s->n_pre_children; j++)
+                        before = before || s->pre_children[j] == now[i];
+                if (!before)
+                        kill_child(now[i], false);
+        }
+}
+
+/* How often the watchdog looks for a hypervisor to kill while a stopped session is still launching. */
+#define KP_GUEST_KILL_INTERVAL_USEC (50 * USEC_PER_MSEC)
+
+/* With s->lock held: stop whatever runs now. */
+static void cancel_locked(KpGuestSession *s)
+{
+        atomic_store(&s->cancelled, true);
+        if (s->g)
+                /* Lock-free in libguestfs: stops a download in flight at once. */
+                (void) guestfs_user_cancel(s->g);
+        if (s->hv_pid > 0)
+                kill_child(s->hv_pid, true);
+        else if (s->launching)
+                kill_launch_children(s);
 }
 
 void kp_guest_session_cancel(KpGuestSession *s)
@@ -163,41 +201,51 @@ void kp_guest_session_cancel(KpGuestSession *s)
         if (!s)
                 return;
 
-        atomic_store(&s->cancelled, true);
-
         pthread_mutex_lock(&s->lock);
-        if (s->g)
-                /* Lock-free in libguestfs: stops a download in flight at once. */
-                (void) guestfs_user_cancel(s->g);
-        if (s->hv_pid > 0)
-                kill_qemu(s->hv_pid);
-        else if (s->launching)
-                kill_launching_qemu(s->launch_tid);
+        cancel_locked(s);
+        /* The watchdog keeps killing until the launch gives up (see below). */
+        pthread_cond_signal(&s->watchdog_cond);
         pthread_mutex_unlock(&s->lock);
 }
 
+static struct timespec usec_to_timespec(uint64_t usec)
+{
+        return (struct timespec) {
+                .tv_sec = (time_t) (usec / USEC_PER_SEC),
+                .tv_nsec = (long) (usec % USEC_PER_SEC * NSEC_PER_USEC),
+        };
+}
+
+/*
+ * Runs from the launch until the session is freed. It fires the deadline,
+ * and while a stopped session is still inside guestfs_launch() it kills
+ * qemu again and again: libguestfs runs the hypervisor more than once
+ * while launching (first to query its features, then to boot the
+ * appliance), so one kill may hit a process that was about to end anyway.
+ */
 static void *watchdog_thread(void *userdata)
 {
         KpGuestSession *s = userdata;
-        struct timespec ts = {
-                .tv_sec = (time_t) (s->options.deadline / USEC_PER_SEC),
-                .tv_nsec = (long) (s->options.deadline % USEC_PER_SEC * NSEC_PER_USEC),
-        };
-        bool fire = false;
 
         pthread_mutex_lock(&s->lock);
         while (!s->watchdog_stop) {
-                if (pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts) == ETIMEDOUT) {
-                        fire = !s->watchdog_stop;
-                        break;
-                }
+                struct timespec ts;
+
+                if (atomic_load(&s->cancelled) && s->launching) {
+                        cancel_locked(s);
+                        ts = usec_to_timespec(kp_now_usec(CLOCK_MONOTONIC) + KP_GUEST_KILL_INTERVAL_USEC);
+                        (void) pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts);
+                } else if (s->options.deadline != 0 && !atomic_load(&s->timed_out)) {
+                        ts = usec_to_timespec(s->options.deadline);
+                        if (pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts) == ETIMEDOUT &&
+                            !s->watchdog_stop) {
+                                atomic_store(&s->timed_out, true);
+                                cancel_locked(s);
+                        }
+                } else
+                        (void) pthread_cond_wait(&s->watchdog_cond, &s->lock);
         }
         pthread_mutex_unlock(&s->lock);
-
-        if (fire) {
-                atomic_store(&s->timed_out, true);
-                kp_guest_session_cancel(s);
-        }
         return NULL;
 }
 
@@ -205,7 +253,7 @@ static int watchdog_start(KpGuestSession *s)
 {
         int r;
 
-        if (s->options.deadline == 0 || s->have_watchdog)
+        if (s->have_watchdog)
                 return 0;
         r = pthread_create(&s->watchdog, NULL, watchdog_thread, s);
         if (r != 0)
@@ -407,11 +455,12 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
 
         r = watchdog_start(s);
         if (r < 0)
-                return kp_error_set_errno(error, r, "could not start the deadline watchdog");
+                return kp_error_set_errno(error, r, "could not start the session's watchdog");
 
         pthread_mutex_lock(&s->lock);
         s->launching = true;
         s->launch_tid = gettid();
+        s->n_pre_children = read_children(s->launch_tid, s->pre_children, ELEMENTSOF(s->pre_children));
         pthread_mutex_unlock(&s->lock);
 
         kp_guest_progress(s, KP_GUEST_STAGE_LAUNCH, 0);
@@ -422,6 +471,7 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         pthread_mutex_lock(&s->lock);
         s->launching = false;
         s->hv_pid = pid > 0 ? pid : 0;
+        pthread_cond_signal(&s->watchdog_cond);
         pthread_mutex_unlock(&s->lock);
 
         if (r < 0)

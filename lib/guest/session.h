@@ -17,15 +17,18 @@
  * through libguestfs: guestfs_user_cancel() only stops uploads and
  * downloads, and guestfs_get_pid() waits for the handle's lock, which the
  * launching thread holds until the appliance is up. So cancelling kills the
- * hypervisor process itself: while launching, it is a child of the
- * launching thread (/proc/self/task/TID/children) whose name starts with
- * "qemu"; afterwards its pid comes from guestfs_get_pid(). Either way the
- * pid is checked (our child, a qemu) through a pidfd before SIGKILL, so a
- * recycled pid is never hit. Whatever libguestfs was doing then fails
- * within milliseconds, and every later call of the session fails with
+ * hypervisor process itself: while launching, every process the launching
+ * thread started since the launch began (/proc/self/task/TID/children: the
+ * supermin appliance build, qemu's feature queries, the appliance's qemu);
+ * afterwards the qemu whose pid guestfs_get_pid() gave. Either way the pid
+ * is checked (still our child) through a pidfd before SIGKILL, so a
+ * recycled pid is never hit. As libguestfs starts one such process after
+ * another, the session's watchdog thread keeps killing them every 50 ms
+ * until guestfs_launch() returns. Whatever libguestfs was doing then
+ * fails within milliseconds, and every later call of the session fails with
  * -ECANCELED (or -ETIMEDOUT when the deadline fired). With a deadline in
- * KpGuestOptions, a watchdog thread does this on its own at that time, so
- * a caller inside libxl's 120 s bootloader limit gets control back in time.
+ * KpGuestOptions, the watchdog fires it on its own, so a caller inside
+ * libxl's 120 s bootloader limit gets control back in time.
  * A process that simply exits is covered by libguestfs's recovery process,
  * which kills the appliance when its parent dies.
  */
