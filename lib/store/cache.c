@@ -19,6 +19,15 @@
 #define KP_CACHE_STALE_TMP_USEC (3600 * USEC_PER_SEC)
 /* Waiting for a lock: how often to look again. */
 #define KP_CACHE_LOCK_POLL_USEC (20 * USEC_PER_MSEC)
+/*
+ * Every stored file's mtime is set to this instant (1970-01-01 00:00:01)
+ * before it gets its name, and nothing of ours changes it afterwards. Any
+ * write to the file, by whatever means, sets the mtime to the present, so
+ * an entry whose mtime is not this has been modified since it was stored
+ * and is re-hashed before it is served. This costs the hot path one
+ * comparison instead of hashing a 60 MB kernel.
+ */
+static const struct timespec sealed_mtime = { .tv_sec = 1, .tv_nsec = 0 };
 
 struct KpCache {
         char *path;
@@ -107,6 +116,52 @@ static int check_key(const char *key, KpError *error)
         if (!kp_sha256_hex_valid(key))
                 return kp_error_set(error, -EINVAL, "invalid cache key \"%.80s\": not a sha256", key ? key : "");
         return 0;
+}
+
+static bool is_sealed(const struct stat *st)
+{
+        return st->st_mtim.tv_sec == sealed_mtime.tv_sec && st->st_mtim.tv_nsec == sealed_mtime.tv_nsec;
+}
+
+/* Marks a file as written by us and unchanged since (see sealed_mtime). */
+static int seal(int fd)
+{
+        const struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, sealed_mtime };
+
+        return futimens(fd, ts) < 0 ? negative_errno() : 0;
+}
+
+/*
+ * Last use is the atime, set explicitly when an entry is served (no write,
+ * no fsync), so the mtime can stay sealed. Mount options such as noatime
+ * do not affect an explicit futimens().
+ */
+static void mark_used(int fd)
+{
+        static const struct timespec touch[2] = { { .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_OMIT } };
+
+        (void) futimens(fd, touch);
+}
+
+/*
+ * An entry whose mtime is no longer sealed was written to after it was
+ * stored: it is served only if its content still hashes to what it should
+ * (then it is sealed again). 1 when it does, 0 when it does not.
+ */
+static int check_unsealed(int fd, const struct stat *st, const char *expected_sha256)
+{
+        char hex[KP_SHA256_HEX_SIZE];
+        int r;
+
+        if (is_sealed(st))
+                return 1;
+        r = kp_sha256_fd(fd, UINT64_MAX, hex, NULL);
+        if (r < 0)
+                return r;
+        if (!streq(hex, expected_sha256))
+                return 0;
+        (void) seal(fd);
+        return 1;
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -235,7 +290,6 @@ static void remove_kernel_entry(KpCache *c, const char *key)
 
 int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_fd, KpCacheKernel *ret_meta)
 {
-        static const struct timespec touch[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW } };
         char name[KP_SHA256_HEX_SIZE + 8];
         _cleanup_close_ int fd = -EBADF;
         KpCacheKernel meta;
@@ -270,9 +324,18 @@ int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_f
                                     ", or not an ELF) and was removed",
                                     key, (intmax_t) st.st_size, meta.output_size);
         }
+        r = check_unsealed(fd, &st, meta.output_sha256);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cannot read cached kernel %s", key);
+        if (r == 0) {
+                remove_kernel_entry(c, key);
+                return kp_error_set(error, -EBADMSG,
+                                    "cache entry %s was modified after it was stored (its sha256 is no longer %s) "
+                                    "and was removed",
+                                    key, meta.output_sha256);
+        }
 
-        /* Last use is the mtime: marking it costs no write and no fsync. */
-        (void) futimens(fd, touch);
+        mark_used(fd);
         meta.last_used_usec = kp_now_usec(CLOCK_REALTIME);
 
         *ret_fd = TAKE_FD(fd);
@@ -351,6 +414,9 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
         if (r < 0)
                 return kp_error_prefix(error, r, "cache");
 
+        r = seal(elf.fd);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cache: cannot set the times of %s", name);
         r = kp_atomic_file_commit(&elf, false, error);
         if (r < 0 && r != -EEXIST)
                 return kp_error_prefix(error, r, "cache");
@@ -363,7 +429,6 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
 
 int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, KpError *error, int *ret_fd)
 {
-        static const struct timespec touch[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_NOW } };
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
         int r;
@@ -385,7 +450,17 @@ int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, Kp
                                     "cache entry %s is damaged (%jd bytes, expected %" PRIu64 ") and was removed",
                                     key, (intmax_t) st.st_size, expected_size);
         }
-        (void) futimens(fd, touch);
+        r = check_unsealed(fd, &st, key);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cannot read cached initrd %s", key);
+        if (r == 0) {
+                (void) unlinkat(c->initrds_fd, key, 0);
+                return kp_error_set(error, -EBADMSG,
+                                    "cache entry %s was modified after it was stored (its sha256 no longer matches) "
+                                    "and was removed",
+                                    key);
+        }
+        mark_used(fd);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -408,6 +483,9 @@ int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_s
         r = kp_copy_fd(in_fd, f.fd, max_size, NULL);
         if (r < 0)
                 return kp_error_set_errno(error, r, "cache: cannot store initrd %s", key);
+        r = seal(f.fd);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cache: cannot set the times of initrd %s", key);
         r = kp_atomic_file_commit(&f, false, error);
         if (r < 0 && r != -EEXIST)
                 return kp_error_prefix(error, r, "cache");
@@ -499,7 +577,7 @@ static int list_dir(KpCache *c, KpCacheKind kind, KpCacheEntry **entries, size_t
                 *entries = e;
                 e = &e[*n];
                 *e = (KpCacheEntry){ .kind = kind, .size = (uint64_t) st.st_size,
-                                     .last_used_usec = kp_timespec_to_usec(&st.st_mtim) };
+                                     .last_used_usec = kp_timespec_to_usec(&st.st_atim) };
                 memcpy(e->key, key, KP_SHA256_HEX_SIZE);
                 if (kind == KP_CACHE_KERNEL)
                         e->have_meta = read_meta(c, key, NULL, &e->meta) >= 0;
@@ -684,8 +762,9 @@ int kp_cache_verify(KpCache *c, KpError *error, KpCacheVerifyStats *ret_stats, c
                 if (e->kind == KP_CACHE_KERNEL && !e->have_meta)
                         r = asprintf(&line, "kernel %s: metadata missing or unreadable: removed", e->key);
                 else {
+                        /* O_NOATIME: re-hashing is not a use; the GC's notion of "last used" stays right. */
                         fd = openat(e->kind == KP_CACHE_KERNEL ? c->kernels_fd : c->initrds_fd, name,
-                                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
                         if (fd < 0)
                                 continue; /* removed meanwhile */
                         if (kp_sha256_fd(fd, UINT64_MAX, hex, &size) < 0)

@@ -15,11 +15,15 @@
  *
  * The directory is root's, mode 0700. Every file appears atomically
  * (O_TMPFILE, fsync, rename, directory fsync); the ELF is committed after
- * its metadata, so an ELF without metadata is never served. Before an entry
- * is served its size and ELF header are checked; kp_cache_verify() re-hashes.
- * "Last used" is the ELF's mtime, bumped when it is served (no write, no
- * fsync on the hot path). A full disk fails the store and leaves the cache
- * as it was.
+ * its metadata, so an ELF without metadata is never served. Every stored
+ * file is "sealed": its mtime is set to 1970-01-01 00:00:01 before it gets
+ * its name, and any later write moves the mtime to the present. Before an
+ * entry is served its size and ELF header are checked, and an entry that is
+ * no longer sealed is re-hashed (served and sealed again if the content is
+ * still right, removed otherwise); kp_cache_verify() re-hashes everything,
+ * which also catches damage below the filesystem. "Last used" is the atime,
+ * set explicitly when an entry is served (no write, no fsync on the hot
+ * path). A full disk fails the store and leaves the cache as it was.
  */
 
 #include <stdbool.h>
@@ -43,7 +47,7 @@ typedef struct KpCacheKernel {
         uint64_t output_size;
         char output_sha256[KP_SHA256_HEX_SIZE]; /* sha256 of the ELF */
         uint64_t first_seen_usec;               /* CLOCK_REALTIME */
-        uint64_t last_used_usec;                /* mtime of the ELF */
+        uint64_t last_used_usec;                /* atime of the ELF */
         KpElfInfo elf;
 } KpCacheKernel;
 
@@ -55,9 +59,10 @@ const char *kp_cache_path(const KpCache *c);
 
 /*
  * Opens the ELF stored for key, after checking it against its metadata
- * (size, ELF magic), and marks it used. -ENOENT when there is no entry;
- * -EBADMSG when the entry is damaged (it is then removed, so the caller can
- * store it again).
+ * (size, ELF magic, and the sha256 when the file was written to since it
+ * was stored), and marks it used. -ENOENT when there is no entry; -EBADMSG
+ * when the entry is damaged (it is then removed, so the caller can store it
+ * again).
  */
 int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_fd, KpCacheKernel *ret_meta);
 

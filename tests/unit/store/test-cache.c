@@ -113,13 +113,41 @@ static void test_damage(KpCache *c)
         _cleanup_close_ int wfd = -EBADF, in = -EBADF;
         KpCacheVerifyStats stats;
         KpError error = {};
+        struct stat st;
         int fd = -EBADF;
 
-        /* A flipped byte keeps size and magic: only verify (re-hash) notices, and removes it. */
+        /* A stored file is sealed: its mtime says it was not written to since. */
         entry_path(lz4_key, ".elf", &elf);
+        ASSERT_OK(stat(elf, &st));
+        ASSERT_EQ(st.st_mtim.tv_sec, 1);
+        ASSERT_EQ(st.st_mtim.tv_nsec, 0);
+
+        /* Touched but not changed: re-hashed, served, and sealed again. */
+        ASSERT_OK(utimensat(AT_FDCWD, elf, NULL, 0));
+        ASSERT_OK(kp_cache_open_kernel(c, lz4_key, &error, &fd, NULL));
+        fd = safe_close(fd);
+        ASSERT_OK(stat(elf, &st));
+        ASSERT_EQ(st.st_mtim.tv_sec, 1);
+
+        /* A flipped byte keeps size and magic, but not the seal: refused and removed before it is served. */
         wfd = open(elf, O_WRONLY | O_CLOEXEC);
         ASSERT_TRUE(wfd >= 0);
         ASSERT_EQ(pwrite(wfd, "X", 1, 4096), 1);
+        wfd = safe_close(wfd);
+        ASSERT_ERROR(kp_cache_open_kernel(c, lz4_key, &error, &fd, NULL), -EBADMSG);
+        ASSERT_CONTAINS(error.message, "was modified after it was stored");
+        ASSERT_EQ(count_files("kernels"), 0);
+        ASSERT_TRUE(fd == -EBADF);
+
+        /* The same flip with the seal put back (damage below the filesystem): only verify notices. */
+        in = open_fixture("bzImage-lz4");
+        ASSERT_OK(kp_cache_store_kernel(c, lz4_key, in, NULL, &error, &fd, NULL));
+        fd = safe_close(fd);
+        in = safe_close(in);
+        wfd = open(elf, O_WRONLY | O_CLOEXEC);
+        ASSERT_TRUE(wfd >= 0);
+        ASSERT_EQ(pwrite(wfd, "X", 1, 4096), 1);
+        ASSERT_OK(futimens(wfd, (const struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, { .tv_sec = 1 } }));
         wfd = safe_close(wfd);
 
         ASSERT_OK(kp_cache_verify(c, &error, &stats, &report));
@@ -191,9 +219,10 @@ static void test_concurrent(KpCache *c)
 static void set_last_used(const char *key, uint64_t usec)
 {
         _cleanup_free_ char *p = NULL;
+        /* Last use is the atime; the mtime stays sealed. */
         struct timespec ts[2] = {
-                { .tv_nsec = UTIME_OMIT },
                 { .tv_sec = (time_t) (usec / USEC_PER_SEC), .tv_nsec = 0 },
+                { .tv_nsec = UTIME_OMIT },
         };
 
         entry_path(key, ".elf", &p);
