@@ -80,10 +80,11 @@ int kp_log_internal(int level, int error, const char *const *fields, const char 
         (void) vsnprintf(message, sizeof(message), format, ap);
         va_end(ap);
 
-        journal = log_target == KP_LOG_TARGET_JOURNAL ||
+        journal = log_target == KP_LOG_TARGET_JOURNAL || log_target == KP_LOG_TARGET_JOURNAL_AND_STDERR ||
                   (log_target == KP_LOG_TARGET_AUTO && stderr_is_journal());
 #if HAVE_SYSTEMD
-        if (journal && log_to_journal(level, error, fields, message) >= 0) {
+        if (journal && log_to_journal(level, error, fields, message) >= 0 &&
+            log_target != KP_LOG_TARGET_JOURNAL_AND_STDERR) {
                 errno = saved;
                 return error;
         }

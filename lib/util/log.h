@@ -21,6 +21,12 @@ typedef enum KpLogTarget {
         KP_LOG_TARGET_AUTO,    /* journal if stderr is the journal's stream, else stderr */
         KP_LOG_TARGET_STDERR,
         KP_LOG_TARGET_JOURNAL,
+        /*
+         * The journal when it is reachable, and stderr always: for
+         * kunpack-boot, whose stderr libxl keeps in
+         * /var/log/xen/bootloader.<domid>.log while admins look in the journal.
+         */
+        KP_LOG_TARGET_JOURNAL_AND_STDERR,
 } KpLogTarget;
 
 void kp_log_set_target(KpLogTarget target);
