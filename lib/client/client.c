@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "client/bus-api.h"
+#include "client/client.h"
+
+/*
+ * This file links nothing of libkunpack but the KpError type, so it fills
+ * KpError itself instead of calling util/error.c.
+ */
+static int fail(KpError *error, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static int fail(KpError *error, int code, const char *format, ...)
+{
+        va_list ap;
+
+        if (error) {
+                error->code = code;
+                va_start(ap, format);
+                (void) vsnprintf(error->message, sizeof(error->message), format, ap);
+                va_end(ap);
+        }
+        return code;
+}
+
+/* The round trip on top of the daemon's own deadline: a local socket, so a second is generous. */
+#define KP_CLIENT_SLACK_USEC UINT64_C(1000000)
+
+/* A path in sockaddr_un.sun_path (108 bytes with the NUL). */
+#define KP_CLIENT_MAX_SOCKET_PATH 107
+
+void kp_prepare_reply_done(KpPrepareReply *reply)
+{
+        if (!reply)
+                return;
+        free(reply->kernel);
+        free(reply->ramdisk);
+        free(reply->args);
+        free(reply->guest_kernel);
+        free(reply->kernel_sha256);
+        *reply = (KpPrepareReply){};
+}
+
+int kp_client_error_to_errno(const sd_bus_error *e)
+{
+        static const struct {
+                const char *name;
+                int code;
+        } map[] = {
+                { KP_BUS_ERROR_ACCESS_DENIED, EACCES },  { KP_BUS_ERROR_NO_SUCH_GUEST, ENOENT },
+                { KP_BUS_ERROR_SCAN_FAILED, EIO },       { KP_BUS_ERROR_NOT_SUPPORTED, EOPNOTSUPP },
+                { KP_BUS_ERROR_TIMEOUT, ETIMEDOUT },     { KP_BUS_ERROR_SHUTTING_DOWN, ESHUTDOWN },
+        };
+        int r;
+
+        if (!e || !sd_bus_error_is_set(e))
+                return -EIO;
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (sd_bus_error_has_name(e, map[i].name))
+                        return -map[i].code;
+        r = sd_bus_error_get_errno(e);
+        return r > 0 ? -r : -EIO;
+}
+
+int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
+{
+        sd_bus *bus = NULL;
+        char *address = NULL, *escaped;
+        size_t n = 0;
+        int r;
+
+        if (!socket_path || socket_path[0] != '/' || strlen(socket_path) > KP_CLIENT_MAX_SOCKET_PATH)
+                return fail(error, -EINVAL, "socket path \"%s\" is not an absolute path of at most %d bytes",
+                            socket_path ? socket_path : "", KP_CLIENT_MAX_SOCKET_PATH);
+
+        /* D-Bus addresses escape everything but [-0-9A-Za-z_/.\] as %XX. */
+        escaped = malloc(strlen(socket_path) * 3 + 1);
+        if (!escaped)
+                return fail(error, -ENOMEM, "out of memory");
+        for (const char *p = socket_path; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    strchr("-_/.\\", c))
+                        escaped[n++] = (char) c;
+                else
+                        n += (size_t) sprintf(escaped + n, "%%%02x", c);
+        }
+        escaped[n] = '\0';
+        r = asprintf(&address, "unix:path=%s", escaped);
+        free(escaped);
+        if (r < 0)
+                return fail(error, -ENOMEM, "out of memory");
+
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        /* Peer to peer: the daemon is the other end, there is no bus to say Hello to. */
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, 0);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        free(address);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return fail(error, r, "cannot connect to kunpackd at %s: %s", socket_path, strerror(-r));
+        }
+        *ret = bus;
+        return 0;
+}
+
+static int read_optional_string(sd_bus_message *m, char **ret)
+{
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0)
+                return r;
+        if (!*s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        KpPrepareReply out = {};
+        sd_bus *bus = NULL;
+        int hot = 0, r;
+
+        if (!req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory");
+
+        r = kp_client_connect(socket_path, error, &bus);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, "Prepare");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(ss)");
+        for (size_t i = 0; r >= 0 && i < req->n_disks; i++)
+                r = sd_bus_message_append(m, "(ss)", req->disks[i].path,
+                                          req->disks[i].format ? req->disks[i].format : "raw");
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssssssst", req->entry ? req->entry : "",
+                                          req->mode ? req->mode : "direct", req->kernel ? req->kernel : "",
+                                          req->ramdisk ? req->ramdisk : "", req->args ? req->args : "",
+                                          req->output_directory ? req->output_directory : "", req->timeout_usec,
+                                          (uint64_t) (req->dry_run ? KP_PREPARE_DRY_RUN : 0));
+        if (r < 0) {
+                fail(error, r, "cannot build the Prepare call: %s", strerror(-r));
+                goto finish;
+        }
+
+        r = sd_bus_call(bus, m, req->timeout_usec + KP_CLIENT_SLACK_USEC, &e, &reply);
+        if (r < 0) {
+                if (sd_bus_error_is_set(&e)) {
+                        r = kp_client_error_to_errno(&e);
+                        fail(error, r, "kunpackd: %s", e.message ? e.message : e.name);
+                } else
+                        fail(error, r, "kunpackd did not answer: %s", strerror(-r));
+                goto finish;
+        }
+
+        r = read_optional_string(reply, &out.kernel);
+        if (r >= 0)
+                r = read_optional_string(reply, &out.ramdisk);
+        if (r >= 0) {
+                const char *args;
+                r = sd_bus_message_read(reply, "s", &args);
+                if (r >= 0 && !(out.args = strdup(args)))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &hot);
+        if (r >= 0)
+                r = read_optional_string(reply, &out.guest_kernel);
+        if (r >= 0)
+                r = read_optional_string(reply, &out.kernel_sha256);
+        if (r >= 0 && !out.kernel)
+                r = -EBADMSG;
+        if (r < 0) {
+                fail(error, r, "kunpackd's Prepare answer is malformed: %s", strerror(-r));
+                kp_prepare_reply_done(&out);
+                goto finish;
+        }
+        out.hot = hot;
+        *ret = out;
+        r = 0;
+
+finish:
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        return r;
+}
