@@ -2,12 +2,13 @@
 #pragma once
 
 /*
- * SHA-256 over OpenSSL's libcrypto (which uses the CPU's SHA extensions
- * where present): cache keys are the sha256 of compressed kernels and
- * initrds, as computed inside the libguestfs appliance; cache entries are
- * re-verified against the sha256 of what was stored.
+ * SHA-256 (FIPS 180-4), with the CPU's SHA extensions where present: cache
+ * keys are the sha256 of compressed kernels and initrds, as computed inside
+ * the libguestfs appliance; cache entries are re-verified against the
+ * sha256 of what was stored.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,7 +23,10 @@ KpSha256 *kp_sha256_new(void);
 KpSha256 *kp_sha256_free(KpSha256 *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(KpSha256 *, kp_sha256_free);
 void kp_sha256_update(KpSha256 *s, const void *data, size_t size);
+/* Ends the hash; s may only be freed afterwards. */
 void kp_sha256_final(KpSha256 *s, uint8_t ret[KP_SHA256_SIZE]);
+/* For tests: compute without the CPU's SHA extensions, to compare both ways. */
+void kp_sha256_force_portable(bool b);
 
 void kp_sha256_to_hex(const uint8_t digest[KP_SHA256_SIZE], char ret[KP_SHA256_HEX_SIZE]);
 /* True for exactly 64 lowercase hex digits: what a cache key must look like. */
