@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/scan-summary.h"
@@ -94,8 +95,13 @@ int kp_scan_summary_format(const KpScanResult *results, char *const *disks, char
         yajl_gen_map_open(g);
         kp_json_kv_uint(g, "version", 1);
         kp_json_kv_uint(g, "launches", launches);
-        kp_json_key(g, "seconds");
-        yajl_gen_double(g, seconds);
+        {
+                /* Milliseconds are what matters; yajl's own doubles print 17 digits. */
+                char num[32];
+                int len = snprintf(num, sizeof(num), "%.3f", seconds);
+                kp_json_key(g, "seconds");
+                yajl_gen_number(g, num, (size_t) len);
+        }
         kp_json_key(g, "disks");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < n; i++)

@@ -65,8 +65,8 @@ static void describe_checked(KpGuestSession *s, size_t guest, char *buf, size_t 
                         used += (size_t) snprintf(buf + used, size - used, "; %s", s->notes[i].text);
 }
 
-static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpError *error, size_t *ret_fs,
-                            KpBootPlan **ret_plan);
+static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags flags, size_t *next, KpError *error,
+                            size_t *ret_fs, KpBootPlan **ret_plan);
 
 /*
  * Finds and parses the configuration: the first filesystem, in order, that
@@ -74,14 +74,15 @@ static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpErr
  * refused (too big, hostile, unparsable) is an error, not a reason to look
  * elsewhere: GRUB itself would read that file.
  */
-static int find_config(KpGuestSession *s, size_t guest, KpError *error, size_t *ret_fs, KpBootPlan **ret_plan)
+static int find_config(KpGuestSession *s, size_t guest, KpBootParseFlags flags, KpError *error, size_t *ret_fs,
+                       KpBootPlan **ret_plan)
 {
         size_t i = 0;
         int r;
 
         /* Partitions first; logical volumes only if none of them has a config. */
         for (;;) {
-                r = find_config_from(s, guest, &i, error, ret_fs, ret_plan);
+                r = find_config_from(s, guest, flags, &i, error, ret_fs, ret_plan);
                 if (r != 0 || !s->lvm_pending)
                         return r;
                 r = kp_guest_scan_lvm(s, error);
@@ -90,8 +91,8 @@ static int find_config(KpGuestSession *s, size_t guest, KpError *error, size_t *
         }
 }
 
-static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpError *error, size_t *ret_fs,
-                            KpBootPlan **ret_plan)
+static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags flags, size_t *next, KpError *error,
+                            size_t *ret_fs, KpBootPlan **ret_plan)
 {
         for (size_t i = *next; i < s->n_filesystems; i++, *next = i) {
                 KpGuestFs *fs = &s->filesystems[i];
@@ -133,8 +134,8 @@ static int find_config_from(KpGuestSession *s, size_t guest, size_t *next, KpErr
                         r = kp_guest_bootfs_init(s, i, &bootfs);
                         if (r < 0)
                                 return kp_error_set(error, r, "%s", bootfs.error.message);
-                        r = kp_boot_config_parse(cand->kind, cand->path, data, n, &bootfs.ops, &e,
-                                                 ret_plan);
+                        r = kp_boot_config_parse_full(cand->kind, cand->path, data, n, &bootfs.ops, flags, &e,
+                                                      ret_plan);
                         if (r < 0) {
                                 /* A read the parser asked for may explain it better than the errno it saw. */
                                 if (bootfs.error.code == r && bootfs.error.message[0])
@@ -280,7 +281,7 @@ int kp_guest_session_inspect(KpGuestSession *s, size_t guest, const KpInspectOpt
                 return kp_error_set(error, -ENOENT, "nothing bootable: no filesystem on the guest's disks%s", checked);
         }
 
-        r = find_config(s, guest, error, &config_fs, &plan);
+        r = find_config(s, guest, options->parse_flags, error, &config_fs, &plan);
         if (r == 0)
                 r = find_fallback(s, guest, error, &config_fs, &plan);
         if (r < 0)

@@ -45,6 +45,11 @@ typedef struct KpInspectOptions {
          * files get them, as kunpackctl inspect shows.
          */
         bool selected_only;
+        /*
+         * Passed to kp_boot_config_parse_full(): KP_BOOTCFG_IGNORE_NEXT_ENTRY
+         * when the caller knows grub-reboot's one-shot entry was used up.
+         */
+        KpBootParseFlags parse_flags;
 } KpInspectOptions;
 
 /*

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The cold path: scan disks in one libguestfs appliance, bring the cache
+ * up to date for what each one boots, and record it in the state store.
+ * This is what kunpack-scan runs (for kunpack-boot, for kunpackd, and for
+ * an admin), one process per scan.
+ *
+ * For each request, in a fixed order (so that two scans of overlapping
+ * sets cannot deadlock):
+ *
+ *  1. lock the disk's state record (one scan per disk and request at a
+ *     time; a second scan waits, within the deadline);
+ *  2. unless forced: if the record is fresh and its files are cached,
+ *     there is nothing to do (another scan just did it);
+ *  3. take the disk's identity BEFORE inspecting, so that a write during
+ *     the scan makes the record stale;
+ *  4. inspect (the boot configuration's choice, --entry, or a direct
+ *     request), fetch into the cache what the selected entry needs and
+ *     the cache lacks, and save the record.
+ *
+ * One appliance serves every disk that needs it; none is started when
+ * every record was fresh.
+ *
+ * grub-reboot's one-shot next_entry: kunpack never writes a guest's
+ * grubenv, so GRUB's own clearing of next_entry never happens. A scan
+ * that finds the same next_entry the previous record of this disk
+ * selected treats it as consumed (the guest booted it once) and selects
+ * what GRUB selects once it is cleared (docs/boot-path.md says where this
+ * approximation can be wrong).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/request.h"
+#include "boot/scan-summary.h"
+#include "guest/session.h"
+#include "store/cache.h"
+#include "store/state.h"
+
+typedef struct KpScanOptions {
+        uint64_t deadline;         /* CLOCK_MONOTONIC µs after which everything stops; 0: none */
+        bool force;                /* rescan even a fresh record */
+        bool trust_foreign;        /* kunpack.conf trust_foreign_plans, for the freshness check */
+        uint64_t max_kernel_size;  /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
+        unsigned smp;              /* appliance vCPUs; 0: libguestfs's default */
+        KpGuestProgressFunc progress;  /* the appliance's stages (for all disks at once) */
+        /*
+         * Each request's steps: "waiting" (for another scan's lock),
+         * "inspecting", "fetching", "done", "failed"; index is the
+         * request's position in the array given to kp_boot_scan().
+         */
+        void (*on_step)(size_t index, const char *step, void *userdata);
+        void *userdata;
+} KpScanOptions;
+
+/*
+ * Scans the n requests and fills results[i] for each (status, error,
+ * record). Returns 0 when every request has its result (failed ones
+ * included), a negative errno only when nothing could be tried (out of
+ * memory). ret_launches: appliances booted (0 or 1).
+ */
+int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpBootRequest *requests, size_t n,
+                 const KpScanOptions *options, KpError *error, KpScanResult *results, unsigned *ret_launches);

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kunpack-boot: the program a guest's xl config names as its bootloader.
+ * libxl runs it for every start of a PV guest, with a pty as its terminal
+ * and these arguments (tools/libs/light/libxl_bootloader.c):
+ *
+ *   [--kernel=K] [--ramdisk=R] [--args=A] [--runas=UID --quiet]
+ *   --output=FILE --output-format=simple0 --output-directory=DIR
+ *   <bootloader_args...> DISK
+ *
+ * and reads back the kernel, ramdisk and command line to boot. The hot
+ * path answers from the cache (no appliance, no decompression); a disk
+ * whose record is stale is scanned first by kunpack-scan, a separate
+ * program, so that this one never maps libguestfs. Whatever goes wrong,
+ * the guest boots as it did before kunpack (pvgrub), unless the admin
+ * chose on_failure = "fail". See kunpack-boot(8).
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "boot/answer.h"
+#include "boot/fallback.h"
+#include "boot/messages.h"
+#include "boot/prepare.h"
+#include "boot/scan-summary.h"
+#include "boot/spawn.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/time-util.h"
+#include "xl/config.h"
+
+/* pygrub's default when libxl names no output directory (a human running it by hand). */
+#define KP_BOOT_DEFAULT_OUTPUT_DIR "/var/run/xen/pygrub"
+/*
+ * Of boot_timeout, what is kept back from the scan for publishing the
+ * answer: a copy of a 1 GiB kernel (Xen's ceiling) across filesystems
+ * takes a few seconds; a link takes none.
+ */
+#define KP_BOOT_ANSWER_RESERVE_USEC (5 * USEC_PER_SEC)
+/* kunpack-scan stops itself at its deadline; it is killed if it is still there this much later. */
+#define KP_BOOT_SCAN_GRACE_USEC (2 * USEC_PER_SEC)
+
+typedef enum BootMode {
+        BOOT_MODE_DIRECT,
+        BOOT_MODE_PVGRUB,
+} BootMode;
+
+static const char *arg_kernel;
+static const char *arg_ramdisk;
+static const char *arg_args;
+static bool arg_have_runas;
+static uid_t arg_runas;
+static bool arg_quiet;
+static const char *arg_output;
+static KpAnswerFormat arg_format = KP_ANSWER_SIMPLE0;
+static const char *arg_output_dir = KP_BOOT_DEFAULT_OUTPUT_DIR;
+static BootMode arg_mode = BOOT_MODE_DIRECT;
+static const char *arg_config;
+static const char *arg_entry;
+static const char *arg_disk;
+/* The first thing wrong with the command line: reported as a failure once output and policy are known. */
+static char arg_invalid[256];
+
+/* What the run needs everywhere: where to answer, and how to fail. */
+typedef struct Boot {
+        KpConfig *config;
+        bool config_broken;
+        int output_fd;
+        KpOutputDir outdir;
+        char *disk_field;          /* "DISK=..." for the journal */
+        uint64_t start;
+        uint64_t deadline;
+} Boot;
+
+static void help(void)
+{
+        printf("Usage: kunpack-boot [OPTIONS] DISK\n\n"
+               "The bootloader libxl runs for a PV guest whose xl config says\n"
+               "  bootloader = \"%s/kunpack-boot\"\n"
+               "It answers with the guest's own kernel (decompressed, from kunpack's cache),\n"
+               "its initrd and its command line; on failure, with pvgrub.\n\n"
+               "Options libxl passes:\n"
+               "     --kernel=PATH        Boot this guest file, read no boot config (direct)\n"
+               "     --ramdisk=PATH       ... with this guest file as the ramdisk\n"
+               "     --args=CMDLINE       Append to the command line (xl extra/cmdline)\n"
+               "     --runas=UID          Drop to UID before writing the answer\n"
+               "  -q --quiet              Report failures only\n"
+               "     --output=FILE        Write the answer here (default: standard output)\n"
+               "     --output-format=simple0|simple\n"
+               "                          NUL-separated records (libxl) or lines\n"
+               "     --output-directory=DIR\n"
+               "                          Put the kernel and ramdisk here (default %s)\n"
+               "Options for bootloader_args:\n"
+               "     --mode=direct|pvgrub Boot the kernel directly (default), or through pvgrub\n"
+               "     --config=FILE        Read FILE instead of $KUNPACK_CONFIG or %s\n"
+               "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n",
+               KP_LIBEXECDIR, KP_BOOT_DEFAULT_OUTPUT_DIR, KP_CONFIG_FILE);
+}
+
+static void invalid(const char *format, ...) _printf_(1, 2);
+static void invalid(const char *format, ...)
+{
+        va_list ap;
+
+        if (arg_invalid[0])
+                return;
+        va_start(ap, format);
+        (void) vsnprintf(arg_invalid, sizeof(arg_invalid), format, ap);
+        va_end(ap);
+}
+
+/*
+ * Parses what libxl passes. A mistake does not end the run here: the
+ * guest must still get an answer, so it is remembered and reported as a
+ * failure once the output and the failure policy are known. Returns 0 to
+ * go on, 1 after --help or --version.
+ */
+static int parse_argv(int argc, char *argv[])
+{
+        enum { ARG_KERNEL = 0x100, ARG_RAMDISK, ARG_ARGS, ARG_RUNAS, ARG_OUTPUT, ARG_OUTPUT_FORMAT,
+               ARG_OUTPUT_DIRECTORY, ARG_MODE, ARG_CONFIG, ARG_ENTRY, ARG_VERSION };
+        static const struct option options[] = {
+                { "kernel", required_argument, NULL, ARG_KERNEL },
+                { "ramdisk", required_argument, NULL, ARG_RAMDISK },
+                { "args", required_argument, NULL, ARG_ARGS },
+                { "runas", required_argument, NULL, ARG_RUNAS },
+                { "quiet", no_argument, NULL, 'q' },
+                { "output", required_argument, NULL, ARG_OUTPUT },
+                { "output-format", required_argument, NULL, ARG_OUTPUT_FORMAT },
+                { "output-directory", required_argument, NULL, ARG_OUTPUT_DIRECTORY },
+                { "mode", required_argument, NULL, ARG_MODE },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "entry", required_argument, NULL, ARG_ENTRY },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":qh", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_KERNEL:
+                        arg_kernel = optarg;
+                        break;
+                case ARG_RAMDISK:
+                        arg_ramdisk = optarg;
+                        break;
+                case ARG_ARGS:
+                        arg_args = optarg;
+                        break;
+                case ARG_RUNAS: {
+                        char *end;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        /* libxl refuses uid 0 for restricted mode; so do we. */
+                        if (errno || end == optarg || *end || optarg[0] == '-' || v == 0 || v >= (uid_t) -1)
+                                invalid("--runas: expected a numeric user id other than 0, got \"%s\"", optarg);
+                        else {
+                                arg_runas = (uid_t) v;
+                                arg_have_runas = true;
+                        }
+                        break;
+                }
+                case 'q':
+                        arg_quiet = true;
+                        break;
+                case ARG_OUTPUT:
+                        /* pygrub's convention: "-" is standard output. */
+                        arg_output = streq(optarg, "-") ? NULL : optarg;
+                        break;
+                case ARG_OUTPUT_FORMAT:
+                        if (kp_answer_format_from_string(optarg, &arg_format) < 0)
+                                invalid("--output-format: expected simple0 or simple, got \"%s\"", optarg);
+                        break;
+                case ARG_OUTPUT_DIRECTORY:
+                        arg_output_dir = optarg;
+                        break;
+                case ARG_MODE:
+                        if (streq(optarg, "direct"))
+                                arg_mode = BOOT_MODE_DIRECT;
+                        else if (streq(optarg, "pvgrub"))
+                                arg_mode = BOOT_MODE_PVGRUB;
+                        else
+                                invalid("--mode: expected direct or pvgrub, got \"%s\"", optarg);
+                        break;
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_ENTRY:
+                        arg_entry = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 1;
+                case ARG_VERSION:
+                        printf("kunpack-boot %s\n", PACKAGE_VERSION);
+                        return 1;
+                case ':':
+                        invalid("option %s needs a value", argv[optind - 1]);
+                        break;
+                default:
+                        invalid("unknown option %s", argv[optind - 1]);
+                        break;
+                }
+
+        /* libxl puts the disk last. */
+        if (optind == argc)
+                invalid("no disk given");
+        else {
+                arg_disk = argv[argc - 1];
+                if (argc - optind > 1)
+                        invalid("unexpected argument \"%s\" before the disk", argv[optind]);
+        }
+        return 0;
+}
+
+/*
+ * Gives up root for good before anything is written for libxl: the files
+ * are published, the output file is open; what is left is one write. As
+ * pygrub does: the group is the uid, no supplementary groups.
+ */
+static int drop_privileges(uid_t uid)
+{
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+
+        if (setgroups(0, NULL) < 0 || setresgid((gid_t) uid, (gid_t) uid, (gid_t) uid) < 0 ||
+            setresuid(uid, uid, uid) < 0)
+                return negative_errno();
+        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+                return negative_errno();
+        if (ru != uid || eu != uid || su != uid || rg != (gid_t) uid || eg != (gid_t) uid || sg != (gid_t) uid)
+                return -EPERM;
+        /* Not even a saved root to go back to. */
+        if (setuid(0) == 0)
+                return -EPERM;
+        return 0;
+}
+
+/* Publishing is done; what remains is giving up root and writing the records. */
+static int write_answer(Boot *b, const KpAnswer *a, KpError *error)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = kp_answer_format(a, arg_format, error, &text, &size);
+        if (r < 0)
+                return r;
+        if (arg_have_runas) {
+                r = drop_privileges(arg_runas);
+                if (r < 0)
+                        return kp_error_set_errno(error, r, "cannot drop privileges to uid %u", (unsigned) arg_runas);
+        }
+        return kp_answer_write(b->output_fd, text, size, error);
+}
+
+/*
+ * The failure policy, applied once: one line saying what failed and for
+ * which disk, then the pvgrub answer (on_failure = "pvgrub", and always
+ * when the config itself is broken) or a non-zero exit.
+ */
+static int fail(Boot *b, int r, const char *format, ...) _printf_(3, 4);
+static int fail(Boot *b, int r, const char *format, ...)
+{
+        _cleanup_(kp_answer_done) KpAnswer a = {};
+        const char *pvgrub = b->config ? b->config->pvgrub_path : KP_PVGRUB_PATH;
+        bool fallback = b->config_broken || !b->config || b->config->on_failure == KP_ON_FAILURE_PVGRUB;
+        char reason[1024];
+        KpError error = {};
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(reason, sizeof(reason), format, ap);
+        va_end(ap);
+
+        if (!fallback) {
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+                           "%s: %s (on_failure=fail: the start fails)", arg_disk ?: "(no disk)", reason);
+                return EXIT_FAILURE;
+        }
+        log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+                   "%s: %s; booting it with pvgrub (%s), as without kunpack", arg_disk ?: "(no disk)", reason,
+                   pvgrub);
+        if (b->output_fd < 0 || b->outdir.fd < 0)
+                return EXIT_FAILURE; /* nowhere to answer: said when it was found */
+        r = kp_boot_fallback_answer(pvgrub, &b->outdir, arg_args, &error, &a);
+        if (r >= 0)
+                r = write_answer(b, &a, &error);
+        if (r < 0) {
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+                           "%s: cannot answer with pvgrub either: %s", arg_disk ?: "(no disk)", error.message);
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+/* The start is answered from the cache: publish, then write. */
+static int answer(Boot *b, const KpPrepared *p, bool hot)
+{
+        _cleanup_(kp_answer_done) KpAnswer a = {};
+        _cleanup_free_ char *sha_field = NULL;
+        KpError error = {};
+        int r;
+
+        r = kp_answer_join_args(p->cmdline, arg_args, &error, &a.args);
+        if (r >= 0)
+                r = kp_answer_publish(&b->outdir, "kernel", p->kernel_fd, &error, &a.kernel);
+        if (r >= 0 && p->n_initrds > 0)
+                r = kp_answer_publish_initrds(&b->outdir, "ramdisk", p->initrd_fds, p->n_initrds, &error,
+                                              &a.ramdisk);
+        if (r < 0) {
+                /* A half-published answer is libxl's to clean up (it removes the directory). */
+                return fail(b, r, "%s", error.message);
+        }
+        r = write_answer(b, &a, &error);
+        if (r < 0)
+                return fail(b, r, "%s", error.message);
+
+        if (!arg_quiet && asprintf(&sha_field, "KERNEL_SHA256=%s", p->kernel_sha256) >= 0)
+                log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_BOOT_ANSWERED, b->disk_field, sha_field),
+                           "%s: %s %s (%s, %.0f ms)", arg_disk, p->title ?: "direct", p->kernel_path,
+                           hot ? "from the cache" : "scanned and cached",
+                           (double) (kp_now_usec(CLOCK_MONOTONIC) - b->start) / USEC_PER_MSEC);
+        return EXIT_SUCCESS;
+}
+
+/* The cold path: kunpack-scan for this disk, within our deadline. */
+static int scan(Boot *b, const KpBootRequest *req, KpError *error)
+{
+        _cleanup_(kp_helper_run_done) KpHelperRun run = {};
+        _cleanup_free_ char *helper = NULL, *config = NULL, *deadline = NULL, *entry = NULL, *kernel = NULL,
+                            *ramdisk = NULL;
+        KpScanSummaryDisk *disks = NULL;
+        char *argv[16];
+        size_t n = 0, n_disks = 0;
+        uint64_t scan_deadline, kill_deadline;
+        sigset_t stop, old;
+        int r;
+
+        if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
+                return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for a scan",
+                                    b->config->boot_timeout);
+        scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
+        kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
+
+        r = kp_scan_helper_path(error, &helper);
+        if (r < 0)
+                return r;
+        argv[n++] = helper;
+        if (b->config->path) {
+                if (asprintf(&config, "--config=%s", b->config->path) < 0)
+                        return -ENOMEM;
+                argv[n++] = config;
+        }
+        if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
+                return -ENOMEM;
+        argv[n++] = deadline;
+        argv[n++] = (char *) "--json";
+        argv[n++] = (char *) "--quiet";
+        if (req->kernel) {
+                if (asprintf(&kernel, "--kernel=%s", req->kernel) < 0)
+                        return -ENOMEM;
+                argv[n++] = kernel;
+                if (req->ramdisk) {
+                        if (asprintf(&ramdisk, "--ramdisk=%s", req->ramdisk) < 0)
+                                return -ENOMEM;
+                        argv[n++] = ramdisk;
+                }
+        } else if (req->entry) {
+                if (asprintf(&entry, "--entry=%s", req->entry) < 0)
+                        return -ENOMEM;
+                argv[n++] = entry;
+        }
+        argv[n++] = (char *) "--";
+        argv[n++] = req->disk;
+        argv[n] = NULL;
+
+        /* libxl sends SIGTERM when the domain dies meanwhile: the scan dies with us. */
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        r = kp_helper_run(argv, kill_deadline, &stop, error, &run);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+
+        if (run.timed_out)
+                return kp_error_set(error, -ETIMEDOUT,
+                                    "the scan did not finish within boot_timeout (%" PRIu64 " s) and was stopped",
+                                    b->config->boot_timeout);
+        if (run.status == 0)
+                return 0;
+        /* Why, in the scan's own words if it gave them. */
+        if (run.out[0] && kp_scan_summary_parse(run.out, NULL, &disks, &n_disks, NULL) >= 0 && n_disks == 1 &&
+            disks[0].message) {
+                r = kp_error_set(error, disks[0].error, "scan failed: %s", disks[0].message);
+                kp_scan_summary_disks_free(disks, n_disks);
+                return r;
+        }
+        kp_scan_summary_disks_free(disks, n_disks);
+        {
+                /* The last line of its standard error. */
+                char *e = run.err, *end = e + strlen(e);
+                while (end > e && (end[-1] == '\n' || end[-1] == ' '))
+                        *--end = '\0';
+                e = strrchr(run.err, '\n') ? strrchr(run.err, '\n') + 1 : run.err;
+                for (char *c = e; *c; c++)
+                        if ((unsigned char) *c < ' ' || *c == 0x7f)
+                                *c = '?';
+                return kp_error_set(error, -EIO, "%s exited with status %d%s%s", helper, run.status, e[0] ? ": " : "",
+                                    e);
+        }
+}
+
+static int run(int argc, char *argv[])
+{
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        _cleanup_(kp_boot_request_done) KpBootRequest req = {};
+        _cleanup_(kp_prepared_done) KpPrepared p = KP_PREPARED_INIT;
+        _cleanup_free_ char *disk_field = NULL;
+        Boot b = { .output_fd = -EBADF, .outdir = KP_OUTPUT_DIR_INIT, .start = kp_now_usec(CLOCK_MONOTONIC) };
+        KpPrepareOptions popts = {};
+        KpError error = {}, config_error = {};
+        const char *path;
+        bool explicit;
+        int r, ret;
+
+        /* Admins look in the journal; libxl keeps stderr in /var/log/xen/bootloader.<domid>.log. */
+        kp_log_set_target(KP_LOG_TARGET_JOURNAL_AND_STDERR);
+
+        if (parse_argv(argc, argv) > 0)
+                return EXIT_SUCCESS;
+        if (arg_quiet)
+                kp_log_set_max_level(LOG_WARNING);
+        if (asprintf(&disk_field, "DISK=%s", arg_disk ?: "") < 0)
+                return EXIT_FAILURE;
+        b.disk_field = disk_field;
+
+        /* A broken config is itself a failure: the guest still boots, through the built-in pvgrub. */
+        path = kp_config_choose_path(arg_config, &explicit);
+        r = kp_config_load(path, explicit, &config_error, &b.config);
+        if (r < 0) {
+                b.config_broken = true;
+                (void) kp_config_new_default(&b.config);
+                if (b.config) {
+                        free(b.config->pvgrub_path);
+                        b.config->pvgrub_path = strdup(KP_PVGRUB_PATH);
+                }
+        }
+        b.deadline = b.start + (b.config ? b.config->boot_timeout : 100) * USEC_PER_SEC;
+
+        /* Where the answer goes: opened first, as root, whatever happens next. */
+        if (arg_output) {
+                b.output_fd = open(arg_output, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+                if (b.output_fd < 0) {
+                        r = negative_errno();
+                        log_error_errno(r, "%s: cannot open the output file %s: %s", arg_disk ?: "(no disk)",
+                                        arg_output, strerror(-r));
+                        return EXIT_FAILURE;
+                }
+        } else
+                b.output_fd = STDOUT_FILENO;
+        r = kp_output_dir_open(arg_output_dir, &error, &b.outdir);
+        if (r < 0) {
+                log_error_errno(r, "%s: %s", arg_disk ?: "(no disk)", error.message);
+                ret = EXIT_FAILURE;
+                goto finish;
+        }
+
+        if (b.config_broken) {
+                ret = fail(&b, -EINVAL, "configuration: %s", config_error.message);
+                goto finish;
+        }
+        if (arg_invalid[0]) {
+                ret = fail(&b, -EINVAL, "invalid arguments: %s", arg_invalid);
+                goto finish;
+        }
+        if (arg_mode == BOOT_MODE_PVGRUB) {
+                ret = fail(&b, -EOPNOTSUPP, "--mode=pvgrub is not available in this version of kunpack");
+                goto finish;
+        }
+
+        r = kp_boot_request_init(arg_disk, arg_entry, arg_kernel, arg_ramdisk, &error, &req);
+        if (r >= 0)
+                r = kp_cache_open(b.config->cache_dir, &error, &cache);
+        if (r >= 0)
+                r = kp_state_open(b.config->state_dir, &error, &state);
+        if (r < 0) {
+                ret = fail(&b, r, "%s", error.message);
+                goto finish;
+        }
+        popts.trust_foreign = b.config->trust_foreign_plans;
+
+        /* kunpackd, when it exists, is asked here first (issue 5); the in-process paths follow. */
+
+        r = kp_boot_prepare(cache, state, &req, &popts, &error, &p);
+        if (r < 0) {
+                ret = fail(&b, r, "%s", error.message);
+                goto finish;
+        }
+        if (p.outcome == KP_PREPARE_READY) {
+                ret = answer(&b, &p, true);
+                goto finish;
+        }
+
+        /* Cold: say why, then scan. A damaged record or cache entry is worth a warning of its own. */
+        if (p.damaged)
+                log_struct(LOG_WARNING, 0, KP_FIELDS(KP_MESSAGE_DAMAGE_REPAIRED, b.disk_field), "%s: %s; rescanning",
+                           arg_disk, p.why);
+        else
+                log_debug("%s: scanning: %s", arg_disk, p.why);
+        r = scan(&b, &req, &error);
+        if (r == -EINTR) {
+                log_error("%s: %s", arg_disk, error.message);
+                ret = 128 + SIGTERM;
+                goto finish;
+        }
+        if (r < 0) {
+                ret = fail(&b, r, "%s", error.message);
+                goto finish;
+        }
+
+        kp_prepared_done(&p);
+        r = kp_boot_prepare(cache, state, &req, &popts, &error, &p);
+        if (r < 0)
+                ret = fail(&b, r, "%s", error.message);
+        else if (p.outcome != KP_PREPARE_READY)
+                ret = fail(&b, -ESTALE, "still no usable record after a scan: %s", p.why);
+        else
+                ret = answer(&b, &p, false);
+
+finish:
+        if (b.output_fd > STDERR_FILENO)
+                safe_close(b.output_fd);
+        kp_output_dir_done(&b.outdir);
+        kp_config_free(b.config);
+        return ret;
+}
+
+int main(int argc, char *argv[])
+{
+        return run(argc, argv);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kunpack-scan DISK...: the cold path, in a process of its own. Scans
+ * guest disks in one libguestfs appliance, brings the kernel cache up to
+ * date for what each boots, and records it in the state store, so that the
+ * next start of each guest is answered by kunpack-boot's hot path.
+ *
+ * kunpack-boot runs it (with --deadline and --json) when a disk's record
+ * is stale; kunpackd runs it for its scans; an admin or a test rig runs it
+ * to prepare disks ahead of their start. See kunpack-scan(8).
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/gc.h"
+#include "boot/messages.h"
+#include "boot/scan.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/time-util.h"
+#include "xl/config.h"
+
+/* Exit codes (kunpack-scan(8)). */
+#define EXIT_SCAN_FAILED 1   /* at least one disk failed; the others were done */
+#define EXIT_USAGE 2         /* invalid arguments or configuration: nothing was done */
+
+/*
+ * Without --timeout or --deadline a scan still ends: an appliance launch
+ * takes 10-25 s under emulation, a busy host may take several times that;
+ * five minutes is the e2e suite's own bound for its prepare step.
+ */
+#define KP_SCAN_DEFAULT_TIMEOUT_SEC 300
+/* --timeout: at most a day. */
+#define KP_SCAN_MAX_TIMEOUT_SEC (24 * 3600)
+/* Disks of one scan: the appliance's own limit. */
+#define KP_SCAN_MAX_DISKS KP_GUEST_MAX_DISKS
+
+static const char *arg_config;
+static const char *arg_entry;
+static const char *arg_kernel;
+static const char *arg_ramdisk;
+static uint64_t arg_deadline;
+static bool arg_force;
+static bool arg_json;
+static bool arg_quiet;
+static unsigned arg_smp;
+static int arg_progress_fd = -EBADF;
+/* Position on the command line of each request given to kp_boot_scan(). */
+static size_t *arg_slots;
+
+static void help(void)
+{
+        printf("Usage: kunpack-scan [OPTIONS] DISK...\n\n"
+               "Scan guest disks in one libguestfs appliance: find what each boots, put its\n"
+               "decompressed kernel and initrds in the cache, and record it, so that the next\n"
+               "start of each guest needs no scan. A disk whose record is fresh and whose files\n"
+               "are cached is left alone (see --force).\n\n"
+               "Options:\n"
+               "     --config=FILE        Read FILE instead of $KUNPACK_CONFIG or %s\n"
+               "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
+               "     --kernel=PATH        Use this guest file as the kernel, read no config (direct)\n"
+               "     --ramdisk=PATH       ... and this one as the ramdisk\n"
+               "     --timeout=SECONDS    Give up after SECONDS (default %d)\n"
+               "     --deadline=USEC      Give up at this CLOCK_MONOTONIC time (kunpack-boot's)\n"
+               "     --force              Scan even disks whose record is fresh\n"
+               "     --smp=N              Give the appliance N virtual CPUs (1-%d)\n"
+               "     --json               Print a summary as JSON on standard output\n"
+               "     --progress-fd=FD     Write progress lines \"INDEX STEP PERCENT\" to FD\n"
+               "  -q --quiet              Report failures only\n"
+               "  -v --verbose            Report progress\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n\n"
+               "Exit status: 0 every disk done, 1 some disk failed, 2 invalid arguments or config.\n",
+               KP_CONFIG_FILE, KP_SCAN_DEFAULT_TIMEOUT_SEC, KP_GUEST_MAX_SMP);
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/*
+ * Progress for a program (kunpackd): one line per event on --progress-fd,
+ * "INDEX STEP PERCENT", INDEX the disk's position among the DISK
+ * arguments from 0, or "-" for the appliance, which serves them all.
+ */
+static void progress_line(const char *index, const char *what, unsigned percent)
+{
+        char line[128];
+        int n;
+
+        if (arg_progress_fd < 0)
+                return;
+        n = snprintf(line, sizeof(line), "%s %s %u\n", index, what, percent);
+        if (n > 0 && (size_t) n < sizeof(line))
+                (void) kp_loop_write(arg_progress_fd, line, (size_t) n);
+}
+
+static void on_step(size_t index, const char *what, void *userdata)
+{
+        char i[32];
+
+        (void) snprintf(i, sizeof(i), "%zu", arg_slots[index]);
+        progress_line(i, what, streq(what, "done") || streq(what, "failed") ? 100 : 0);
+}
+
+static void progress(KpGuestStage stage, unsigned percent, void *userdata)
+{
+        static const char *const words[_KP_GUEST_STAGE_MAX] = {
+                [KP_GUEST_STAGE_LAUNCH] = "launching the libguestfs appliance",
+                [KP_GUEST_STAGE_READY] = "appliance ready",
+                [KP_GUEST_STAGE_SCAN] = "looking at the guests' filesystems",
+                [KP_GUEST_STAGE_FILES] = "checksumming kernels and initrds",
+        };
+        int *last = userdata;
+
+        progress_line("-", kp_guest_stage_to_string(stage), MIN(percent, 100u));
+        if ((int) stage == *last || arg_quiet)
+                return;
+        *last = (int) stage;
+        log_info("%s", words[stage]);
+}
+
+static int parse_argv(int argc, char *argv[])
+{
+        enum { ARG_CONFIG = 0x100, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
+               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION };
+        static const struct option options[] = {
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "entry", required_argument, NULL, ARG_ENTRY },
+                { "kernel", required_argument, NULL, ARG_KERNEL },
+                { "ramdisk", required_argument, NULL, ARG_RAMDISK },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "deadline", required_argument, NULL, ARG_DEADLINE },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "smp", required_argument, NULL, ARG_SMP },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "progress-fd", required_argument, NULL, ARG_PROGRESS_FD },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        uint64_t v;
+        int c;
+
+        arg_deadline = kp_now_usec(CLOCK_MONOTONIC) + KP_SCAN_DEFAULT_TIMEOUT_SEC * USEC_PER_SEC;
+        while ((c = getopt_long(argc, argv, "qvh", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_CONFIG:
+                        arg_config = optarg;
+                        break;
+                case ARG_ENTRY:
+                        arg_entry = optarg;
+                        break;
+                case ARG_KERNEL:
+                        arg_kernel = optarg;
+                        break;
+                case ARG_RAMDISK:
+                        arg_ramdisk = optarg;
+                        break;
+                case ARG_TIMEOUT:
+                        if (parse_uint(optarg, KP_SCAN_MAX_TIMEOUT_SEC, &v) < 0 || v == 0) {
+                                log_error("--timeout: expected 1 to %d seconds, got \"%s\"", KP_SCAN_MAX_TIMEOUT_SEC,
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_deadline = kp_now_usec(CLOCK_MONOTONIC) + v * USEC_PER_SEC;
+                        break;
+                case ARG_DEADLINE:
+                        if (parse_uint(optarg, UINT64_MAX, &v) < 0 || v == 0) {
+                                log_error("--deadline: expected a CLOCK_MONOTONIC time in microseconds, got \"%s\"",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_deadline = v;
+                        break;
+                case ARG_FORCE:
+                        arg_force = true;
+                        break;
+                case ARG_SMP:
+                        if (parse_uint(optarg, KP_GUEST_MAX_SMP, &v) < 0 || v == 0) {
+                                log_error("--smp: expected 1 to %d, got \"%s\"", KP_GUEST_MAX_SMP, optarg);
+                                return -EINVAL;
+                        }
+                        arg_smp = (unsigned) v;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_PROGRESS_FD:
+                        if (parse_uint(optarg, INT_MAX, &v) < 0 || v <= STDERR_FILENO ||
+                            fcntl((int) v, F_GETFD) < 0) {
+                                log_error("--progress-fd: expected an open file descriptor above 2, got \"%s\"",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_progress_fd = (int) v;
+                        /* Not for the appliance and its helpers. */
+                        (void) fcntl(arg_progress_fd, F_SETFD, FD_CLOEXEC);
+                        break;
+                case 'q':
+                        arg_quiet = true;
+                        kp_log_set_max_level(LOG_WARNING);
+                        break;
+                case 'v':
+                        kp_log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("kunpack-scan %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        if (optind >= argc) {
+                log_error("no disk given (see --help)");
+                return -EINVAL;
+        }
+        if (argc - optind > KP_SCAN_MAX_DISKS) {
+                log_error("%d disks given; one scan takes at most %d", argc - optind, KP_SCAN_MAX_DISKS);
+                return -EINVAL;
+        }
+        if (arg_ramdisk && !arg_kernel) {
+                log_error("--ramdisk needs --kernel");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static void report(const KpScanResult *res, const char *disk)
+{
+        const KpBootEntry *e = res->state && res->state->plan ? kp_boot_plan_selected(res->state->plan) : NULL;
+        _cleanup_free_ char *field = NULL;
+
+        if (asprintf(&field, "DISK=%s", disk) < 0)
+                field = NULL;
+        if (res->status == KP_SCAN_FAILED) {
+                log_struct(LOG_ERR, res->error, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field ?: "DISK="), "%s: %s", disk,
+                           res->message);
+                return;
+        }
+        if (!e)
+                return;
+        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field ?: "DISK="), "%s: %s: \"%s\", kernel %s%s%s%s%s", disk,
+                   res->status == KP_SCAN_FRESH ? "fresh" : "scanned", e->menu_path ? e->menu_path : e->title,
+                   e->kernel.path, e->kernel.have_info ? " in " : "",
+                   e->kernel.have_info ? kp_format_to_string(e->kernel.format) : "",
+                   res->next_entry_consumed ? ", one-shot next_entry taken as used" : "",
+                   res->fetched ? ", files fetched into the cache" : "");
+}
+
+static int run(int argc, char *argv[])
+{
+        _cleanup_(kp_config_freep) KpConfig *config = NULL;
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        _cleanup_free_ KpBootRequest *reqs = NULL;
+        _cleanup_free_ KpScanResult *results = NULL;
+        _cleanup_free_ size_t *slot = NULL;
+        _cleanup_free_ char **disks = NULL, **keys = NULL;
+        uint64_t start = kp_now_usec(CLOCK_MONOTONIC);
+        size_t n_disks, n_reqs = 0, failed = 0;
+        unsigned launches = 0;
+        const char *path;
+        bool explicit, gc_ran = false;
+        int last_stage = -1;
+        KpCacheGcStats gc = {};
+        KpError error = {};
+        int r;
+
+        kp_log_set_target(KP_LOG_TARGET_AUTO);
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        path = kp_config_choose_path(arg_config, &explicit);
+        r = kp_config_load(path, explicit, &error, &config);
+        if (r < 0) {
+                log_error_errno(r, "%s", error.message);
+                return EXIT_USAGE;
+        }
+        r = kp_cache_open(config->cache_dir, &error, &cache);
+        if (r >= 0)
+                r = kp_state_open(config->state_dir, &error, &state);
+
+        n_disks = (size_t) (argc - optind);
+        reqs = calloc(n_disks, sizeof(KpBootRequest));
+        results = calloc(n_disks, sizeof(KpScanResult));
+        slot = calloc(n_disks, sizeof(size_t));
+        disks = calloc(n_disks + 1, sizeof(char *));
+        keys = calloc(n_disks + 1, sizeof(char *));
+        if (!reqs || !results || !slot || !disks || !keys)
+                return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
+
+        /* Disks that cannot even be named fail on their own; the others are scanned together. */
+        for (size_t i = 0; i < n_disks; i++) {
+                const char *disk = argv[optind + (int) i];
+                KpError e = {};
+
+                disks[i] = (char *) disk;
+                results[i].status = KP_SCAN_FAILED;
+                if (r < 0) {
+                        results[i].error = r;
+                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s", error.message);
+                        continue;
+                }
+                if (kp_boot_request_init(disk, arg_entry, arg_kernel, arg_ramdisk, &e, &reqs[n_reqs]) < 0) {
+                        results[i].error = e.code;
+                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s", e.message);
+                        continue;
+                }
+                slot[n_reqs++] = i;
+        }
+
+        if (n_reqs > 0) {
+                _cleanup_free_ KpScanResult *part = calloc(n_reqs, sizeof(KpScanResult));
+                KpScanOptions o = {
+                        .deadline = arg_deadline,
+                        .force = arg_force,
+                        .trust_foreign = config->trust_foreign_plans,
+                        .max_kernel_size = config->max_kernel_size,
+                        .smp = arg_smp,
+                        .progress = progress,
+                        .on_step = on_step,
+                        .userdata = &last_stage,
+                };
+
+                if (!part)
+                        return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
+                arg_slots = slot;
+                r = kp_boot_scan(cache, state, reqs, n_reqs, &o, &error, part, &launches);
+                if (r < 0)
+                        return log_error_errno(r, "%s", error.message), EXIT_FAILURE;
+                for (size_t j = 0; j < n_reqs; j++) {
+                        results[slot[j]] = part[j];
+                        disks[slot[j]] = reqs[j].disk;
+                        if (kp_boot_request_key(&reqs[j], &keys[slot[j]]) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
+                }
+
+                /* Stores may have grown the cache past its cap; the records just saved are kept. */
+                if (kp_boot_gc_if_over(cache, state, config->cache_max_size, config->cache_max_age, &error, &gc_ran,
+                                       &gc) < 0)
+                        log_warning("cache garbage collection: %s", error.message);
+                else if (gc_ran)
+                        log_info("cache over %" PRIu64 " bytes: removed %zu entries (%" PRIu64 " bytes)",
+                                 config->cache_max_size, gc.removed, gc.removed_bytes);
+        }
+
+        for (size_t i = 0; i < n_disks; i++) {
+                report(&results[i], disks[i]);
+                if (results[i].status == KP_SCAN_FAILED)
+                        failed++;
+        }
+
+        if (arg_json) {
+                _cleanup_free_ char *text = NULL;
+
+                r = kp_scan_summary_format(results, disks, keys, n_disks, launches,
+                                           (double) (kp_now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_SEC, &text);
+                if (r < 0)
+                        return log_error_errno(r, "cannot write the summary"), EXIT_FAILURE;
+                fputs(text, stdout);
+                fputc('\n', stdout);
+        }
+
+        for (size_t j = 0; j < n_reqs; j++) {
+                kp_scan_result_done(&results[slot[j]]);
+                free(keys[slot[j]]);
+        }
+        for (size_t j = 0; j < n_reqs; j++)
+                kp_boot_request_done(&reqs[j]);
+        return failed ? EXIT_SCAN_FAILED : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[])
+{
+        int r = run(argc, argv);
+
+        if (fflush(stdout) != 0)
+                return EXIT_FAILURE;
+        return r;
+}
