@@ -19,6 +19,17 @@ static const KpctlVerb verbs[] = {
         { "inspect", "inspect DISK[,format=qcow2]... [--entry N|TITLE] [--json]\n"
                      "                       Show what a guest would boot, found in the libguestfs appliance",
           verb_inspect },
+        { "status", "status                  Show what kunpackd is doing", verb_status },
+        { "list", "list                    List the guests kunpackd knows and whether their plans are fresh",
+          verb_list },
+        { "show", "show GUEST              Show a guest's disks, state and what it boots", verb_show },
+        { "rescan", "rescan GUEST...|--all [--wait]\n"
+                    "                       Scan guests again (and wait for the scans)", verb_rescan },
+        { "gc", "gc [--dry-run]          Remove cache entries no guest uses", verb_gc },
+        { "verify", "verify                  Re-hash the cache and remove damaged entries", verb_verify },
+        { "prepare", "prepare GUEST --dry-run | --output-directory=DIR\n"
+                     "                       What the next start boots, hot or cold (as kunpack-boot asks)",
+          verb_prepare },
 };
 
 static void help(void)

@@ -32,3 +32,11 @@ typedef struct KpctlVerb {
 /* Verbs, each in kunpackctl-<name>.c; return a KPCTL_EXIT_* code. */
 int verb_extract(int argc, char **argv);
 int verb_inspect(int argc, char **argv);
+/* kunpackctl-daemon.c, kunpackctl-prepare.c: ask kunpackd */
+int verb_status(int argc, char **argv);
+int verb_list(int argc, char **argv);
+int verb_show(int argc, char **argv);
+int verb_rescan(int argc, char **argv);
+int verb_gc(int argc, char **argv);
+int verb_verify(int argc, char **argv);
+int verb_prepare(int argc, char **argv);

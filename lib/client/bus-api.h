@@ -12,7 +12,7 @@
  *
  *   Prepare(a(ss) disks, s entry, s mode, s kernel, s ramdisk, s args,
  *           s output_directory, t timeout_usec, t flags)
- *       → (s kernel, s ramdisk, s args, b hot, s guest_kernel, s kernel_sha256)
+ *       → (s kernel, s ramdisk, s args, b hot, s guest_kernel, s kernel_sha256, s detail)
  *   Rescan(as guests, t flags) → (a(ssis) results: guest, disk, errno, message)
  *   List() → (a(sssbss) guests: name, disk, origin, autostart, status, kernel)
  *   Show(s guest) → (s json)

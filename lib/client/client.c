@@ -42,6 +42,7 @@ void kp_prepare_reply_done(KpPrepareReply *reply)
         free(reply->args);
         free(reply->guest_kernel);
         free(reply->kernel_sha256);
+        free(reply->detail);
         *reply = (KpPrepareReply){};
 }
 
@@ -152,7 +153,7 @@ int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpEr
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_append(m, "ssssssst", req->entry ? req->entry : "",
+                r = sd_bus_message_append(m, "sssssstt", req->entry ? req->entry : "",
                                           req->mode ? req->mode : "direct", req->kernel ? req->kernel : "",
                                           req->ramdisk ? req->ramdisk : "", req->args ? req->args : "",
                                           req->output_directory ? req->output_directory : "", req->timeout_usec,
@@ -187,7 +188,9 @@ int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpEr
                 r = read_optional_string(reply, &out.guest_kernel);
         if (r >= 0)
                 r = read_optional_string(reply, &out.kernel_sha256);
-        if (r >= 0 && !out.kernel)
+        if (r >= 0)
+                r = read_optional_string(reply, &out.detail);
+        if (r >= 0 && !out.kernel && !req->dry_run)
                 r = -EBADMSG;
         if (r < 0) {
                 fail(error, r, "kunpackd's Prepare answer is malformed: %s", strerror(-r));

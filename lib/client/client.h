@@ -55,6 +55,7 @@ typedef struct KpPrepareReply {
         bool hot;                     /* served from a fresh plan without a scan */
         char *guest_kernel;           /* the kernel's path inside the guest */
         char *kernel_sha256;          /* the cache key: sha256 of the guest's compressed kernel */
+        char *detail;                 /* hot: the entry's title; cold dry run: why a scan is needed */
 } KpPrepareReply;
 
 void kp_prepare_reply_done(KpPrepareReply *reply);

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "util/error.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/time-util.h"
+
+/* Unreferenced cache entries are collected once a day (and on `kunpackctl gc`). */
+#define KP_DAEMON_GC_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
+
+const char *guest_origin_to_string(GuestOrigin o)
+{
+        switch (o) {
+        case GUEST_ORIGIN_CONFIG:
+                return "config";
+        case GUEST_ORIGIN_PREPARE:
+                return "prepare";
+        case GUEST_ORIGIN_XEN:
+                return "xen";
+        }
+        return "unknown";
+}
+
+void log_disk_event(int level, int error, const char *message_id, Manager *m, Disk *d, const char *sha256,
+                    const char *format, ...)
+{
+        _cleanup_free_ char *guest = NULL, *disk = NULL, *kernel = NULL;
+        const char *fields[5] = {};
+        char message[2048];
+        size_t n = 0;
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+
+        if (message_id)
+                fields[n++] = message_id;
+        if (d) {
+                Guest *g = registry_guest_for_disk(m, d);
+                if (g && asprintf(&guest, "GUEST=%s", g->name) >= 0)
+                        fields[n++] = guest;
+                if (asprintf(&disk, "DISK=%s", d->request.disk) >= 0)
+                        fields[n++] = disk;
+        }
+        if (sha256 && *sha256 && asprintf(&kernel, "KERNEL_SHA256=%s", sha256) >= 0)
+                fields[n++] = kernel;
+        fields[n] = NULL;
+        (void) kp_log_internal(level, error, fields, "%s", message);
+}
+
+static int open_stores(KpConfig *c, KpCache **ret_cache, KpStateStore **ret_state)
+{
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        KpError error = {};
+        int r;
+
+        r = kp_cache_open(c->cache_dir, &error, &cache);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the cache %s: %s", c->cache_dir, kp_error_message(&error, r));
+        r = kp_state_open(c->state_dir, &error, &state);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the state directory %s: %s", c->state_dir,
+                                       kp_error_message(&error, r));
+        *ret_cache = TAKE_PTR(cache);
+        *ret_state = TAKE_PTR(state);
+        return 0;
+}
+
+static int load_config(const char *config_arg, KpConfig **ret)
+{
+        KpError error = {};
+        bool explicit_path;
+        const char *path = kp_config_choose_path(config_arg, &explicit_path);
+        int r;
+
+        r = kp_config_load(path, explicit_path, &error, ret);
+        if (r < 0)
+                return kp_log_internal(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_CONFIG_REFUSED), "%s",
+                                       kp_error_message(&error, r));
+        return 0;
+}
+
+int manager_new(const char *config_arg, const char *scan_program, Manager **ret)
+{
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->listen_fd = -EBADF;
+        m->inotify_fd = -EBADF;
+        m->config_arg = config_arg;
+        m->started_usec = kp_now_usec(CLOCK_REALTIME);
+
+        r = load_config(config_arg, &m->config);
+        if (r < 0)
+                return r;
+        m->socket_path = strdup(m->config->socket_path);
+        m->scan_program = strdup(scan_program);
+        if (!m->socket_path || !m->scan_program)
+                return log_oom();
+
+        r = open_stores(m->config, &m->cache, &m->state);
+        if (r < 0)
+                return r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "cannot allocate the event loop: %s", strerror(-r));
+        r = sd_id128_randomize(&m->server_id);
+        if (r < 0)
+                return log_error_errno(r, "cannot make a server id: %s", strerror(-r));
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        scheduler_stop_all(m);
+        while (m->workers) {
+                Worker *w = m->workers;
+                m->workers = w->next;
+                worker_free(w);
+        }
+        xen_watch_stop(m);
+        watch_close(m);
+        bus_close(m);
+        registry_free(m);
+        sd_event_source_disable_unref(m->dispatch);
+        sd_event_source_disable_unref(m->registry_settle);
+        sd_event_source_disable_unref(m->gc_timer);
+        sd_event_unref(m->event);
+        kp_cache_free(m->cache);
+        kp_state_store_free(m->state);
+        kp_config_free(m->config);
+        free(m->scan_program);
+        free(m->socket_path);
+        free(m->status);
+        free(m);
+        return NULL;
+}
+
+static int run_gc(Manager *m, bool dry_run, KpCacheGcStats *ret)
+{
+        _cleanup_strv_free_ char **keys = NULL;
+        KpError error = {};
+        int r;
+
+        r = kp_state_referenced_keys(m->state, &error, &keys);
+        if (r >= 0)
+                r = kp_cache_gc(m->cache, keys, m->config->cache_max_age * USEC_PER_SEC, m->config->cache_max_size,
+                                kp_now_usec(CLOCK_REALTIME), dry_run, &error, ret);
+        if (r < 0)
+                return log_error_errno(r, "cache garbage collection failed: %s", kp_error_message(&error, r));
+        if (!dry_run && ret->removed > 0)
+                log_info("cache: removed %zu unused entries (%" PRIu64 " bytes), kept %zu (%" PRIu64 " bytes)",
+                         ret->removed, ret->removed_bytes, ret->kept, ret->kept_bytes);
+        return 0;
+}
+
+int manager_gc(Manager *m, bool dry_run, KpCacheGcStats *ret)
+{
+        return run_gc(m, dry_run, ret);
+}
+
+static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        KpCacheGcStats stats;
+
+        (void) run_gc(m, false, &stats);
+        (void) sd_event_source_set_time_relative(s, KP_DAEMON_GC_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int manager_startup(Manager *m)
+{
+        int r;
+
+        r = bus_listen(m);
+        if (r < 0)
+                return r;
+        r = watch_setup(m);
+        if (r < 0)
+                return r;
+        r = registry_load(m);
+        if (r < 0)
+                return r;
+        r = xen_watch_start(m);
+        if (r < 0)
+                return r;
+        r = watch_refresh(m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->gc_timer, CLOCK_MONOTONIC, KP_DAEMON_GC_INTERVAL_USEC,
+                                       USEC_PER_SEC * 60, on_gc_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the GC timer: %s", strerror(-r));
+
+        /*
+         * Every guest whose plan is not fresh is scanned now, in batches:
+         * the autostart guests first, since xendomains (ordered after us)
+         * starts them next.
+         */
+        for (Guest *g = m->guests; g; g = g->next) {
+                KpPrepared p = KP_PREPARED_INIT;
+                KpPrepareOptions o = { .trust_foreign = m->config->trust_foreign_plans,
+                                       .vouched = disk_is_vouched(m, g->disk) };
+                KpError error = {};
+
+                r = kp_boot_prepare(m->cache, m->state, &g->disk->request, &o, &error, &p);
+                if (r < 0 || p.outcome != KP_PREPARE_READY)
+                        scheduler_enqueue(g->disk, g->autostart ? SCAN_PRIORITY_AUTOSTART : SCAN_PRIORITY_BACKGROUND);
+                kp_prepared_done(&p);
+        }
+
+        manager_update_status(m);
+        return 0;
+}
+
+int manager_reload(Manager *m)
+{
+        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        int r;
+
+        r = load_config(m->config_arg, &c);
+        if (r < 0) {
+                log_warning("keeping the configuration in force");
+                return r;
+        }
+        if (!streq(c->socket_path, m->config->socket_path))
+                log_warning("socket_path changed to %s: takes effect at the next restart", c->socket_path);
+        if (!streq(c->cache_dir, m->config->cache_dir) || !streq(c->state_dir, m->config->state_dir)) {
+                r = open_stores(c, &cache, &state);
+                if (r < 0) {
+                        log_warning("keeping the configuration in force");
+                        return r;
+                }
+                kp_cache_free(m->cache);
+                kp_state_store_free(m->state);
+                m->cache = TAKE_PTR(cache);
+                m->state = TAKE_PTR(state);
+        }
+        kp_config_free(m->config);
+        m->config = TAKE_PTR(c);
+
+        kp_log_internal(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_CONFIG_RELOADED), "configuration %s reloaded",
+                        m->config->path ? m->config->path : "(defaults)");
+        r = registry_load(m);
+        if (r >= 0)
+                r = watch_refresh(m);
+        manager_update_status(m);
+        return r;
+}
+
+void manager_stop(Manager *m)
+{
+        if (m->stopping)
+                return;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: abandoning running scans");
+        log_info("stopping: %u scan%s running, abandoned (their state records stay as they were)", m->n_workers,
+                 m->n_workers == 1 ? "" : "s");
+        scheduler_stop_all(m);
+        if (m->n_workers == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
+void manager_update_status(Manager *m)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t queued = scheduler_count(m, DISK_QUEUED), running = scheduler_count(m, DISK_RUNNING);
+        size_t guests = 0;
+        int r;
+
+        if (m->stopping)
+                return;
+        for (Guest *g = m->guests; g; g = g->next)
+                guests++;
+
+        if (running == 0 && queued == 0)
+                r = asprintf(&text, "Idle: %zu guest%s known, %" PRIu64 " scans done, %" PRIu64 " failed", guests,
+                             guests == 1 ? "" : "s", m->scans_ok, m->scans_failed);
+        else {
+                Disk *busy = NULL;
+                for (Disk *d = m->disks; d && !busy; d = d->next)
+                        if (d->scan == DISK_RUNNING)
+                                busy = d;
+                r = asprintf(&text, "Scanning %zu disk%s in %u appliance%s (%s: %s), %zu queued", running,
+                             running == 1 ? "" : "s", m->n_workers, m->n_workers == 1 ? "" : "s",
+                             busy ? disk_display_name(m, busy) : "-", busy && busy->step ? busy->step : "-", queued);
+        }
+        if (r < 0)
+                return;
+        if (m->status && streq(m->status, text))
+                return;
+        (void) sd_notifyf(false, "STATUS=%s", text);
+        free(m->status);
+        m->status = TAKE_PTR(text);
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Prepare: what kunpack-boot asks at a domain start. The hot path is
+ * lib/boot's (fresh state, cache entries that check out); the daemon then
+ * publishes the kernel and ramdisk into libxl's output directory itself
+ * (it is root, like kunpack-boot) and returns their paths. Otherwise the
+ * call waits, within its deadline, for a scan that goes before every other
+ * (the cold path), and is answered when it is done.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/answer.h"
+#include "client/bus-api.h"
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "daemon/worker.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time-util.h"
+#include "xl/domain.h"
+
+/* A start is not worth more scans than this: an image rewritten during every scan is not going to settle. */
+#define KP_PREPARE_MAX_SCANS 3
+
+static int reply_answer(Waiter *w, KpPrepared *p, bool hot)
+{
+        Disk *d = w->disk;
+        Manager *m = d->manager;
+        KpOutputDir dir = KP_OUTPUT_DIR_INIT;
+        _cleanup_free_ char *kernel = NULL, *ramdisk = NULL, *args = NULL;
+        KpError error = {};
+        int r;
+
+        r = kp_answer_join_args(p->cmdline, w->args, &error, &args);
+        if (r >= 0)
+                r = kp_output_dir_open(w->output_directory, &error, &dir);
+        if (r >= 0)
+                r = kp_answer_publish(&dir, "kernel", p->kernel_fd, &error, &kernel);
+        if (r >= 0 && p->n_initrds > 0)
+                r = kp_answer_publish_initrds(&dir, "ramdisk", p->initrd_fds, p->n_initrds, &error, &ramdisk);
+        if (r < 0 && kernel)
+                (void) unlinkat(dir.fd, strrchr(kernel, '/') + 1, 0);
+        kp_output_dir_done(&dir);
+        if (r < 0) {
+                m->prepares_failed++;
+                log_disk_event(LOG_ERR, r, KP_MESSAGE_PREPARE_FAILED, m, d, p->kernel_sha256,
+                               "cannot answer the start of %s: %s", disk_display_name(m, d),
+                               kp_error_message(&error, r));
+                return bus_reply_errno(w->call, r, kp_error_message(&error, r));
+        }
+
+        if (hot)
+                m->prepares_hot++;
+        else
+                m->prepares_cold++;
+        log_disk_event(LOG_INFO, 0, hot ? KP_MESSAGE_PREPARE_HOT : KP_MESSAGE_PREPARE_COLD, m, d, p->kernel_sha256,
+                       "start of %s served %s: %s (%s)", disk_display_name(m, d),
+                       hot ? "from a fresh plan" : "after a scan", p->kernel_path, p->title ? p->title : "");
+        return sd_bus_reply_method_return(w->call, "sssbsss", kernel, ramdisk ? ramdisk : "", args ? args : "", hot,
+                                          p->kernel_path, p->kernel_sha256, p->title ? p->title : "");
+}
+
+/* A dry run: what the next start would boot, and whether it would be hot. Publishes and scans nothing. */
+static int reply_dry_run(Waiter *w, KpPrepared *p)
+{
+        Manager *m = w->disk->manager;
+        _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
+        _cleanup_free_ char *kernel = NULL, *args = NULL;
+        const KpBootEntry *e = NULL;
+
+        if (p->outcome == KP_PREPARE_READY) {
+                if (asprintf(&kernel, "%s/kernels/%s.elf", kp_cache_path(m->cache), p->kernel_sha256) < 0 ||
+                    kp_answer_join_args(p->cmdline, w->args, NULL, &args) < 0)
+                        return bus_reply_errno(w->call, -ENOMEM, "out of memory");
+                return sd_bus_reply_method_return(w->call, "sssbsss", kernel, "", args ? args : "", true,
+                                                  p->kernel_path, p->kernel_sha256, p->title ? p->title : "");
+        }
+
+        /* Cold: what the last scan said, if anything, and why it cannot be served as it is. */
+        if (kp_state_load(m->state, w->disk->request.disk, w->disk->request_key, NULL, &st) >= 0)
+                e = kp_boot_plan_selected(st->plan);
+        if (e && (kp_answer_join_args(e->cmdline, w->args, NULL, &args) < 0))
+                return bus_reply_errno(w->call, -ENOMEM, "out of memory");
+        return sd_bus_reply_method_return(w->call, "sssbsss", "", "", args ? args : "", false,
+                                          e && e->kernel.path ? e->kernel.path : "",
+                                          e && e->kernel.have_info ? e->kernel.sha256 : "", p->why);
+}
+
+int prepare_try_answer(Waiter *w, bool after_scan)
+{
+        Disk *d = w->disk;
+        Manager *m = d->manager;
+        KpPrepared p = KP_PREPARED_INIT;
+        KpPrepareOptions o = {
+                .trust_foreign = m->config->trust_foreign_plans,
+                /*
+                 * Right after a scan that ran for this caller, the daemon
+                 * vouches for the disk as kunpack-boot's own cold path would:
+                 * the record's identity was taken before that scan began.
+                 */
+                .vouched = disk_is_vouched(m, d) || (after_scan && d->last_error == 0),
+        };
+        KpError error = {};
+        int r;
+
+        if (after_scan && d->last_error < 0) {
+                m->prepares_failed++;
+                log_disk_event(LOG_ERR, d->last_error, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
+                               "start of %s not served: the scan failed: %s", disk_display_name(m, d),
+                               d->last_message ? d->last_message : strerror(-d->last_error));
+                return bus_reply_errno(w->call, d->last_error == -ESHUTDOWN ? -ESHUTDOWN : -EIO,
+                                       d->last_message ? d->last_message : strerror(-d->last_error)),
+                       1;
+        }
+
+        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
+        if (r < 0) {
+                m->prepares_failed++;
+                log_disk_event(LOG_ERR, r, KP_MESSAGE_PREPARE_FAILED, m, d, NULL, "start of %s not served: %s",
+                               disk_display_name(m, d), kp_error_message(&error, r));
+                return bus_reply_errno(w->call, r, kp_error_message(&error, r)), 1;
+        }
+        if (p.damaged)
+                log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
+
+        if (w->kind == WAITER_PREPARE && !w->output_directory) {
+                r = reply_dry_run(w, &p);
+                kp_prepared_done(&p);
+                return 1;
+        }
+
+        if (p.outcome == KP_PREPARE_READY) {
+                (void) reply_answer(w, &p, !after_scan);
+                kp_prepared_done(&p);
+                return 1;
+        }
+        kp_prepared_done(&p);
+
+        if (kp_usec_left(w->deadline_usec) == 0 || ++w->scans > KP_PREPARE_MAX_SCANS) {
+                m->prepares_failed++;
+                log_disk_event(LOG_ERR, -ETIMEDOUT, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
+                               "start of %s not served: still no fresh plan (%s)", disk_display_name(m, d), p.why);
+                return bus_reply_errno(w->call, -ETIMEDOUT, p.why), 1;
+        }
+        log_disk_event(LOG_INFO, 0, NULL, m, d, NULL, "start of %s waits for a scan: %s", disk_display_name(m, d),
+                       p.why);
+        scheduler_enqueue(d, SCAN_PRIORITY_BOOT);
+        return 0;
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Waiter *w = userdata;
+        Disk *d = w->disk;
+        Manager *m = d->manager;
+
+        m->prepares_failed++;
+        log_disk_event(LOG_ERR, -ETIMEDOUT, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
+                       "start of %s not served: its deadline passed while the disk was %s", disk_display_name(m, d),
+                       d->scan == DISK_RUNNING ? "being scanned" : "queued");
+        (void) bus_reply_errno(w->call, -ETIMEDOUT, "the deadline passed before a scan of the disk finished");
+        disk_remove_waiter(d, w);
+        waiter_free(w);
+        return 0;
+}
+
+int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error)
+{
+        Manager *m = userdata;
+        KpDiskSpec *specs = NULL;
+        size_t n_specs = 0;
+        const char *path, *format, *entry, *mode, *kernel, *ramdisk, *args, *outdir;
+        uint64_t timeout, flags, max_timeout = m->config->boot_timeout * USEC_PER_SEC;
+        KpError error = {};
+        Waiter *w;
+        Disk *d;
+        int r;
+
+        if (m->stopping)
+                return bus_reply_errno(call, -ESHUTDOWN, "kunpackd is stopping");
+
+        r = sd_bus_message_enter_container(call, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(call, "(ss)", &path, &format)) > 0) {
+                KpDiskSpec *n;
+                KpDiskFormat f;
+
+                if (n_specs >= KP_DOMAIN_MAX_DISKS) {
+                        kp_disk_specs_free(specs, n_specs);
+                        return bus_reply_errno(call, -E2BIG, "too many disks");
+                }
+                r = kp_disk_format_from_string(*format ? format : "raw", &error, &f);
+                if (r < 0 || path[0] != '/') {
+                        kp_disk_specs_free(specs, n_specs);
+                        return bus_reply_errno(call, r < 0 ? r : -EINVAL,
+                                               r < 0 ? kp_error_message(&error, r) : "disk paths must be absolute");
+                }
+                n = realloc(specs, (n_specs + 1) * sizeof(KpDiskSpec));
+                if (!n) {
+                        kp_disk_specs_free(specs, n_specs);
+                        return -ENOMEM;
+                }
+                specs = n;
+                specs[n_specs].format = f;
+                specs[n_specs].path = strdup(path);
+                if (!specs[n_specs++].path) {
+                        kp_disk_specs_free(specs, n_specs);
+                        return -ENOMEM;
+                }
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(call);
+        if (r >= 0)
+                r = sd_bus_message_read(call, "sssssstt", &entry, &mode, &kernel, &ramdisk, &args, &outdir, &timeout,
+                                        &flags);
+        if (r < 0) {
+                kp_disk_specs_free(specs, n_specs);
+                return r;
+        }
+        if (n_specs == 0)
+                return bus_reply_errno(call, -EINVAL, "no disk given");
+        if (*mode && !streq(mode, "direct")) {
+                kp_disk_specs_free(specs, n_specs);
+                return bus_reply_errno(call, -EOPNOTSUPP, "kunpackd serves direct mode only");
+        }
+        if (!(flags & KP_PREPARE_DRY_RUN) && outdir[0] != '/') {
+                kp_disk_specs_free(specs, n_specs);
+                return bus_reply_errno(call, -EINVAL, "the output directory must be an absolute path");
+        }
+
+        r = registry_disk_for_request(m, specs, n_specs, *entry ? entry : NULL, *kernel ? kernel : NULL,
+                                      *ramdisk ? ramdisk : NULL, &error, &d);
+        kp_disk_specs_free(specs, n_specs);
+        if (r < 0)
+                return bus_reply_errno(call, r, kp_error_message(&error, r));
+        r = registry_add_prepare_guest(m, d);
+        if (r < 0)
+                return r;
+
+        w = calloc(1, sizeof(Waiter));
+        if (!w)
+                return -ENOMEM;
+        w->disk = d;
+        w->kind = WAITER_PREPARE;
+        w->call = sd_bus_message_ref(call);
+        w->args = *args ? strdup(args) : NULL;
+        w->output_directory = (flags & KP_PREPARE_DRY_RUN) ? NULL : strdup(outdir);
+        /* The caller's deadline, never beyond boot_timeout: libxl kills kunpack-boot at 120 s. */
+        w->deadline_usec = kp_now_usec(CLOCK_MONOTONIC) + (timeout > 0 ? MIN(timeout, max_timeout) : max_timeout);
+        if ((*args && !w->args) || (!(flags & KP_PREPARE_DRY_RUN) && !w->output_directory)) {
+                waiter_free(w);
+                return -ENOMEM;
+        }
+
+        if (prepare_try_answer(w, false) != 0 || (flags & KP_PREPARE_DRY_RUN)) {
+                waiter_free(w);
+                return 1;
+        }
+
+        r = sd_event_add_time(m->event, &w->timer, CLOCK_MONOTONIC, w->deadline_usec, USEC_PER_MSEC * 10,
+                              on_deadline, w);
+        if (r < 0) {
+                waiter_free(w);
+                return r;
+        }
+        disk_add_waiter(d, w);
+        return 1;
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The scan queue. A scan target (Disk) is idle, queued or running; callers
+ * of a queued or running disk share its scan. Queued disks are started in
+ * batches: one scan program run (one appliance) takes up to
+ * drives_per_appliance disks of several guests, at most scan_concurrency
+ * runs at once, highest priority first and first come first served within
+ * a priority. A batch that serves a waiting domain start takes only other
+ * waiting starts, so that a start never waits for a background guest's
+ * inspection; and when every run is busy with background work, the
+ * youngest such run is stopped (its disks go back to the queue) to make
+ * room for the start.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "boot/scan-summary.h"
+#include "daemon/manager.h"
+#include "daemon/messages.h"
+#include "daemon/worker.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time-util.h"
+
+size_t scheduler_count(Manager *m, DiskScanState state)
+{
+        size_t n = 0;
+
+        for (Disk *d = m->disks; d; d = d->next)
+                if (d->scan == state)
+                        n++;
+        return n;
+}
+
+void waiter_free(Waiter *w)
+{
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->timer);
+        sd_bus_message_unref(w->call);
+        free(w->output_directory);
+        free(w->args);
+        free(w);
+}
+
+void disk_add_waiter(Disk *d, Waiter *w)
+{
+        w->disk = d;
+        w->next = d->waiters;
+        d->waiters = w;
+}
+
+void disk_remove_waiter(Disk *d, Waiter *w)
+{
+        for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        return;
+                }
+}
+
+static int set_step(Disk *d, const char *step, unsigned percent)
+{
+        char *s = strdup(step);
+
+        if (!s)
+                return -ENOMEM;
+        free(d->step);
+        d->step = s;
+        d->percent = percent;
+        return 0;
+}
+
+static int on_dispatch(sd_event_source *s, void *userdata);
+
+/* Dispatching happens once per loop iteration, so that disks queued together are batched together. */
+static void schedule_dispatch(Manager *m)
+{
+        if (m->stopping)
+                return;
+        if (m->dispatch) {
+                (void) sd_event_source_set_enabled(m->dispatch, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_defer(m->event, &m->dispatch, on_dispatch, m) >= 0)
+                (void) sd_event_source_set_enabled(m->dispatch, SD_EVENT_ONESHOT);
+}
+
+void scheduler_enqueue(Disk *d, ScanPriority priority)
+{
+        Manager *m = d->manager;
+
+        switch (d->scan) {
+        case DISK_RUNNING:
+                /* Shared: the running scan serves this caller too. A boot waits on it. */
+                return;
+        case DISK_QUEUED:
+                if (priority > d->priority)
+                        d->priority = priority;
+                break;
+        case DISK_IDLE:
+                d->scan = DISK_QUEUED;
+                d->priority = priority;
+                d->queued_seq = ++m->queue_seq;
+                (void) set_step(d, "queued", 0);
+                break;
+        }
+        schedule_dispatch(m);
+        manager_update_status(m);
+}
+
+int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority)
+{
+        Manager *m = d->manager;
+        KpPrepared p = KP_PREPARED_INIT;
+        KpPrepareOptions o = { .trust_foreign = m->config->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
+        KpError error = {};
+        int r;
+
+        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
+        if (r >= 0 && p.outcome == KP_PREPARE_READY) {
+                kp_prepared_done(&p);
+                return 0;
+        }
+        kp_prepared_done(&p);
+        scheduler_enqueue(d, priority);
+        return 1;
+}
+
+void disk_mark_changed(Disk *d, const char *why)
+{
+        if (d->scan == DISK_RUNNING)
+                d->rescan_after = true;
+        if (!d->changed)
+                log_disk_event(LOG_INFO, 0, KP_MESSAGE_DISK_CHANGED, d->manager, d, NULL, "%s: %s",
+                               disk_display_name(d->manager, d), why);
+        d->changed = true;
+        d->vouched = false;
+}
+
+static int compare_queued(const void *a, const void *b)
+{
+        const Disk *x = *(Disk *const *) a, *y = *(Disk *const *) b;
+
+        if (x->priority != y->priority)
+                return x->priority > y->priority ? -1 : 1;
+        return x->queued_seq < y->queued_seq ? -1 : x->queued_seq > y->queued_seq;
+}
+
+/* The youngest run that serves no waiting start or admin, to stop for a start that waits. */
+static Worker *preemptible_worker(Manager *m)
+{
+        Worker *best = NULL;
+
+        for (Worker *w = m->workers; w; w = w->next) {
+                bool background = !w->terminated;
+                for (size_t i = 0; background && i < w->n_disks; i++)
+                        if (w->disks[i]->waiters || w->disks[i]->priority >= SCAN_PRIORITY_ADMIN)
+                                background = false;
+                if (background && (!best || w->started_usec > best->started_usec))
+                        best = w;
+        }
+        return best;
+}
+
+static void dispatch(Manager *m)
+{
+        unsigned concurrency = m->config->scan_concurrency, drives_max = m->config->drives_per_appliance;
+
+        while (!m->stopping) {
+                _cleanup_free_ Disk **queued = NULL, **batch = NULL;
+                size_t n = 0, n_batch = 0, drives = 0;
+
+                for (Disk *d = m->disks; d; d = d->next)
+                        if (d->scan == DISK_QUEUED)
+                                n++;
+                if (n == 0)
+                        return;
+                queued = calloc(n, sizeof(Disk *));
+                batch = calloc(n, sizeof(Disk *));
+                if (!queued || !batch) {
+                        log_oom();
+                        return;
+                }
+                n = 0;
+                for (Disk *d = m->disks; d; d = d->next)
+                        if (d->scan == DISK_QUEUED)
+                                queued[n++] = d;
+                qsort(queued, n, sizeof(Disk *), compare_queued);
+
+                if (m->n_workers >= concurrency) {
+                        if (queued[0]->priority == SCAN_PRIORITY_BOOT) {
+                                Worker *victim = preemptible_worker(m);
+                                if (victim) {
+                                        log_info("stopping a background scan of %zu disk%s: a domain start waits",
+                                                 victim->n_disks, victim->n_disks == 1 ? "" : "s");
+                                        worker_terminate(victim, true);
+                                }
+                        }
+                        return;
+                }
+
+                for (size_t i = 0; i < n; i++) {
+                        Disk *d = queued[i];
+
+                        if (queued[0]->priority == SCAN_PRIORITY_BOOT && d->priority != SCAN_PRIORITY_BOOT)
+                                break;
+                        if (n_batch > 0 && (drives + 1 > drives_max || !worker_same_request(d, queued[0])))
+                                continue;
+                        /* One drive per disk: kunpack-scan gives each disk its own guest in the appliance. */
+                        batch[n_batch++] = d;
+                        drives++;
+                }
+
+                if (worker_start(m, batch, n_batch) < 0) {
+                        /* Could not even start: every disk of the batch fails now rather than waiting forever. */
+                        for (size_t i = 0; i < n_batch; i++)
+                                scheduler_disk_finished(batch[i], -EIO, "cannot start the scan program", NULL);
+                }
+        }
+}
+
+static int on_dispatch(sd_event_source *s, void *userdata)
+{
+        dispatch(userdata);
+        manager_update_status(userdata);
+        return 0;
+}
+
+/*
+ * A disk's scan ended (error 0: the state record is written). Wakes its
+ * waiters: Prepare calls try the hot path again, Rescan calls collect the
+ * result.
+ */
+void scheduler_disk_finished(Disk *d, int error, const char *message, const char *kernel_sha256)
+{
+        Manager *m = d->manager;
+        Waiter *waiters;
+
+        d->worker = NULL;
+        d->scan = DISK_IDLE;
+        d->last_error = error;
+        free(d->last_message);
+        d->last_message = message ? strdup(message) : NULL;
+        d->last_scan_usec = kp_now_usec(CLOCK_REALTIME);
+        (void) set_step(d, error < 0 ? "failed" : "done", 100);
+
+        if (error < 0) {
+                m->scans_failed++;
+                log_disk_event(LOG_WARNING, error, KP_MESSAGE_SCAN_FAILED, m, d, NULL, "scan of %s (%s) failed: %s",
+                               disk_display_name(m, d), d->request.disk, message ? message : strerror(-error));
+        } else {
+                m->scans_ok++;
+                /*
+                 * Vouching: the scan began with no domain on the disk and none
+                 * started since (we follow every start), so until one does, a
+                 * block device's plan may be served.
+                 */
+                d->vouched = manager_xen_running(m) && d->in_use == 0 && !d->rescan_after;
+                log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_FINISHED, m, d, kernel_sha256, "scanned %s (%s)%s%s",
+                               disk_display_name(m, d), d->request.disk, message ? ": " : "", message ? message : "");
+        }
+        bus_emit_finished(m, d);
+
+        /* Waiters may re-queue the disk; take the list first. */
+        waiters = d->waiters;
+        d->waiters = NULL;
+        while (waiters) {
+                Waiter *w = waiters;
+                waiters = w->next;
+                w->next = NULL;
+                if (w->kind == WAITER_PREPARE) {
+                        disk_add_waiter(d, w);
+                        if (prepare_try_answer(w, true) != 0) {
+                                disk_remove_waiter(d, w);
+                                waiter_free(w);
+                        }
+                } else {
+                        rescan_call_result(w->rescan, w->index, error, message);
+                        waiter_free(w);
+                }
+        }
+
+        if (d->rescan_after && !m->stopping) {
+                d->rescan_after = false;
+                scheduler_enqueue(d, SCAN_PRIORITY_BACKGROUND);
+        }
+        schedule_dispatch(m);
+        manager_update_status(m);
+}
+
+/* The disks of a run that was stopped to make room go back to the queue, as they were. */
+void scheduler_disk_requeue(Disk *d)
+{
+        d->worker = NULL;
+        d->scan = DISK_IDLE;
+        scheduler_enqueue(d, d->waiters ? SCAN_PRIORITY_BOOT : d->priority);
+}
+
+void scheduler_disk_progress(Disk *d, const char *step, unsigned percent)
+{
+        if (d->step && streq(d->step, step) && d->percent == percent)
+                return;
+        (void) set_step(d, step, percent);
+        bus_emit_progress(d->manager, d);
+        manager_update_status(d->manager);
+}
+
+void scheduler_stop_all(Manager *m)
+{
+        for (Disk *d = m->disks; d; d = d->next) {
+                Waiter *waiters = d->waiters;
+
+                if (d->scan == DISK_QUEUED) {
+                        d->scan = DISK_IDLE;
+                        (void) set_step(d, "idle", 0);
+                }
+                d->waiters = NULL;
+                while (waiters) {
+                        Waiter *w = waiters;
+                        waiters = w->next;
+                        if (w->kind == WAITER_PREPARE)
+                                (void) bus_reply_errno(w->call, -ESHUTDOWN, "kunpackd is stopping");
+                        else
+                                rescan_call_result(w->rescan, w->index, -ESHUTDOWN, "kunpackd is stopping");
+                        waiter_free(w);
+                }
+        }
+        for (Worker *w = m->workers; w; w = w->next)
+                worker_terminate(w, false);
+}

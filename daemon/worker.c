@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "boot/scan-summary.h"
+#include "boot/spawn.h"
+#include "daemon/messages.h"
+#include "daemon/worker.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/time-util.h"
+
+/* The progress pipe is this fd in the scan program (after stdin, stdout, stderr). */
+#define KP_WORKER_PROGRESS_FD 3
+
+void worker_free(Worker *w)
+{
+        if (!w)
+                return;
+        sd_event_source_disable_unref(w->child);
+        sd_event_source_disable_unref(w->out_source);
+        sd_event_source_disable_unref(w->progress_source);
+        sd_event_source_disable_unref(w->timer);
+        safe_close(w->out_fd);
+        safe_close(w->progress_fd);
+        safe_close(w->pidfd);
+        free(w->out);
+        free(w->progress);
+        free(w->disks);
+        free(w);
+}
+
+static void worker_unlink(Worker *w)
+{
+        Manager *m = w->manager;
+
+        for (Worker **p = &m->workers; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        m->n_workers--;
+                        return;
+                }
+}
+
+/* Reads what is there; false at end of file. Output past max is dropped (and the summary then refused). */
+static bool drain(int fd, char **buf, size_t *size, size_t max)
+{
+        for (;;) {
+                char chunk[8192];
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                char *p;
+
+                if (n < 0)
+                        return errno == EAGAIN || errno == EINTR;
+                if (n == 0)
+                        return false;
+                if (*size + (size_t) n > max)
+                        continue;
+                p = realloc(*buf, *size + (size_t) n + 1);
+                if (!p)
+                        continue;
+                memcpy(p + *size, chunk, (size_t) n);
+                *size += (size_t) n;
+                p[*size] = '\0';
+                *buf = p;
+        }
+}
+
+static Disk *worker_find_disk(Worker *w, const char *path, const char *request)
+{
+        for (size_t i = 0; i < w->n_disks; i++)
+                if (w->disks[i] && streq(w->disks[i]->request.disk, path) &&
+                    streq(w->disks[i]->request_key, request ? request : ""))
+                        return w->disks[i];
+        return NULL;
+}
+
+/*
+ * Progress lines: "<index> <step> <percent>", index the disk's position
+ * on the command line from 0, or "-" for the whole run (the appliance's
+ * launch).
+ */
+static void handle_progress_line(Worker *w, char *line)
+{
+        char index[32], step[32];
+        unsigned percent;
+
+        if (sscanf(line, "%31s %31s %u", index, step, &percent) != 3 || percent > 100)
+                return;
+        for (const char *c = step; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || *c == '-'))
+                        return;
+        if (streq(index, "-")) {
+                for (size_t i = 0; i < w->n_disks; i++)
+                        if (w->disks[i])
+                                scheduler_disk_progress(w->disks[i], step, percent);
+                return;
+        }
+        char *end;
+        unsigned long i = strtoul(index, &end, 10);
+        if (*end == '\0' && i < w->n_disks && w->disks[i])
+                scheduler_disk_progress(w->disks[i], step, percent);
+}
+
+static int on_progress(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Worker *w = userdata;
+        bool open = drain(fd, &w->progress, &w->progress_size, KP_WORKER_MAX_PROGRESS_LINE * 4);
+        char *nl;
+
+        while (w->progress && (nl = memchr(w->progress, '\n', w->progress_size))) {
+                size_t len = (size_t) (nl - w->progress) + 1;
+                *nl = '\0';
+                handle_progress_line(w, w->progress);
+                memmove(w->progress, w->progress + len, w->progress_size - len + 1);
+                w->progress_size -= len;
+        }
+        if (!open)
+                w->progress_source = sd_event_source_disable_unref(w->progress_source);
+        return 0;
+}
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Worker *w = userdata;
+
+        if (!drain(fd, &w->out, &w->out_size, KP_SCAN_SUMMARY_MAX))
+                w->out_source = sd_event_source_disable_unref(w->out_source);
+        return 0;
+}
+
+/* The kernel a scanned disk's record now names, for the journal. */
+static void scanned_kernel(Manager *m, Disk *d, char ret[KP_SHA256_HEX_SIZE])
+{
+        _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
+        const KpBootEntry *e;
+
+        ret[0] = '\0';
+        if (kp_state_load(m->state, d->request.disk, d->request_key, NULL, &st) < 0)
+                return;
+        e = kp_boot_plan_selected(st->plan);
+        if (e && e->kernel.have_info)
+                memcpy(ret, e->kernel.sha256, KP_SHA256_HEX_SIZE);
+}
+
+static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        Worker *w = userdata;
+        Manager *m = w->manager;
+        KpScanSummaryDisk *results = NULL;
+        size_t n_results = 0;
+        unsigned launches = 0;
+        char status[64];
+        KpError error = {};
+        int r;
+
+        /* The scan program is a zombie until we return: its group id cannot be reused. Nothing of it stays. */
+        (void) kill(-w->pid, SIGKILL);
+        if (w->out_fd >= 0)
+                (void) drain(w->out_fd, &w->out, &w->out_size, KP_SCAN_SUMMARY_MAX);
+        if (w->progress_fd >= 0)
+                (void) on_progress(NULL, w->progress_fd, 0, w);
+
+        if (si->si_code == CLD_EXITED)
+                (void) snprintf(status, sizeof(status), "exited with status %d", si->si_status);
+        else
+                (void) snprintf(status, sizeof(status), "killed by SIG%s",
+                                sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
+
+        r = w->out ? kp_scan_summary_parse(w->out, &error, &results, &n_results, &launches) : -ENODATA;
+        if (r >= 0)
+                m->appliance_runs += launches;
+
+        worker_unlink(w);
+        for (size_t i = 0; r >= 0 && i < n_results; i++) {
+                Disk *d = worker_find_disk(w, results[i].disk, results[i].request);
+                char sha[KP_SHA256_HEX_SIZE];
+
+                if (!d)
+                        continue;
+                for (size_t j = 0; j < w->n_disks; j++)
+                        if (w->disks[j] == d)
+                                w->disks[j] = NULL;
+                if (results[i].status == KP_SCAN_FAILED)
+                        scheduler_disk_finished(d, results[i].error < 0 ? results[i].error : -EIO,
+                                                results[i].message, NULL);
+                else {
+                        scanned_kernel(m, d, sha);
+                        scheduler_disk_finished(d, 0,
+                                                results[i].status == KP_SCAN_FRESH ? "already fresh" : NULL, sha);
+                }
+        }
+        kp_scan_summary_disks_free(results, n_results);
+
+        /* Disks the summary does not mention: stopped, killed, or the program failed as a whole. */
+        for (size_t i = 0; i < w->n_disks; i++) {
+                Disk *d = w->disks[i];
+                _cleanup_free_ char *why = NULL;
+
+                if (!d)
+                        continue;
+                if (w->requeue && !m->stopping) {
+                        scheduler_disk_requeue(d);
+                        continue;
+                }
+                if (asprintf(&why, "%s %s%s%s", m->scan_program, status, r < 0 && w->out_size ? ": " : "",
+                             r < 0 && w->out_size ? kp_error_message(&error, r) : "") < 0)
+                        why = NULL;
+                scheduler_disk_finished(d, w->terminated ? -ECANCELED : -EIO, why ? why : status, NULL);
+        }
+
+        worker_free(w);
+        if (m->stopping && m->n_workers == 0)
+                (void) sd_event_exit(m->event, 0);
+        manager_update_status(m);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Worker *w = userdata;
+
+        if (!w->terminated) {
+                log_warning("scan program (pid %d) ran past its deadline: stopping it", (int) w->pid);
+                worker_terminate(w, false);
+                return 0;
+        }
+        /* It did not go on SIGTERM: now it must. */
+        (void) kill(-w->pid, SIGKILL);
+        return 0;
+}
+
+void worker_terminate(Worker *w, bool requeue)
+{
+        if (w->terminated)
+                return;
+        w->terminated = true;
+        w->requeue = requeue;
+        (void) kill(-w->pid, SIGTERM);
+        (void) sd_event_source_set_time_relative(w->timer, KP_WORKER_KILL_GRACE_USEC);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+}
+
+/*
+ * The command line, kunpack-scan's (tools/kunpack-scan.c): its options
+ * apply to every disk, so a batch holds disks with the same request
+ * (dispatch() sees to that). admin: a rescan that must look even at a
+ * fresh record.
+ */
+static int build_argv(Manager *m, Disk **disks, size_t n, uint64_t timeout_usec, bool force, char ***ret)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        const KpBootRequest *q = &disks[0]->request;
+        char *s;
+
+        if (strv_extend(&argv, m->scan_program) < 0)
+                return -ENOMEM;
+        if (m->config->path && (asprintf(&s, "--config=%s", m->config->path) < 0 || strv_consume(&argv, s) < 0))
+                return -ENOMEM;
+        if (strv_extend(&argv, "--json") < 0 ||
+            asprintf(&s, "--timeout=%" PRIu64, MAX((timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC, UINT64_C(1))) < 0 ||
+            strv_consume(&argv, s) < 0)
+                return -ENOMEM;
+        if (force && strv_extend(&argv, "--force") < 0)
+                return -ENOMEM;
+        if (q->entry && (asprintf(&s, "--entry=%s", q->entry) < 0 || strv_consume(&argv, s) < 0))
+                return -ENOMEM;
+        if (q->kernel && (asprintf(&s, "--kernel=%s", q->kernel) < 0 || strv_consume(&argv, s) < 0))
+                return -ENOMEM;
+        if (q->ramdisk && (asprintf(&s, "--ramdisk=%s", q->ramdisk) < 0 || strv_consume(&argv, s) < 0))
+                return -ENOMEM;
+        if (strv_extend(&argv, "--") < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (strv_extend(&argv, disks[i]->request.disk) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+bool worker_same_request(const Disk *a, const Disk *b)
+{
+        return streq_ptr(a->request.entry, b->request.entry) && streq_ptr(a->request.kernel, b->request.kernel) &&
+               streq_ptr(a->request.ramdisk, b->request.ramdisk);
+}
+
+static _noreturn_ void child(char **argv, int out, int progress)
+{
+        sigset_t none;
+        int null;
+
+        (void) setpgid(0, 0);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) signal(SIGPIPE, SIG_DFL);
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+            dup2(progress, KP_WORKER_PROGRESS_FD) < 0)
+                _exit(127);
+        /* stderr stays the daemon's: the scan program's own log lines reach the journal. */
+        execv(argv[0], argv);
+        _exit(127);
+}
+
+int worker_start(Manager *m, Disk **disks, size_t n)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, prog_r = -EBADF, prog_w = -EBADF;
+        uint64_t timeout = KP_WORKER_TIMEOUT_BASE_USEC + n * KP_WORKER_TIMEOUT_PER_DISK_USEC, now;
+        Worker *w;
+        int pipes[2], r;
+        pid_t pid;
+
+        /* A start that waits has its own deadline; the run gets no more than the latest of them. */
+        now = kp_now_usec(CLOCK_MONOTONIC);
+        {
+                uint64_t latest = 0;
+                bool only_waiting = true;
+                for (size_t i = 0; i < n; i++) {
+                        bool any = false;
+                        for (Waiter *x = disks[i]->waiters; x; x = x->next)
+                                if (x->kind == WAITER_PREPARE) {
+                                        any = true;
+                                        latest = MAX(latest, x->deadline_usec);
+                                }
+                        only_waiting = only_waiting && any;
+                }
+                if (only_waiting && latest > now)
+                        timeout = latest - now;
+        }
+
+        {
+                bool force = false;
+                for (size_t i = 0; i < n; i++)
+                        force = force || disks[i]->priority >= SCAN_PRIORITY_ADMIN;
+                r = build_argv(m, disks, n, timeout, force, &argv);
+        }
+        if (r < 0)
+                return log_oom();
+        if (pipe2(pipes, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "cannot create a pipe: %m");
+        out_r = pipes[0], out_w = pipes[1];
+        if (pipe2(pipes, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "cannot create a pipe: %m");
+        prog_r = pipes[0], prog_w = pipes[1];
+
+        w = calloc(1, sizeof(Worker));
+        if (!w || !(w->disks = calloc(n, sizeof(Disk *)))) {
+                free(w);
+                return log_oom();
+        }
+        w->manager = m;
+        w->out_fd = w->progress_fd = w->pidfd = -EBADF;
+        memcpy(w->disks, disks, n * sizeof(Disk *));
+        w->n_disks = n;
+        w->started_usec = now;
+
+        pid = fork();
+        if (pid < 0) {
+                worker_free(w);
+                return log_error_errno(-errno, "cannot start %s: %m", m->scan_program);
+        }
+        if (pid == 0)
+                child(argv, out_w, prog_w);
+        (void) setpgid(pid, pid);
+        w->pid = pid;
+        (void) fcntl(out_r, F_SETFL, O_NONBLOCK);
+        (void) fcntl(prog_r, F_SETFL, O_NONBLOCK);
+        w->out_fd = TAKE_FD(out_r);
+        w->progress_fd = TAKE_FD(prog_r);
+
+        w->next = m->workers;
+        m->workers = w;
+        m->n_workers++;
+
+        r = sd_event_add_child(m->event, &w->child, pid, WEXITED, on_worker_exit, w);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &w->out_source, w->out_fd, EPOLLIN, on_output, w);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &w->progress_source, w->progress_fd, EPOLLIN, on_progress, w);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &w->timer, CLOCK_MONOTONIC, timeout, USEC_PER_SEC / 10,
+                                               on_timer, w);
+        if (r < 0) {
+                /* Without its event sources we cannot follow it: stop it at once and reap it here. */
+                (void) kill(-pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                worker_unlink(w);
+                worker_free(w);
+                return log_error_errno(r, "cannot watch the scan program: %s", strerror(-r));
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                disks[i]->scan = DISK_RUNNING;
+                disks[i]->worker = w;
+                disks[i]->changed = false;
+                disks[i]->rescan_after = false;
+                free(disks[i]->step);
+                disks[i]->step = strdup("starting");
+                disks[i]->percent = 0;
+        }
+        log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, n == 1 ? disks[0] : NULL, NULL,
+                       "scanning %zu disk%s in one appliance (%s%s), pid %d", n, n == 1 ? "" : "s",
+                       disk_display_name(m, disks[0]), n > 1 ? ", ..." : "", (int) pid);
+        return 0;
+}

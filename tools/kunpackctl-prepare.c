@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kunpackctl prepare GUEST|--disk=DISK... : what kunpack-boot asks kunpackd
+ * at a domain start, through the same client call (lib/client). With
+ * --dry-run it says what the next start would boot and whether it would be
+ * served at once (hot) or wait for a scan (cold), publishing and scanning
+ * nothing; with --output-directory it does what a start does.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "guest/diskspec.h"
+#include "kunpackctl.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/time-util.h"
+#include "xl/config.h"
+
+/* Disks of one guest given with --disk: as many as a domain config may have. */
+#define KPCTL_PREPARE_MAX_DISKS 64
+
+static int config_values(char **ret_socket, uint64_t *ret_timeout)
+{
+        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        KpError error = {};
+        bool explicit_path;
+        const char *path = kp_config_choose_path(arg_config, &explicit_path);
+        int r;
+
+        r = kp_config_load(path, explicit_path, &error, &c);
+        if (r < 0)
+                return log_error_errno(r, "%s", kp_error_message(&error, r));
+        *ret_socket = strdup(arg_socket ? arg_socket : c->socket_path);
+        *ret_timeout = c->boot_timeout * USEC_PER_SEC;
+        return *ret_socket ? 0 : -ENOMEM;
+}
+
+/* The disks and entry of a registered guest, from the daemon's Show. */
+static int guest_disks(const char *socket, const char *guest, KpPrepareDisk *disks, size_t *n, char **ret_entry,
+                       yajl_val *ret_tree)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus *bus = NULL;
+        KpError error = {};
+        yajl_val v, list;
+        const char *text, *entry;
+        int r;
+
+        r = kp_client_connect(socket, &error, &bus);
+        if (r < 0) {
+                log_error("%s", kp_error_message(&error, r));
+                return KPCTL_EXIT_UNAVAILABLE;
+        }
+        r = sd_bus_call_method(bus, "org.kunpack.Manager1", "/org/kunpack/Manager", "org.kunpack.Manager1", "Show",
+                               &e, &reply, "s", guest);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0) {
+                log_error("%s", sd_bus_error_is_set(&e) ? e.message : strerror(-r));
+                sd_bus_error_free(&e);
+                sd_bus_flush_close_unref(bus);
+                return KPCTL_EXIT_FAILURE;
+        }
+        r = kp_json_parse(text, NULL, &v);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return log_error("malformed answer"), KPCTL_EXIT_FAILURE;
+        list = kp_json_get(v, "disks");
+        for (size_t i = 0; list && YAJL_IS_ARRAY(list) && i < list->u.array.len && *n < KPCTL_PREPARE_MAX_DISKS; i++) {
+                disks[*n].path = kp_json_get_string(list->u.array.values[i], "path");
+                disks[*n].format = kp_json_get_string(list->u.array.values[i], "format");
+                if (disks[*n].path)
+                        (*n)++;
+        }
+        entry = kp_json_get_string(v, "entry");
+        if (entry && !*ret_entry)
+                *ret_entry = strdup(entry);
+        *ret_tree = v;
+        return KPCTL_EXIT_OK;
+}
+
+int verb_prepare(int argc, char **argv)
+{
+        enum { ARG_DISK = 0x100, ARG_ENTRY, ARG_ARGS, ARG_OUTPUT_DIRECTORY, ARG_DRY_RUN, ARG_TIMEOUT, ARG_JSON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "disk", required_argument, NULL, ARG_DISK },
+                { "entry", required_argument, NULL, ARG_ENTRY },
+                { "args", required_argument, NULL, ARG_ARGS },
+                { "output-directory", required_argument, NULL, ARG_OUTPUT_DIRECTORY },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, ARG_JSON },
+                {}
+        };
+        KpDiskSpec specs[KPCTL_PREPARE_MAX_DISKS] = {};
+        KpPrepareDisk disks[KPCTL_PREPARE_MAX_DISKS] = {};
+        _cleanup_free_ char *socket = NULL, *entry = NULL;
+        _cleanup_(yajl_tree_freep) yajl_val tree = NULL;
+        KpPrepareRequest req = { .mode = "direct" };
+        KpPrepareReply reply = {};
+        KpError error = {};
+        size_t n_specs = 0, n = 0;
+        uint64_t timeout = 0;
+        int c, r, ret = KPCTL_EXIT_OK;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("Usage: kunpackctl prepare GUEST|--disk=DISK[,format=qcow2]... [--dry-run]\n"
+                               "                          [--output-directory=DIR] [--entry=E] [--args=ARGS]\n"
+                               "                          [--timeout=SECONDS] [--json]\n\n"
+                               "Ask kunpackd what a start of the guest boots, as kunpack-boot does. With\n"
+                               "--dry-run nothing is published or scanned: it says whether the start would\n"
+                               "be served at once (hot) or wait for a scan (cold).\n");
+                        return KPCTL_EXIT_OK;
+                case ARG_DISK:
+                        if (n_specs >= KPCTL_PREPARE_MAX_DISKS ||
+                            kp_disk_spec_parse(optarg, &error, &specs[n_specs]) < 0) {
+                                log_error("--disk=%s: %s", optarg, n_specs >= KPCTL_PREPARE_MAX_DISKS ? "too many disks" :
+                                          error.message);
+                                ret = KPCTL_EXIT_USAGE;
+                                goto finish;
+                        }
+                        n_specs++;
+                        break;
+                case ARG_ENTRY:
+                        free(entry);
+                        entry = strdup(optarg);
+                        break;
+                case ARG_ARGS:
+                        req.args = optarg;
+                        break;
+                case ARG_OUTPUT_DIRECTORY:
+                        req.output_directory = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        req.dry_run = true;
+                        break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long s = strtoul(optarg, &end, 10);
+                        if (*end || s == 0 || s > 3600) {
+                                log_error("--timeout=%s: expected 1 to 3600 seconds", optarg);
+                                ret = KPCTL_EXIT_USAGE;
+                                goto finish;
+                        }
+                        timeout = s * USEC_PER_SEC;
+                        break;
+                }
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                default:
+                        ret = KPCTL_EXIT_USAGE;
+                        goto finish;
+                }
+
+        if ((n_specs > 0) == (optind < argc) || argc - optind > 1) {
+                log_error("prepare takes one guest name or --disk=");
+                ret = KPCTL_EXIT_USAGE;
+                goto finish;
+        }
+        if (!req.dry_run && !req.output_directory) {
+                log_error("prepare publishes into --output-directory=DIR (or says what it would do with --dry-run)");
+                ret = KPCTL_EXIT_USAGE;
+                goto finish;
+        }
+        if (config_values(&socket, &req.timeout_usec) < 0) {
+                ret = KPCTL_EXIT_USAGE;
+                goto finish;
+        }
+        if (timeout)
+                req.timeout_usec = timeout;
+
+        if (n_specs > 0)
+                for (; n < n_specs; n++) {
+                        disks[n].path = specs[n].path;
+                        disks[n].format = kp_disk_format_to_string(specs[n].format);
+                }
+        else {
+                ret = guest_disks(socket, argv[optind], disks, &n, &entry, &tree);
+                if (ret != KPCTL_EXIT_OK)
+                        goto finish;
+        }
+        req.disks = disks;
+        req.n_disks = n;
+        req.entry = entry;
+
+        r = kp_client_prepare(socket, &req, &error, &reply);
+        if (r < 0) {
+                log_error("%s", kp_error_message(&error, r));
+                ret = r == -ENOENT || r == -ECONNREFUSED || r == -EACCES ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_FAILURE;
+                goto finish;
+        }
+
+        if (arg_json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
+                _cleanup_free_ char *text = NULL;
+                if (kp_json_gen_new(true, &g) < 0) {
+                        ret = KPCTL_EXIT_FAILURE;
+                        goto finish;
+                }
+                yajl_gen_map_open(g);
+                kp_json_kv_bool(g, "hot", reply.hot);
+                kp_json_kv_string(g, "kernel", reply.kernel);
+                kp_json_kv_string(g, "ramdisk", reply.ramdisk);
+                kp_json_kv_string(g, "args", reply.args);
+                kp_json_kv_string(g, "guest_kernel", reply.guest_kernel);
+                kp_json_kv_string(g, "kernel_sha256", reply.kernel_sha256);
+                kp_json_kv_string(g, "detail", reply.detail);
+                yajl_gen_map_close(g);
+                if (kp_json_gen_finish(g, &text, NULL) >= 0)
+                        fputs(text, stdout);
+        } else if (req.dry_run) {
+                if (reply.hot)
+                        printf("hot: the next start boots %s (\"%s\") from the cache at once\n", reply.guest_kernel,
+                               reply.detail ? reply.detail : "");
+                else
+                        printf("cold: the next start waits for a scan (%s)%s%s\n",
+                               reply.detail ? reply.detail : "no plan",
+                               reply.guest_kernel ? "; the last scan found " : "",
+                               reply.guest_kernel ? reply.guest_kernel : "");
+                if (reply.kernel)
+                        printf("kernel  %s\n", reply.kernel);
+                printf("args    %s\n", reply.args ? reply.args : "");
+        } else {
+                printf("%s\n", reply.hot ? "hot" : "cold");
+                printf("kernel  %s\n", reply.kernel);
+                if (reply.ramdisk)
+                        printf("ramdisk %s\n", reply.ramdisk);
+                printf("args    %s\n", reply.args ? reply.args : "");
+        }
+
+finish:
+        for (size_t i = 0; i < n_specs; i++)
+                kp_disk_spec_done(&specs[i]);
+        kp_prepare_reply_done(&reply);
+        return ret;
+}
