@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""kunpackd end to end: the real daemon on its own socket, config, cache
+and state, driven by kunpackctl and busctl, scanning real images in real
+libguestfs appliances (kunpack-scan).
+
+Appliance launches are few and counted: one batch for eight guests at
+startup, one cold start, one scan stopped by SIGTERM. Everything else must
+be served without an appliance, and the test asserts that it was.
+"""
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import daemontest
+import guesttest
+from guesttest import check
+
+VMLINUX_NAME = "vmlinux"
+
+
+def main():
+    if os.geteuid() != 0:
+        print("kunpackd serves root only: skipping")
+        sys.exit(77)
+    fixtures = guesttest.fixtures()
+    outdir, manifest = guesttest.build_images()
+    vmlinux_sha = daemontest.sha256(os.path.join(fixtures, VMLINUX_NAME))
+    base = os.environ.get("KP_BUILD_DIR") or tempfile.gettempdir()
+    work = tempfile.mkdtemp(prefix="test-daemon-", dir=os.path.join(base, "tests", "integration"))
+    counter = guesttest.Counter(work)
+    try:
+        run(work, counter, manifest, vmlinux_sha)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    guesttest.finish()
+
+
+def image(manifest, name):
+    return manifest[name]["disks"][0]["path"]
+
+
+def initrd_sha(manifest, name):
+    e = manifest[name]
+    return guesttest.file_sha(e, e["expect"]["initrds"][0])
+
+
+def state_files(d):
+    sd = os.path.join(d.workdir, "state", "disks")
+    out = {}
+    for n in sorted(os.listdir(sd)):
+        if n.endswith(".json"):
+            with open(os.path.join(sd, n), "rb") as f:
+                out[n] = f.read()
+    return out
+
+
+def run(work, counter, manifest, vmlinux_sha):
+    d = daemontest.Daemon(work, counter)
+
+    # ---- an invalid config stops the daemon with file and line --------------------------------
+    bad = os.path.join(work, "bad.conf")
+    with open(bad, "w") as f:
+        f.write('cache_dir = "%s/cache"\n# a comment\nscan_intervall = "1h"\n' % work)
+    r = guesttest.run([d.kunpackd, "--config=" + bad, "--scan-program=" + d.scan], env=d.env(), timeout=30)
+    check(r.returncode != 0 and (bad + ':3: unknown key "scan_intervall"') in r.stderr,
+          "an invalid config stops kunpackd with FILE:LINE (%d: %s)" % (r.returncode, r.stderr.strip()))
+
+    # ---- eight guests, scanned in one appliance at startup ------------------------------------
+    kinds = {}
+    for i in range(1, 9):
+        src = "ubuntu-20.04-lz4" if i <= 4 else "debian-12-xz" if i <= 7 else "fedora-38-bls"
+        kinds["g%d" % i] = src
+        d.add_guest("g%d" % i, image(manifest, src))
+    counter.reset()
+    d.start()
+    check(d.notify.seen("READY=1") != [], "READY=1 on the notify socket")
+    ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()) and len(d.guests()) == 8,
+                    600, "the startup scan")
+    check(ok, "the startup scan made all 8 guests fresh")
+    check(counter.launches() == 1, "8 guests scanned in 1 appliance launch (%d)" % counter.launches())
+    check(any("Scanning 8 disks in 1 appliance" in s for s in d.notify.seen("STATUS=")),
+          "STATUS= said it was scanning 8 disks in one appliance: %s" % d.notify.seen("STATUS=")[:3])
+
+    guests = d.guests()
+    for name, src in kinds.items():
+        check(guests[name]["kernel"] == manifest[src]["expect"]["kernel"] and guests[name]["origin"] == "config",
+              "list: %s boots %s" % (name, guests[name]["kernel"]))
+    show = d.ctl_json("show", "g8")
+    sel = show["state"]["plan"]["selected"]
+    check(show["config_file"] == os.path.join(d.xen, "g8.cfg") and sel["kernel"] ==
+          manifest["fedora-38-bls"]["expect"]["kernel"] and sel["cmdline"] == manifest["fedora-38-bls"]["expect"]["cmdline"],
+          "show g8: config, kernel and command line of the Fedora BLS guest")
+    human = d.ctl("show", "g1")
+    check(human.returncode == 0 and "Kernel:   /boot/vmlinuz-5.4.0-42-generic (lz4" in human.stdout,
+          "show g1 (human): the LZ4 kernel")
+    st = d.ctl_json("status")
+    check(st["guests"] == 8 and st["scans_done"] == 8 and st["scans_failed"] == 0 and st["xen"] is False,
+          "status: 8 guests, 8 scans, no Xen here")
+    check("lifecycle not followed" in d.read_log(), "the daemon says once that no Xen lifecycle is followed")
+    r = d.ctl("show", "nosuch")
+    check(r.returncode == 1 and 'no guest named "nosuch"' in r.stderr, "show of an unknown guest fails: " + r.stderr.strip())
+
+    # ---- busctl sees the API ------------------------------------------------------------------
+    addr = "--address=unix:path=" + d.socket
+    r = guesttest.run(["busctl", addr, "introspect", "org.kunpack.Manager1", "/org/kunpack/Manager"])
+    check(r.returncode == 0 and all(x in r.stdout for x in (".Prepare", ".Rescan", ".List", ".Show", ".GC", ".Verify",
+                                                            ".Status", ".ScanProgress")),
+          "busctl introspect lists the methods and signals")
+    r = guesttest.run(["busctl", addr, "--json=short", "call", "org.kunpack.Manager1", "/org/kunpack/Manager",
+                       "org.kunpack.Manager1", "List"])
+    check(r.returncode == 0 and len(json.loads(r.stdout)["data"][0]) == 8, "busctl call List: 8 guests")
+
+    # ---- prepare: hot, no appliance -----------------------------------------------------------
+    counter.reset()
+    out = os.path.join(work, "out", "g1")
+    r = d.ctl("--json", "prepare", "g1", "--output-directory=" + out, "--args=console=hvc0")
+    p = json.loads(r.stdout) if r.returncode == 0 else {}
+    exp = manifest["ubuntu-20.04-lz4"]["expect"]
+    check(p.get("hot") is True, "prepare g1 after the scan is hot")
+    check(p.get("kernel", "").startswith(out + "/kernel.") and daemontest.sha256(p["kernel"]) == vmlinux_sha,
+          "the published kernel is the reference ELF, inside the output directory")
+    check(p.get("ramdisk") and daemontest.sha256(p["ramdisk"]) == initrd_sha(manifest, "ubuntu-20.04-lz4"),
+          "the published ramdisk is the guest's initrd")
+    check(p.get("args") == exp["cmdline"] + " console=hvc0", "args: the entry's command line, then libxl's --args")
+    r = d.ctl("prepare", "g5", "--dry-run")
+    check(r.returncode == 0 and r.stdout.startswith("hot: the next start boots /boot/vmlinuz-6.1.0-13-amd64"),
+          "prepare --dry-run g5: hot: " + r.stdout.splitlines()[0] if r.stdout else r.stderr)
+
+    # Eight starts at once, all from the cache.
+    results = {}
+
+    def start(name):
+        o = os.path.join(work, "out", "c-" + name)
+        results[name] = d.ctl("--json", "prepare", name, "--output-directory=" + o)
+
+    threads = [threading.Thread(target=start, args=("g%d" % i,)) for i in range(1, 9)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - t0
+    good = 0
+    for name, res in results.items():
+        j = json.loads(res.stdout) if res.returncode == 0 else {}
+        src = kinds[name]
+        if (j.get("hot") and daemontest.sha256(j["kernel"]) == vmlinux_sha and
+                daemontest.sha256(j["ramdisk"]) == initrd_sha(manifest, src) and
+                j.get("args") == manifest[src]["expect"]["cmdline"]):
+            good += 1
+    check(good == 8, "8 concurrent prepares: %d correct and hot, in %.2f s" % (good, took))
+    check(counter.launches() == 0, "no appliance for hot starts (%d)" % counter.launches())
+
+    # ---- cold after the image changed ---------------------------------------------------------
+    disk2 = os.path.join(d.images, "g2.img")
+    with open(disk2, "r+b") as f:           # rewrite one block as it is: new mtime, same content
+        block = f.read(4096)
+        f.seek(0)
+        f.write(block)
+    counter.reset()
+    r = d.ctl("--json", "prepare", "g2", "--output-directory=" + os.path.join(work, "out", "g2"))
+    p = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(p.get("hot") is False and daemontest.sha256(p.get("kernel", "/dev/null")) == vmlinux_sha,
+          "prepare g2 after its image was written is cold, and right (%s)" % (r.stderr.strip() or "ok"))
+    check(counter.launches() == 1, "the cold start took one appliance (%d)" % counter.launches())
+    time.sleep(3)   # the inotify settle time: the watcher finds the disk fresh and scans nothing more
+    check(counter.launches() == 1, "no extra scan after the cold start (%d)" % counter.launches())
+
+    # ---- root only ----------------------------------------------------------------------------
+    nobody = pwd.getpwnam("nobody")
+    def as_nobody(*args):
+        return subprocess.run([d.kunpackctl, "--socket=" + d.socket, *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=30,
+                              preexec_fn=lambda: (os.setgroups([]), os.setgid(nobody.pw_gid), os.setuid(nobody.pw_uid)))
+    r = as_nobody("status")
+    check(r.returncode == 3 and "Permission denied" in r.stderr, "nobody cannot even connect (socket 0600)")
+    # A socket opened up by mistake: the daemon itself still refuses (SO_PEERCRED).
+    os.chmod(work, 0o755)
+    os.chmod(os.path.dirname(d.socket), 0o755)
+    os.chmod(d.socket, 0o666)
+    r = as_nobody("list")
+    os.chmod(d.socket, 0o600)
+    os.chmod(work, 0o700)
+    check(r.returncode == 3 and "kunpackd serves root only (you are uid %d)" % nobody.pw_uid in r.stderr,
+          "a non-root caller is refused by the daemon: " + r.stderr.strip())
+    check("refused List from uid %d" % nobody.pw_uid in d.read_log(), "and the refusal is logged")
+
+    # ---- config directory changes are picked up -----------------------------------------------
+    d.add_guest("g9", os.path.join(d.images, "g1.img"), copy=False)
+    os.unlink(os.path.join(d.xen, "g7.cfg"))
+    ok = d.wait_for(lambda: "g9" in d.guests() and "g7" not in d.guests(), 10, "the registry reload")
+    check(ok, "a new config (g9) is picked up and a removed one (g7) dropped")
+    check(d.guests().get("g9", {}).get("status") == "fresh", "g9 shares g1's disk: fresh without a scan")
+
+    # ---- gc and verify ------------------------------------------------------------------------
+    r = d.ctl("gc", "--dry-run")
+    check(r.returncode == 0 and r.stdout.startswith("would remove 0 cache entries"), "gc --dry-run: " + r.stdout.strip())
+    # g8 goes, its record too: its (zstd) kernel and initrd are referenced no more; make them old.
+    os.unlink(os.path.join(d.xen, "g8.cfg"))
+    d.wait_for(lambda: "g8" not in d.guests(), 10, "g8 to go")
+    fed = manifest["fedora-38-bls"]
+    kkey = guesttest.file_sha(fed, fed["expect"]["kernel"])
+    for n in os.listdir(os.path.join(work, "state", "disks")):
+        with open(os.path.join(work, "state", "disks", n)) as f:
+            if json.load(f)["disk"].endswith("/g8.img"):
+                os.unlink(os.path.join(work, "state", "disks", n))
+    old = time.time() - 40 * 86400
+    for sub in ("kernels", "initrds"):
+        for n in os.listdir(os.path.join(work, "cache", sub)):
+            if n.startswith(kkey) or n.startswith(initrd_sha(manifest, "fedora-38-bls")):
+                os.utime(os.path.join(work, "cache", sub, n), (old, old))
+    r = d.ctl("--json", "gc")
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(j.get("removed") == 2, "gc removes the unreferenced old kernel and initrd: %s" % r.stdout.strip())
+    check(not os.path.exists(os.path.join(work, "cache", "kernels", kkey + ".elf")), "the kernel entry is gone")
+
+    r = d.ctl("verify")
+    check(r.returncode == 0 and "damaged" in r.stdout and " 0 damaged" in r.stdout, "verify: " + r.stdout.strip())
+    deb_key = guesttest.file_sha(manifest["debian-12-xz"], manifest["debian-12-xz"]["expect"]["kernel"])
+    elf = os.path.join(work, "cache", "kernels", deb_key + ".elf")
+    with open(elf, "r+b") as f:
+        f.seek(4096)
+        b = f.read(1)
+        f.seek(4096)
+        f.write(bytes([b[0] ^ 0xFF]))
+    r = d.ctl("--json", "verify")
+    j = json.loads(r.stdout) if r.stdout else {}
+    check(r.returncode == 1 and j.get("damaged") == 1 and not os.path.exists(elf),
+          "verify finds the flipped byte, removes the entry, exits 1")
+    r = d.ctl("prepare", "g5", "--dry-run")
+    check(r.returncode == 0 and r.stdout.startswith("cold: the next start waits for a scan") and "not in the cache" in r.stdout,
+          "prepare --dry-run g5 is now cold: " + r.stdout.strip().splitlines()[0] if r.stdout else r.stderr)
+
+    # ---- SIGHUP: an invalid config is refused, a valid one is taken --------------------------
+    good_conf = open(d.conf).read()
+    with open(d.conf, "a") as f:
+        f.write("scan_concurrency = 0\n")
+    d.proc.send_signal(signal.SIGHUP)
+    refused = d.wait_for(lambda: "keeping the configuration in force" in d.read_log(), 10, "the refusal")
+    r = d.ctl("--socket=" + d.socket, "status")   # the file is invalid: name the socket
+    check(refused and r.returncode == 0 and ":7: scan_concurrency" in d.read_log(),
+          "SIGHUP with an invalid config: refused with file and line, the daemon goes on (%d)\n%s"
+          % (r.returncode, d.read_log()[-600:] if not refused else ""))
+    with open(d.conf, "w") as f:
+        f.write(good_conf.replace("scan_concurrency = 1", "scan_concurrency = 2"))
+    d.proc.send_signal(signal.SIGHUP)
+    check(d.wait_for(lambda: d.ctl_json("status")["scan_concurrency"] == 2, 10, "the reload"),
+          "SIGHUP with a valid config: scan_concurrency is now 2")
+
+    # ---- SIGTERM during a scan; restart keeps the state ---------------------------------------
+    before = state_files(d)
+    r = d.ctl("rescan", "g3")
+    check(r.returncode == 0 and r.stdout.strip() == "g3: queued", "rescan g3 (no wait): " + r.stdout.strip())
+    d.wait_for(lambda: counter.launches() > 0 or d.ctl_json("status")["scanning"] > 0, 60, "the scan to start")
+    time.sleep(2)
+    t0 = time.monotonic()
+    rc = d.stop(signal.SIGTERM, timeout=60)
+    took = time.monotonic() - t0
+    check(rc == 0 and took < 15, "SIGTERM during a scan: exit %s after %.1f s" % (rc, took))
+    check("abandoned" in d.read_log(), "the running scan was abandoned")
+    left = subprocess.run(["pgrep", "-f", os.path.join(d.images, "g3.img")], stdout=subprocess.PIPE, text=True)
+    check(left.stdout.strip() == "", "no scan program or qemu left behind")
+    check(not os.path.exists(d.socket), "the socket it bound is removed")
+    after = state_files(d)
+    check({k: v for k, v in after.items() if k in before} == before and all(json.loads(v) for v in after.values()),
+          "the state records are intact after the abandoned scan")
+
+    counter.reset()
+    d.start()
+    guests = d.guests()
+    check(all(guests[n]["status"] == "fresh" for n in ("g1", "g2", "g3", "g4", "g9")),
+          "after the restart the Ubuntu guests are fresh, from the state on disk: %s"
+          % {n: g["status"] for n, g in guests.items()})
+    rc = d.stop()
+    check(rc == 0, "kunpackd stops cleanly (%s)" % rc)
+
+
+if __name__ == "__main__":
+    main()
