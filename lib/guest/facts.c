@@ -160,6 +160,7 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
         ssize_t fs = -1;
         int r;
 
+        kp_guest_enter(s);
         if (guest >= s->n_guests)
                 return kp_error_set(error, -EINVAL, "no guest %zu in this session", guest);
         if (fd < 0)

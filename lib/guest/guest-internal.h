@@ -97,9 +97,12 @@ struct KpGuestSession {
         pthread_cond_t watchdog_cond;
 };
 
+/* To be called first by every entry point, in whatever thread it runs: libguestfs's error handler is per thread. */
+void kp_guest_enter(KpGuestSession *s);
+
 /*
  * Records why a libguestfs call failed: "<context>: <guestfs's message>",
- * with control characters from the message replaced, and returns the errno
+ * the message's first line only, control characters replaced, and returns the errno
  * the appliance reported (-EIO when it gave none), -ECANCELED or
  * -ETIMEDOUT when the session was stopped.
  */

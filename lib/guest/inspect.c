@@ -254,6 +254,7 @@ int kp_guest_session_inspect(KpGuestSession *s, size_t guest, const KpInspectOpt
         char checked[KP_ERROR_MESSAGE_MAX];
         int r;
 
+        kp_guest_enter(s);
         if (!options)
                 options = &defaults;
         if (guest >= s->n_guests)

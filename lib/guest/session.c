@@ -42,6 +42,17 @@ int kp_guest_check_cancelled(KpGuestSession *s, KpError *error)
         return 0;
 }
 
+void kp_guest_enter(KpGuestSession *s)
+{
+        /*
+         * libguestfs keeps the error handler per thread (thread-local
+         * storage): every thread that calls into the handle must say it
+         * wants no printing, or the first error it meets goes to stderr.
+         */
+        if (s->g)
+                guestfs_set_error_handler(s->g, NULL, NULL);
+}
+
 int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...)
 {
         char context[KP_ERROR_MESSAGE_MAX], reason[KP_ERROR_MESSAGE_MAX];
@@ -58,12 +69,15 @@ int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...)
         (void) vsnprintf(context, sizeof(context), format, ap);
         va_end(ap);
 
-        /* The message may quote guest data (a file name): keep it one printable line. */
+        /*
+         * The first line only: libguestfs appends advice about
+         * LIBGUESTFS_DEBUG on further lines. It may quote guest data (a
+         * file name), so it is kept printable.
+         */
         (void) snprintf(reason, sizeof(reason), "%s", msg ? msg : "unknown libguestfs error");
+        reason[strcspn(reason, "\n")] = '\0';
         for (char *p = reason; *p; p++)
-                if (*p == '\n' || *p == '\t')
-                        *p = ' ';
-                else if ((unsigned char) *p < ' ' || *p == 0x7f)
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
                         *p = '?';
 
         if (r < 0)
@@ -344,8 +358,10 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
         s->launching = false;
         pthread_mutex_unlock(&s->lock);
 
-        if (s->g)
+        if (s->g) {
+                kp_guest_enter(s);
                 guestfs_close(s->g);
+        }
 
         for (size_t i = 0; i < s->n_filesystems; i++) {
                 KpGuestFs *fs = &s->filesystems[i];
@@ -379,6 +395,7 @@ int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_
         struct KpGuestRange *guests;
         KpDiskSpec *all;
 
+        kp_guest_enter(s);
         if (s->launched)
                 return kp_error_set(error, -EBUSY, "disks must be added before the appliance is launched");
         if (n_disks == 0)
@@ -443,6 +460,7 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         char **devices;
         int r, pid;
 
+        kp_guest_enter(s);
         if (s->launched)
                 return 0;
         r = kp_guest_check_cancelled(s, error);
