@@ -194,6 +194,8 @@ def images():
         # What virt-get-kernel's OS inspection needs to find this root (the benchmark runs it).
         files["/etc/os-release"] = os_release("Ubuntu 20.04.6 LTS", "ubuntu")
         files["/etc/fstab"] = ("UUID=%s / ext4 errors=remount-ro 0 1\n" % u).encode()
+        files["/usr/bin/.keep"] = b""
+        files["/bin"] = ("link", "usr/bin")
         files["/vmlinuz"] = ("link", "boot/vmlinuz-" + k_new)
         return files
     def ubuntu_args(uuid):
@@ -421,6 +423,7 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
                       Disk(None, fs=Fs("ext4", {"/etc/os-release": os_release("Debian GNU/Linux 12", "debian"),
                                                 "/etc/fstab": b"LABEL=guestroot / ext4 defaults 0 1\n"
                                                               b"LABEL=guestboot /boot ext4 defaults 0 2\n",
+                                                "/usr/bin/.keep": b"", "/bin": ("link", "usr/bin"),
                                                 "/boot/.keep": b""},
                                        label="guestroot"))],
                      expect=expect("/vmlinuz-" + kv, ["/initrd.img-" + kv], "root=LABEL=guestroot ro console=hvc0",
