@@ -613,7 +613,7 @@ def build_disk(disk, path, work, fixtures, gf):
         sums["whole"] = build_fs(disk.fs, fs_img, work, fixtures)
         os.rename(fs_img, path)
         if disk.fs.subvol:
-            gf.append(("subvol", path, None, disk.fs))
+            gf.append(("subvol", path, None, disk.fs, 0))
         return sums
 
     align = 1 * MiB
@@ -657,9 +657,9 @@ def build_disk(disk, path, work, fixtures, gf):
             copy_into(fs_img, path, off)
             os.unlink(fs_img)
             if p.fs.subvol:
-                gf.append(("subvol", path, number, p.fs))
+                gf.append(("subvol", path, number, p.fs, off))
         if p.lvm:
-            gf.append(("lvm", path, number, p.lvm))
+            gf.append(("lvm", path, number, p.lvm, off))
     return sums
 
 
@@ -668,7 +668,7 @@ def run_guestfish(gf, work, fixtures):
     if not gf:
         return {}
     disks = []
-    for _, path, _, _ in gf:
+    for _, path, _, _, _ in gf:
         if path not in disks:
             disks.append(path)
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -677,7 +677,10 @@ def run_guestfish(gf, work, fixtures):
         script.append("add-drive %s format:raw" % d)
     script.append("run")
     sums = {}
-    for kind, path, number, what in gf:
+    # Logical volumes whose filesystem is built on the host: written into the disk file after
+    # guestfish is done, at the LV's place in the PV, rather than uploaded byte by byte.
+    host_writes = []
+    for kind, path, number, what, part_offset in gf:
         dev = "/dev/sd" + letters[disks.index(path)]
         part = dev + (str(number) if number else "")
         if kind == "subvol":
@@ -692,9 +695,11 @@ def run_guestfish(gf, work, fixtures):
         elif kind == "lvm":
             vg, lvs = what
             script += ["pvcreate " + part, "vgcreate %s %s" % (vg, part)]
+            lv_offset = 0
             for lv, size, fs in lvs:
                 lvdev = "/dev/%s/%s" % (vg, lv)
                 script.append("lvcreate %s %s %d" % (lv, vg, size // MiB))
+                this_offset, lv_offset = lv_offset, lv_offset + size
                 if fs.kind == "swap":
                     script.append("mkswap " + lvdev)
                     continue
@@ -711,19 +716,36 @@ def run_guestfish(gf, work, fixtures):
                                    "upload %s %s" % (os.path.join(root, f.lstrip("/")), f)]
                     script.append("umount-all")
                     continue
-                # Built on the host (mkfs -d keeps UUIDs and files), copied in whole.
+                # Built on the host (mkfs -d / -p keep UUIDs and files). On a fresh PV, LVM lays the
+                # LVs out one after the other from pe_start (sizes here are whole 4 MiB extents).
                 img = os.path.join(work, "lv-%s-%s.img" % (vg, lv))
                 fs.size = min(fs.size, size)
                 sums[(path, "lv:%s/%s" % (vg, lv))] = build_fs(fs, img, work, fixtures)
-                script.append("upload %s %s" % (img, lvdev))
+                host_writes.append((path, part, part_offset, this_offset, img))
             script.append("vg-activate false %s" % vg)
+            script.append("pvs-full")
     script.append("shutdown")
     env = dict(os.environ)
     env.setdefault("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
     script_path = os.path.join(work, "guestfish.script")
     with open(script_path, "w") as f:
         f.write("\n".join(script) + "\n")
-    run(["guestfish", "-f", script_path], env=env)
+    out = run(["guestfish", "-f", script_path], env=env).stdout.decode()
+
+    # pvs-full prints each PV's name and pe_start (where its first extent begins).
+    pe_start = {}
+    name = None
+    for line in out.splitlines():
+        m = re.match(r"\s*pv_name: (\S+)", line)
+        if m:
+            name = m.group(1)
+        m = re.match(r"\s*pe_start: (\d+)", line)
+        if m and name:
+            pe_start[name] = int(m.group(1))
+    for path, part, part_offset, lv_offset, img in host_writes:
+        if part not in pe_start:
+            sys.exit("images: guestfish did not report pe_start for %s" % part)
+        copy_into(img, path, part_offset + pe_start[part] + lv_offset)
     return sums
 
 
