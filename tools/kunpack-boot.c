@@ -275,11 +275,13 @@ static int fail(Boot *b, int r, const char *format, ...) _printf_(3, 4);
 static int fail(Boot *b, int r, const char *format, ...)
 {
         _cleanup_(kp_answer_done) KpAnswer a = {};
-        const char *pvgrub = b->config ? b->config->pvgrub_path : KP_PVGRUB_PATH;
+        const char *pvgrub = b->config ? b->config->pvgrub_path : KP_PVGRUB_PATH, *note = "";
         bool fallback = b->config_broken || !b->config || b->config->on_failure == KP_ON_FAILURE_PVGRUB;
+        const char *disk = arg_disk ?: "(no disk)";
         char reason[1024];
         KpError error = {};
         va_list ap;
+        int k;
 
         va_start(ap, format);
         (void) vsnprintf(reason, sizeof(reason), format, ap);
@@ -287,20 +289,29 @@ static int fail(Boot *b, int r, const char *format, ...)
 
         if (!fallback) {
                 log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
-                           "%s: %s (on_failure=fail: the start fails)", arg_disk ?: "(no disk)", reason);
+                           "%s: %s (on_failure=fail: the start fails)", disk, reason);
+                return EXIT_FAILURE;
+        }
+        if (b->output_fd < 0 || b->outdir.fd < 0)
+                return EXIT_FAILURE; /* nowhere to answer: said when it was found */
+
+        k = kp_boot_fallback_answer(pvgrub, &b->outdir, arg_args, &error, &a);
+        if (k == -E2BIG) {
+                /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
+                k = kp_boot_fallback_answer(pvgrub, &b->outdir, NULL, &error, &a);
+                note = " without --args (too long for libxl)";
+        }
+        if (k < 0) {
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+                           "%s: %s; cannot answer with pvgrub either: %s", disk, reason, error.message);
                 return EXIT_FAILURE;
         }
         log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
-                   "%s: %s; booting it with pvgrub (%s), as without kunpack", arg_disk ?: "(no disk)", reason,
-                   pvgrub);
-        if (b->output_fd < 0 || b->outdir.fd < 0)
-                return EXIT_FAILURE; /* nowhere to answer: said when it was found */
-        r = kp_boot_fallback_answer(pvgrub, &b->outdir, arg_args, &error, &a);
-        if (r >= 0)
-                r = write_answer(b, &a, &error);
-        if (r < 0) {
-                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
-                           "%s: cannot answer with pvgrub either: %s", arg_disk ?: "(no disk)", error.message);
+                   "%s: %s; booting it with pvgrub (%s)%s, as without kunpack", disk, reason, pvgrub, note);
+        k = write_answer(b, &a, &error);
+        if (k < 0) {
+                log_struct(LOG_ERR, k, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+                           "%s: cannot write the pvgrub answer: %s", disk, error.message);
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;
