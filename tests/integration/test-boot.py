@@ -18,6 +18,7 @@ that notes each one.
      (no launch, no scan).
   3. zstd (extlinux) and xz (Debian 12), and zstd on Fedora BLS: prepared by
      one kunpack-scan (one launch for all), then hot starts; against pygrub.
+     grub-reboot's one-shot next_entry: booted once, then taken as used.
   4. A direct request (--kernel=, --ramdisk=): no config read, args = --args.
   5. --runas: root is given up before the answer is written (strace).
   6. Freshness: the guest installs a newer kernel and update-grub runs
@@ -163,6 +164,26 @@ def main():
             theirs = pygrub_args(d, work, EXTRA)
             check(theirs is not None and " ".join(theirs.split()) == ans.args,
                   "%s: args equal pygrub's (\"%s\", kunpack \"%s\")" % (name, theirs, ans.args))
+
+    # 3b. grub-reboot's one-shot next_entry: kunpack never clears it in the guest's grubenv, so the
+    # scan after the guest ran (its disk changed) takes the same next_entry as used up.
+    ne = manifest["ubuntu-20.04-next-entry"]
+    ne_disk = boottest.copy_image(ne["disks"][0]["path"], os.path.join(work, "next-entry.img"))
+    rc, summary, err = rig.scan([ne_disk])
+    d = (summary or {}).get("disks", [{}])[0]
+    check(rc == 0 and d.get("reason") == "next-entry" and d.get("kernel") == ne["expect"]["kernel"]
+          and not d.get("next_entry_consumed"),
+          "next_entry: the first scan boots it once (%s, %s)" % (d.get("reason"), d.get("kernel")))
+    ans = rig.start(ne_disk, args=EXTRA)
+    check(ans.rc == 0 and ans.ramdisk_sha256 == guesttest.file_sha(ne, ne["expect"]["initrds"][0]),
+          "next_entry: the start boots the one-shot entry's initrd")
+    os.utime(ne_disk)  # the guest ran and wrote to its disk
+    rc, summary, err = rig.scan([ne_disk])
+    d = (summary or {}).get("disks", [{}])[0]
+    check(rc == 0 and d.get("next_entry_consumed") is True and d.get("kernel") == "/boot/vmlinuz-" + K_OLD
+          and d.get("reason") == "default-index",
+          "next_entry: the next scan takes it as used and boots the default (%s, %s, %s)" % (
+              d.get("reason"), d.get("kernel"), d.get("next_entry_consumed")))
 
     # 4. A direct request: the guest config's kernel/ramdisk, no boot config read.
     rig.reset_counts()
