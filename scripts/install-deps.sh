@@ -23,7 +23,7 @@ packages="
     qemu-system-x86 qemu-utils
     e2fsprogs xfsprogs btrfs-progs dosfstools fdisk lvm2
     util-linux cpio busybox-static kmod procps psmisc
-    systemd time hyperfine strace
+    systemd time hyperfine strace libseccomp-dev
 "
 
 missing=""
