@@ -316,6 +316,15 @@ static int scan_logical_volumes(KpGuestSession *s)
         size_t n_vgs = 0;
         int r;
 
+        /*
+         * The appliance activates volume groups as udev reports their PVs
+         * while it boots, asynchronously: with many disks a VG may not be
+         * active yet, and an inactive VG's LVs are not listed. Rescan and
+         * activate everything, synchronously, first.
+         */
+        if (guestfs_lvm_scan(s->g, 1) < 0)
+                return -EIO;
+
         lvs = guestfs_lvs(s->g);
         if (!lvs)
                 return -EIO;
