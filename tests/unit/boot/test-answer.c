@@ -171,7 +171,7 @@ static void test_fallback(void)
         _cleanup_(kp_output_dir_done) KpOutputDir out = KP_OUTPUT_DIR_INIT;
         _cleanup_(kp_answer_done) KpAnswer a = {};
         _cleanup_free_ char *pvgrub = write_file("grub-x86_64-xen.bin", "pvgrub image", 12), *outdir = path_in("fb"),
-                            *data = NULL, *rel = NULL;
+                            *data = NULL;
         KpError error = {};
         size_t size;
 
