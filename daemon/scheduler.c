@@ -248,7 +248,10 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
         d->last_scan_usec = kp_now_usec(CLOCK_REALTIME);
         (void) set_step(d, error < 0 ? "failed" : "done", 100);
 
-        if (error < 0) {
+        if (error < 0 && m->stopping)
+                /* Abandoned on SIGTERM: not a failure of the disk; its record stays as it was. */
+                log_disk_event(LOG_INFO, 0, NULL, m, d, NULL, "scan of %s abandoned", disk_display_name(m, d));
+        else if (error < 0) {
                 m->scans_failed++;
                 log_disk_event(LOG_WARNING, error, KP_MESSAGE_SCAN_FAILED, m, d, NULL, "scan of %s (%s) failed: %s",
                                disk_display_name(m, d), d->request.disk, message ? message : strerror(-error));

@@ -30,6 +30,9 @@ static int fail(KpError *error, int code, const char *format, ...)
 /* The round trip on top of the daemon's own deadline: a local socket, so a second is generous. */
 #define KP_CLIENT_SLACK_USEC UINT64_C(1000000)
 
+/* No deadline given: libxl's own, it kills a bootloader after 120 s (libxl_bootloader.c). */
+#define KP_CLIENT_DEFAULT_TIMEOUT_USEC (UINT64_C(120) * 1000000)
+
 /* A path in sockaddr_un.sun_path (108 bytes with the NUL). */
 #define KP_CLIENT_MAX_SOCKET_PATH 107
 
@@ -163,7 +166,9 @@ int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpEr
                 goto finish;
         }
 
-        r = sd_bus_call(bus, m, req->timeout_usec + KP_CLIENT_SLACK_USEC, &e, &reply);
+        r = sd_bus_call(bus, m,
+                        (req->timeout_usec > 0 ? req->timeout_usec : KP_CLIENT_DEFAULT_TIMEOUT_USEC) + KP_CLIENT_SLACK_USEC,
+                        &e, &reply);
         if (r < 0) {
                 if (sd_bus_error_is_set(&e)) {
                         r = kp_client_error_to_errno(&e);

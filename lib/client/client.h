@@ -44,7 +44,8 @@ typedef struct KpPrepareRequest {
         const char *ramdisk;
         const char *args;
         const char *output_directory; /* libxl's --output-directory=; NULL only with dry_run */
-        uint64_t timeout_usec;        /* how long the daemon may take, cold path included (boot_timeout) */
+        uint64_t timeout_usec;        /* how long the daemon may take, cold path included (boot_timeout);
+                                         0: the daemon's boot_timeout */
         bool dry_run;                 /* say what would boot, hot or cold; publish and scan nothing */
 } KpPrepareRequest;
 
