@@ -176,7 +176,8 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
                                 return r;
                 }
                 for (size_t i = 0; i < s->n_filesystems; i++)
-                        if (s->filesystems[i].guest == guest && streq(s->filesystems[i].mountable, device))
+                        /* By the guest-relative name only: the appliance's names are ambiguous in a batch. */
+                        if (s->filesystems[i].guest == guest && streq(s->filesystems[i].name, device))
                                 fs = (ssize_t) i;
         }
         if (fs < 0)

@@ -261,6 +261,26 @@ static int probe(KpGuestSession *s, const char *device, char **ret_type, char **
         return 0;
 }
 
+/* "/dev/sd" + the letters Linux gives disk index (a..z, aa..az, ...) + the partition number. */
+static char *guest_relative_name(size_t disk, unsigned partition)
+{
+        char letters[8];
+        size_t n = 0;
+        char *name;
+
+        for (size_t d = disk + 1; d > 0 && n < sizeof(letters); d = (d - 1) / 26)
+                letters[n++] = (char) ('a' + (d - 1) % 26);
+        /* Most significant letter first. */
+        for (size_t i = 0; i < n / 2; i++) {
+                char c = letters[i];
+                letters[i] = letters[n - 1 - i];
+                letters[n - 1 - i] = c;
+        }
+        if (partition > 0)
+                return asprintf(&name, "/dev/sd%.*s%u", (int) n, letters, partition) < 0 ? NULL : name;
+        return asprintf(&name, "/dev/sd%.*s", (int) n, letters) < 0 ? NULL : name;
+}
+
 /* Probes device and, if it holds a filesystem we can read, adds it. Returns 1 for an LVM PV. */
 static int add_fs(KpGuestSession *s, const char *device, bool lvm, size_t guest, size_t disk, unsigned partition)
 {
@@ -271,22 +291,24 @@ static int add_fs(KpGuestSession *s, const char *device, bool lvm, size_t guest,
         r = probe(s, device, &type, &uuid, &label);
         if (r == -ENOTBLK)
                 return 0;
-        if (r == -ENOENT) {
-                scan_note(s, guest, "%s: no filesystem recognised", device);
-                return 0;
-        }
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return r;
-        if (streq(type, "LVM2_member"))
+        if (r >= 0 && streq(type, "LVM2_member"))
                 return 1;
-        if (vfs_type_is_skipped(type)) {
-                if (!streq(type, "swap"))
-                        scan_note(s, guest, "%s: %s, not readable", device, type);
+        if (r == -ENOENT || vfs_type_is_skipped(type)) {
+                _cleanup_free_ char *name = NULL;
+
+                if (r >= 0 && streq(type, "swap"))
+                        return 0;
+                name = lvm ? strdup(device) : guest_relative_name(disk, partition);
+                scan_note(s, guest, "%s: %s%s", name ? name : device, r == -ENOENT ? "no filesystem recognised" : type,
+                          r == -ENOENT ? "" : ", not readable");
                 return 0;
         }
 
         fs = (KpGuestFs) {
                 .mountable = strdup(device),
+                .name = lvm ? strdup(device) : guest_relative_name(disk, partition),
                 .vfs_type = TAKE_PTR(type),
                 .uuid = TAKE_PTR(uuid),
                 .label = TAKE_PTR(label),
@@ -296,9 +318,11 @@ static int add_fs(KpGuestSession *s, const char *device, bool lvm, size_t guest,
                 .partition = partition,
                 .lvm = lvm,
         };
-        list = fs.mountable ? reallocarray(s->filesystems, s->n_filesystems + 1, sizeof(KpGuestFs)) : NULL;
+        list = fs.mountable && fs.name ? reallocarray(s->filesystems, s->n_filesystems + 1, sizeof(KpGuestFs))
+                                       : NULL;
         if (!list) {
                 free(fs.mountable);
+                free(fs.name);
                 free(fs.vfs_type);
                 free(fs.uuid);
                 free(fs.label);
@@ -467,7 +491,7 @@ int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error)
         if (s->mounted >= 0) {
                 if (guestfs_umount_all(s->g) < 0)
                         return kp_guest_error(s, error, "could not unmount %s",
-                                              s->filesystems[s->mounted].mountable);
+                                              s->filesystems[s->mounted].name);
                 s->mounted = -1;
         }
 
@@ -488,7 +512,7 @@ int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error)
         if (r < 0) {
                 KpError e = {};
 
-                r = kp_guest_error(s, &e, "could not mount %s (%s)", fs->mountable, fs->vfs_type);
+                r = kp_guest_error(s, &e, "could not mount %s (%s)", fs->name, fs->vfs_type);
                 if (r == -ECANCELED || r == -ETIMEDOUT)
                         return kp_error_set(error, r, "%s", e.message);
                 fs->mount_state = r;

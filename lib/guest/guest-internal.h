@@ -16,7 +16,14 @@
 
 /* One filesystem of a guest, as libguestfs can mount it. */
 typedef struct KpGuestFs {
-        char *mountable;        /* for guestfs_mount*: "/dev/sda1", "/dev/vg/root" */
+        char *mountable;        /* for guestfs_mount*: "/dev/sdd1", "/dev/vg/root" */
+        /*
+         * What plans and messages call it: the name it would have were the
+         * guest alone in the appliance ("/dev/sda1" for the first
+         * partition of the guest's first disk, whichever disk of a batch
+         * that is), so a plan does not depend on how guests were batched.
+         */
+        char *name;
         char *vfs_type;         /* "ext4", "xfs", "btrfs", ... as blkid names it */
         size_t guest;           /* the guest of the session it belongs to */
         size_t disk;            /* index among that guest's disks (an LV: its first PV's disk) */

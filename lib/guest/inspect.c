@@ -119,16 +119,16 @@ static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags fl
                         if (r == -ENOENT || r == -EISDIR || r == -ENOTDIR || r == -EBADFD)
                                 continue;
                         if (r < 0)
-                                return kp_error_set(error, r, "boot config on %s: %s", fs->mountable, e.message);
+                                return kp_error_set(error, r, "boot config on %s: %s", fs->name, e.message);
                         if (size > KP_BOOTCFG_MAX_SIZE)
                                 return kp_error_set(error, -EFBIG,
                                                     "boot config %s on %s is %" PRIu64
                                                     " bytes, more than the %d allowed",
-                                                    cand->path, fs->mountable, size, KP_BOOTCFG_MAX_SIZE);
+                                                    cand->path, fs->name, size, KP_BOOTCFG_MAX_SIZE);
 
                         r = kp_guest_read_head(s, resolved, size, &e, &data, &n);
                         if (r < 0)
-                                return kp_error_set(error, r, "boot config %s on %s: %s", cand->path, fs->mountable,
+                                return kp_error_set(error, r, "boot config %s on %s: %s", cand->path, fs->name,
                                                     e.message);
 
                         r = kp_guest_bootfs_init(s, i, &bootfs);
@@ -139,9 +139,9 @@ static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags fl
                         if (r < 0) {
                                 /* A read the parser asked for may explain it better than the errno it saw. */
                                 if (bootfs.error.code == r && bootfs.error.message[0])
-                                        return kp_error_set(error, r, "%s on %s: %s", cand->path, fs->mountable,
+                                        return kp_error_set(error, r, "%s on %s: %s", cand->path, fs->name,
                                                             bootfs.error.message);
-                                return kp_error_set(error, r, "%s on %s: %s", cand->path, fs->mountable,
+                                return kp_error_set(error, r, "%s on %s: %s", cand->path, fs->name,
                                                     kp_error_message(&e, r));
                         }
                         *ret_fs = i;
@@ -196,7 +196,7 @@ static int fill_file(KpGuestSession *s, size_t fs, KpFileInfo *info, bool kernel
         if (r < 0)
                 return r;
         free(info->device);
-        info->device = strdup(s->filesystems[fs].mountable);
+        info->device = strdup(s->filesystems[fs].name);
         if (!info->device)
                 return -ENOMEM;
         info->size = f->size;
@@ -224,7 +224,7 @@ static int fill_entry(KpGuestSession *s, size_t guest, size_t config_fs, KpBootP
         if (!matched)
                 plan_warn(plan, "entry \"%s\": root %s \"%s\" matches no filesystem of the guest; using %s", what,
                           kp_device_kind_to_string(e->root.kind), e->root.value ? e->root.value : "",
-                          s->filesystems[config_fs].mountable);
+                          s->filesystems[config_fs].name);
 
         r = fill_file(s, fs, &e->kernel, true, &fe);
         if (r < 0) {
@@ -294,7 +294,7 @@ int kp_guest_session_inspect(KpGuestSession *s, size_t guest, const KpInspectOpt
                                     "filesystems%s", checked);
         }
 
-        plan->config_device = strdup(s->filesystems[config_fs].mountable);
+        plan->config_device = strdup(s->filesystems[config_fs].name);
         if (!plan->config_device)
                 return -ENOMEM;
 

@@ -72,8 +72,9 @@ int kp_guest_inspect(const KpDiskSpec *disks, size_t n_disks, const KpInspectOpt
 
 /*
  * Copies one file of a guest to fd on the host, for the cache: device and
- * path are a KpFileInfo's (device the filesystem inside the appliance, path
- * as the plan names it). The path is resolved inside the guest under the
+ * path are a KpFileInfo's (device the filesystem as plans name it, relative
+ * to the guest: "/dev/sda1" is the first partition of the guest's first
+ * disk in any session, batched or not; path as the plan names it). The path is resolved inside the guest under the
  * same rules as during inspection, and a file bigger than max_size is
  * refused (-EFBIG) before a byte moves. libguestfs writes through
  * "/dev/fd/N", i.e. it reopens fd: for a regular file that starts at

@@ -333,8 +333,8 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
         guestfs_set_error_handler(s->g, NULL, NULL);
         if (guestfs_parse_environment(s->g) < 0)
                 return kp_guest_error(s, error, "libguestfs environment variables");
-        /* Nothing is written: skip the sync a shutdown would do. */
-        if (guestfs_set_autosync(s->g, 0) < 0)
+        /* Nothing is written (unless writable): skip the sync a shutdown would do. */
+        if (guestfs_set_autosync(s->g, s->options.writable ? 1 : 0) < 0)
                 return kp_guest_error(s, error, "guestfs_set_autosync");
         if (s->options.smp > 0 && guestfs_set_smp(s->g, (int) s->options.smp) < 0)
                 return kp_guest_error(s, error, "guestfs_set_smp");
@@ -366,6 +366,7 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
         for (size_t i = 0; i < s->n_filesystems; i++) {
                 KpGuestFs *fs = &s->filesystems[i];
                 free(fs->mountable);
+                free(fs->name);
                 free(fs->vfs_type);
                 free(fs->uuid);
                 free(fs->label);
@@ -432,7 +433,7 @@ int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_
                  * let qemu probe what a guest wrote.
                  */
                 if (guestfs_add_drive_opts(s->g, path,
-                                           GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                                           GUESTFS_ADD_DRIVE_OPTS_READONLY, s->options.writable ? 0 : 1,
                                            GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
                                            -1) < 0) {
                         int r = kp_guest_error(s, error, "could not add disk %s", disks[i].path);

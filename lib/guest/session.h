@@ -61,6 +61,12 @@ typedef struct KpGuestOptions {
         uint64_t deadline;
         /* Virtual CPUs of the appliance; 0: libguestfs's default (1). */
         unsigned smp;
+        /*
+         * Disks go to qemu writable (pvgrub mode's rewrite, lib/guest/write.h)
+         * instead of through a throw-away overlay. Only for a disk no domain
+         * uses; every reader leaves this false.
+         */
+        bool writable;
         KpGuestProgressFunc progress;
         void *userdata;
 } KpGuestOptions;
@@ -84,8 +90,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(KpGuestSession *, kp_guest_session_free);
 /*
  * Adds one guest's disks, in the guest's order (its first disk is GRUB's
  * hd0), before the launch. Every disk goes to qemu read-only, through a
- * throw-away overlay, with its format given: nothing is ever written to a
- * guest disk and nothing is probed. The index of the guest within the
+ * throw-away overlay (unless the session is writable), with its format
+ * given: nothing is written to a guest disk and nothing is probed. The index of the guest within the
  * session goes to ret_guest.
  */
 int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,

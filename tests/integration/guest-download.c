@@ -35,8 +35,12 @@ static void *download_big(void *userdata)
 {
         Transfer *t = userdata;
 
-        /* Guest 1's grub.cfg is 50 MiB: long enough to be stopped half way. */
-        t->r = kp_guest_session_download(t->s, 1, "/dev/sdb1", "/boot/grub/grub.cfg", t->fd, MiB(64), &t->error,
+        /*
+         * Guest 1's grub.cfg is 50 MiB: long enough to be stopped half way.
+         * Devices are named as if each guest were alone: its first
+         * partition is /dev/sda1 (the appliance's /dev/sdb1).
+         */
+        t->r = kp_guest_session_download(t->s, 1, "/dev/sda1", "/boot/grub/grub.cfg", t->fd, MiB(64), &t->error,
                                          NULL);
         atomic_store(&t->done, true);
         return NULL;
@@ -117,6 +121,7 @@ int main(int argc, char **argv)
         ASSERT_ERROR(kp_guest_session_download(s, 0, "/dev/sda1", sel->kernel.path, fd, sel->kernel.size - 1, &error,
                                                NULL), -EFBIG);
         ASSERT_CONTAINS(error.message, "bytes, more than the");
+        /* The appliance's name of guest 1's filesystem is not one of guest 0's. */
         ASSERT_ERROR(kp_guest_session_download(s, 0, "/dev/sdb1", "/boot/grub/grub.cfg", fd, MiB(64), &error, NULL),
                      -ENODEV);
         ASSERT_CONTAINS(error.message, "/dev/sdb1 is not a filesystem of this guest");
