@@ -27,6 +27,7 @@
 #include "boot/fallback.h"
 #include "boot/messages.h"
 #include "boot/prepare.h"
+#include "boot/pvgrub.h"
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
 #include "util/error.h"
@@ -372,26 +373,26 @@ static int scan(Boot *b, const KpBootRequest *req, KpError *error)
         argv[n++] = helper;
         if (b->config->path) {
                 if (asprintf(&config, "--config=%s", b->config->path) < 0)
-                        return -ENOMEM;
+                        return kp_error_set(error, -ENOMEM, "out of memory");
                 argv[n++] = config;
         }
         if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
-                return -ENOMEM;
+                return kp_error_set(error, -ENOMEM, "out of memory");
         argv[n++] = deadline;
         argv[n++] = (char *) "--json";
         argv[n++] = (char *) "--quiet";
         if (req->kernel) {
                 if (asprintf(&kernel, "--kernel=%s", req->kernel) < 0)
-                        return -ENOMEM;
+                        return kp_error_set(error, -ENOMEM, "out of memory");
                 argv[n++] = kernel;
                 if (req->ramdisk) {
                         if (asprintf(&ramdisk, "--ramdisk=%s", req->ramdisk) < 0)
-                                return -ENOMEM;
+                                return kp_error_set(error, -ENOMEM, "out of memory");
                         argv[n++] = ramdisk;
                 }
         } else if (req->entry) {
                 if (asprintf(&entry, "--entry=%s", req->entry) < 0)
-                        return -ENOMEM;
+                        return kp_error_set(error, -ENOMEM, "out of memory");
                 argv[n++] = entry;
         }
         argv[n++] = (char *) "--";
@@ -435,6 +436,154 @@ static int scan(Boot *b, const KpBootRequest *req, KpError *error)
                 return kp_error_set(error, -EIO, "%s exited with status %d%s%s", helper, run.status, e[0] ? ": " : "",
                                     e);
         }
+}
+
+/*
+ * libxl names its output file /var/lib/xen/bootloader.<domid>.out: the
+ * domain being built, which pvgrub mode's in-use check must not count as a
+ * user of its own disk. UINT32_MAX when the name says nothing.
+ */
+static uint32_t domid_from_output(void)
+{
+        const char *name = arg_output ? strrchr(arg_output, '/') : NULL;
+        unsigned long v;
+        char *end;
+
+        name = name ? name + 1 : arg_output;
+        if (!name || !startswith_lit(name, "bootloader."))
+                return UINT32_MAX;
+        name += STRLEN("bootloader.");
+        if (name[0] < '0' || name[0] > '9')
+                return UINT32_MAX;
+        errno = 0;
+        v = strtoul(name, &end, 10);
+        if (errno || !streq(end, ".out") || v >= 0x7FF0)
+                return UINT32_MAX;
+        return (uint32_t) v;
+}
+
+/* pvgrub mode's cold path: kunpack-scan --pvgrub for this disk, within our deadline. */
+static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
+{
+        _cleanup_(kp_helper_run_done) KpHelperRun run = {};
+        _cleanup_free_ char *helper = NULL, *config = NULL, *deadline = NULL, *domid = NULL;
+        uint32_t id = domid_from_output();
+        uint64_t scan_deadline, kill_deadline;
+        sigset_t stop, old;
+        char *argv[12];
+        size_t n = 0;
+        int r;
+
+        if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
+                return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for pvgrub mode",
+                                    b->config->boot_timeout);
+        scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
+        kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
+
+        r = kp_scan_helper_path(error, &helper);
+        if (r < 0)
+                return r;
+        argv[n++] = helper;
+        argv[n++] = (char *) "--pvgrub";
+        if (b->config->path && asprintf(&config, "--config=%s", b->config->path) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        if (config)
+                argv[n++] = config;
+        if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        argv[n++] = deadline;
+        if (id != UINT32_MAX) {
+                if (asprintf(&domid, "--domid=%" PRIu32, id) < 0)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                argv[n++] = domid;
+        }
+        argv[n++] = (char *) "--quiet";
+        argv[n++] = (char *) "--";
+        argv[n++] = (char *) disk;
+        argv[n] = NULL;
+
+        /* libxl sends SIGTERM when the domain dies meanwhile: the appliance dies with us. */
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        r = kp_helper_run(argv, kill_deadline, &stop, error, &run);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+        if (run.timed_out)
+                return kp_error_set(error, -ETIMEDOUT,
+                                    "pvgrub mode did not finish within boot_timeout (%" PRIu64 " s) and was stopped",
+                                    b->config->boot_timeout);
+        if (run.status == 0)
+                return 0;
+        {
+                /* Its reason is the last line of its standard error. */
+                char *e = run.err, *end = e + strlen(e);
+                while (end > e && (end[-1] == '\n' || end[-1] == ' '))
+                        *--end = '\0';
+                e = strrchr(run.err, '\n') ? strrchr(run.err, '\n') + 1 : run.err;
+                for (char *c = e; *c; c++)
+                        if ((unsigned char) *c < ' ' || *c == 0x7f)
+                                *c = '?';
+                return kp_error_set(error, -EIO, "%s", e[0] ? e : "kunpack-scan --pvgrub failed");
+        }
+}
+
+/*
+ * --mode=pvgrub: the guest keeps booting through pvgrub, its own menu on
+ * the console, with kernels pvgrub can load (docs/pvgrub-mode.md). The
+ * guest's /boot is brought to pvgrub mode first (hot: its record says it
+ * is, and the disk has not changed since; cold: kunpack-scan --pvgrub),
+ * then the answer is pvgrub itself. Any failure is the failure policy,
+ * whose default answer is that same pvgrub: the guest boots as before.
+ */
+static int pvgrub_mode(Boot *b)
+{
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        _cleanup_(kp_answer_done) KpAnswer a = {};
+        _cleanup_free_ char *why = NULL;
+        const char *note = "";
+        bool hot = false;
+        KpError error = {};
+        int r;
+
+        r = kp_state_open(b->config->state_dir, &error, &state);
+        if (r >= 0)
+                r = kp_boot_pvgrub_fresh(state, arg_disk, b->config->trust_foreign_plans, &error, &why);
+        if (r < 0)
+                return fail(b, r, "pvgrub mode: %s", error.message);
+        hot = r > 0;
+        if (!hot) {
+                log_debug("%s: pvgrub mode: looking at the guest: %s", arg_disk, why ?: "no record");
+                r = pvgrub_scan(b, arg_disk, &error);
+                if (r == -EINTR) {
+                        log_error("%s: %s", arg_disk, error.message);
+                        return 128 + SIGTERM;
+                }
+                if (r < 0)
+                        return fail(b, r, "pvgrub mode: %s", error.message);
+        }
+
+        r = kp_boot_fallback_answer(b->config->pvgrub_path, &b->outdir, arg_args, &error, &a);
+        if (r == -E2BIG) {
+                /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
+                r = kp_boot_fallback_answer(b->config->pvgrub_path, &b->outdir, NULL, &error, &a);
+                note = " without --args (too long for libxl)";
+        }
+        if (r < 0)
+                return fail(b, r, "pvgrub mode: %s", error.message);
+        r = write_answer(b, &a, &error);
+        if (r < 0)
+                return fail(b, r, "pvgrub mode: %s", error.message);
+        if (!arg_quiet)
+                log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_BOOT_ANSWERED, b->disk_field),
+                           "%s: pvgrub mode: %s; booting pvgrub (%s)%s (%.0f ms)", arg_disk,
+                           hot ? "unchanged since kunpack last looked" : "guest's /boot brought up to date",
+                           b->config->pvgrub_path, note,
+                           (double) (kp_now_usec(CLOCK_MONOTONIC) - b->start) / USEC_PER_MSEC);
+        return EXIT_SUCCESS;
 }
 
 static int run(int argc, char *argv[])
@@ -502,7 +651,7 @@ static int run(int argc, char *argv[])
                 goto finish;
         }
         if (arg_mode == BOOT_MODE_PVGRUB) {
-                ret = fail(&b, -EOPNOTSUPP, "--mode=pvgrub is not available in this version of kunpack");
+                ret = pvgrub_mode(&b);
                 goto finish;
         }
 
