@@ -451,10 +451,14 @@ int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig *
                 return kp_error_set(error, r, "out of memory");
         }
 
+        /*
+         * Every statement is checked before any value is read: libxlutil
+         * answers a lookup with the last statement of that name, so a value
+         * read for an earlier line could come from a later one, and its
+         * error would name the wrong line.
+         */
         for (size_t i = 0; i < n_keys; i++) {
-                const KeyDef *def = find_key(keys[i].name);
-
-                if (!def) {
+                if (!find_key(keys[i].name)) {
                         xlu_cfg_destroy(x);
                         return kp_error_set(error, -EINVAL, "%s:%u: unknown key \"%s\"", path, keys[i].line,
                                             keys[i].name);
@@ -465,7 +469,10 @@ int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig *
                                 return kp_error_set(error, -EINVAL, "%s:%u: %s is already set on line %u", path,
                                                     keys[i].line, keys[i].name, keys[j].line);
                         }
-                r = apply_key(c, x, def, path, keys[i].line, error);
+        }
+
+        for (size_t i = 0; i < n_keys; i++) {
+                r = apply_key(c, x, find_key(keys[i].name), path, keys[i].line, error);
                 if (r < 0) {
                         xlu_cfg_destroy(x);
                         return r;
