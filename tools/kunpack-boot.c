@@ -30,6 +30,9 @@
 #include "boot/pvgrub.h"
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
+#if HAVE_SYSTEMD
+#include "client/client.h"
+#endif
 #include "util/error.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -586,6 +589,82 @@ static int pvgrub_mode(Boot *b)
         return EXIT_SUCCESS;
 }
 
+#if HAVE_SYSTEMD
+/*
+ * kunpackd first: it keeps plans fresh ahead of starts, shares one scan
+ * among every start that waits on a disk, and publishes into libxl's
+ * output directory itself. Returns 1 when the start is answered (or failed
+ * by policy, *ret_exit set), 0 when the work is ours: no daemon listens,
+ * the connection broke before an answer, or the daemon leaves this request
+ * to us (--kernel=, an unknown disk format, ...).
+ */
+static int ask_daemon(Boot *b, int *ret_exit)
+{
+        _cleanup_(kp_prepare_reply_done) KpPrepareReply reply = {};
+        _cleanup_(kp_answer_done) KpAnswer a = {};
+        _cleanup_free_ char *sha_field = NULL;
+        uint64_t now = kp_now_usec(CLOCK_MONOTONIC);
+        KpPrepareDisk disk = { .path = arg_disk };
+        KpPrepareRequest req = {
+                .disks = &disk,
+                .n_disks = 1,
+                .entry = arg_entry,
+                .mode = "direct",
+                .kernel = arg_kernel,
+                .ramdisk = arg_ramdisk,
+                .args = arg_args,
+                .output_directory = b->outdir.path,
+        };
+        KpError error = {};
+        int r;
+
+        if (!b->config->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
+                return 0;
+        req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
+
+        r = kp_client_prepare(b->config->socket_path, &req, &error, &reply);
+        switch (r) {
+        case -ENOENT:
+        case -ECONNREFUSED:
+                log_debug("%s: kunpackd is not running (%s): doing the work here", arg_disk, error.message);
+                return 0;
+        case -ECONNRESET:
+        case -EPIPE:
+        case -ENOTCONN:
+        case -ESHUTDOWN:
+                /* The daemon went away mid-call (a restart, a crash): what time is left is ours. */
+                log_warning("%s: kunpackd went away before answering (%s): doing the work here", arg_disk,
+                            error.message);
+                return 0;
+        case -EOPNOTSUPP:
+                log_debug("%s: kunpackd leaves this start to kunpack-boot: %s", arg_disk, error.message);
+                return 0;
+        default:
+                break;
+        }
+        if (r < 0) {
+                *ret_exit = fail(b, r, "kunpackd: %s", error.message);
+                return 1;
+        }
+
+        a.kernel = TAKE_PTR(reply.kernel);
+        a.ramdisk = TAKE_PTR(reply.ramdisk);
+        a.args = TAKE_PTR(reply.args);
+        r = write_answer(b, &a, &error);
+        if (r < 0) {
+                *ret_exit = fail(b, r, "%s", error.message);
+                return 1;
+        }
+        if (!arg_quiet && asprintf(&sha_field, "KERNEL_SHA256=%s", reply.kernel_sha256 ?: "") >= 0)
+                log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_BOOT_ANSWERED, b->disk_field, sha_field),
+                           "%s: %s %s (kunpackd, %s, %.0f ms)", arg_disk, reply.detail && reply.detail[0] ? reply.detail : "direct",
+                           reply.guest_kernel ?: "", reply.hot ? "from the cache" : "scanned and cached",
+                           (double) (kp_now_usec(CLOCK_MONOTONIC) - b->start) / USEC_PER_MSEC);
+        *ret_exit = EXIT_SUCCESS;
+        return 1;
+}
+#endif
+
 static int run(int argc, char *argv[])
 {
         _cleanup_(kp_cache_freep) KpCache *cache = NULL;
@@ -666,7 +745,11 @@ static int run(int argc, char *argv[])
         }
         popts.trust_foreign = b.config->trust_foreign_plans;
 
-        /* kunpackd, when it exists, is asked here first (issue 5); the in-process paths follow. */
+#if HAVE_SYSTEMD
+        /* kunpackd first, when it runs; the in-process paths follow. */
+        if (ask_daemon(&b, &ret) > 0)
+                goto finish;
+#endif
 
         r = kp_boot_prepare(cache, state, &req, &popts, &error, &p);
         if (r < 0) {

@@ -261,7 +261,9 @@ class Rig:
         self.cache = os.path.join(self.dir, "cache")
         self.state = os.path.join(self.dir, "state")
         self.config = os.path.join(self.dir, "kunpack.conf")
-        conf = {"cache_dir": self.cache, "state_dir": self.state, "pvgrub_path": PVGRUB}
+        # No kunpackd here, whatever runs on the host: kunpack-boot does the work in-process.
+        conf = {"cache_dir": self.cache, "state_dir": self.state, "pvgrub_path": PVGRUB,
+                "socket_path": os.path.join(self.dir, "no-kunpackd.sock")}
         conf.update(conf_extra or {})
         self.write_config(conf)
         self.counter = guesttest.Counter(self.dir)
