@@ -17,6 +17,7 @@
 
 #include "boot/gc.h"
 #include "boot/messages.h"
+#include "boot/pvgrub.h"
 #include "boot/scan.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -46,6 +47,8 @@ static const char *arg_kernel;
 static const char *arg_ramdisk;
 static uint64_t arg_deadline;
 static bool arg_force;
+static bool arg_pvgrub;
+static uint32_t arg_domid = UINT32_MAX;
 static bool arg_json;
 static bool arg_quiet;
 static unsigned arg_smp;
@@ -68,6 +71,9 @@ static void help(void)
                "     --timeout=SECONDS    Give up after SECONDS (default %d)\n"
                "     --deadline=USEC      Give up at this CLOCK_MONOTONIC time (kunpack-boot's)\n"
                "     --force              Scan even disks whose record is fresh\n"
+               "     --pvgrub             pvgrub mode: decompress kernels into the guest's /boot and\n"
+               "                          point its boot config at them (one disk, no domain using it)\n"
+               "     --domid=ID           With --pvgrub: the domain being built, not a user of the disk\n"
                "     --smp=N              Give the appliance N virtual CPUs (1-%d)\n"
                "     --json               Print a summary as JSON on standard output\n"
                "     --progress-fd=FD     Write progress lines \"INDEX STEP PERCENT\" to FD\n"
@@ -137,7 +143,7 @@ static void progress(KpGuestStage stage, unsigned percent, void *userdata)
 static int parse_argv(int argc, char *argv[])
 {
         enum { ARG_CONFIG = 0x100, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
-               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION };
+               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "entry", required_argument, NULL, ARG_ENTRY },
@@ -146,6 +152,8 @@ static int parse_argv(int argc, char *argv[])
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "deadline", required_argument, NULL, ARG_DEADLINE },
                 { "force", no_argument, NULL, ARG_FORCE },
+                { "pvgrub", no_argument, NULL, ARG_PVGRUB },
+                { "domid", required_argument, NULL, ARG_DOMID },
                 { "smp", required_argument, NULL, ARG_SMP },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "progress-fd", required_argument, NULL, ARG_PROGRESS_FD },
@@ -191,6 +199,17 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_FORCE:
                         arg_force = true;
+                        break;
+                case ARG_PVGRUB:
+                        arg_pvgrub = true;
+                        break;
+                case ARG_DOMID:
+                        /* Xen's domain ids end below DOMID_FIRST_RESERVED (0x7FF0). */
+                        if (parse_uint(optarg, 0x7FEF, &v) < 0) {
+                                log_error("--domid: expected a domain id, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        arg_domid = (uint32_t) v;
                         break;
                 case ARG_SMP:
                         if (parse_uint(optarg, KP_GUEST_MAX_SMP, &v) < 0 || v == 0) {
@@ -241,7 +260,53 @@ static int parse_argv(int argc, char *argv[])
                 log_error("--ramdisk needs --kernel");
                 return -EINVAL;
         }
+        if (arg_pvgrub && (argc - optind != 1 || arg_kernel || arg_entry)) {
+                log_error("--pvgrub takes one disk, and neither --kernel nor --entry (GRUB shows its own menu)");
+                return -EINVAL;
+        }
         return 1;
+}
+
+/*
+ * pvgrub mode for one disk (kunpack-boot --mode=pvgrub runs this): the
+ * guest's /boot gets decompressed kernels and its config points at them.
+ * The failure's reason is the last line on stderr, which kunpack-boot
+ * repeats; --json adds a one-line summary.
+ */
+static int run_pvgrub(const KpConfig *config, KpStateStore *state, const char *disk)
+{
+        _cleanup_free_ char *field = NULL;
+        KpPvgrubRunOptions o = {
+                .deadline = arg_deadline,
+                .force = arg_force,
+                .trust_foreign = config->trust_foreign_plans,
+                .exclude_domid = arg_domid,
+                .tmp_dir = config->cache_dir,
+                .max_kernel_size = config->max_kernel_size,
+                .smp = arg_smp,
+        };
+        KpDiskSpec spec = { .path = (char *) disk, .format = KP_DISK_FORMAT_RAW };
+        KpPvgrubReport rep = {};
+        KpError error = {};
+        bool fresh = false;
+        int r;
+
+        if (asprintf(&field, "DISK=%s", disk) < 0)
+                return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
+        r = kp_boot_pvgrub_run(state, &spec, &o, &error, &rep, &fresh);
+        if (arg_json)
+                printf("{\"disk\":\"%s\",\"mode\":\"pvgrub\",\"ok\":%s,\"fresh\":%s,\"written\":%u,\"kept\":%u,"
+                       "\"removed\":%u,\"config_written\":%s}\n",
+                       kp_string_is_printable(disk) && !strpbrk(disk, "\"\\") ? disk : "?", r < 0 ? "false" : "true",
+                       fresh ? "true" : "false", rep.written, rep.kept, rep.removed,
+                       rep.config_written ? "true" : "false");
+        if (r < 0) {
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk,
+                           error.message);
+                return EXIT_SCAN_FAILED;
+        }
+        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk, rep.message);
+        return EXIT_SUCCESS;
 }
 
 static void report(const KpScanResult *res, const char *disk)
@@ -299,6 +364,11 @@ static int run(int argc, char *argv[])
         r = kp_cache_open(config->cache_dir, &error, &cache);
         if (r >= 0)
                 r = kp_state_open(config->state_dir, &error, &state);
+        if (arg_pvgrub) {
+                if (r < 0)
+                        return log_error_errno(r, "%s: pvgrub mode: %s", argv[optind], error.message), EXIT_SCAN_FAILED;
+                return run_pvgrub(config, state, argv[optind]);
+        }
 
         n_disks = (size_t) (argc - optind);
         reqs = calloc(n_disks, sizeof(KpBootRequest));

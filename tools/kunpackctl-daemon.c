@@ -285,6 +285,11 @@ int verb_show(int argc, char **argv)
         char when[64];
         int r;
 
+        /* --changes reads the guest's own disk (kunpackctl-revert.c), not the daemon. */
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--changes"))
+                        return verb_show_changes(argc, argv);
+
         r = parse_no_options(argc, argv, "show GUEST [--json]");
         if (r <= 0)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;

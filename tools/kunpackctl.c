@@ -22,7 +22,8 @@ static const KpctlVerb verbs[] = {
         { "status", "status                  Show what kunpackd is doing", verb_status },
         { "list", "list                    List the guests kunpackd knows and whether their plans are fresh",
           verb_list },
-        { "show", "show GUEST              Show a guest's disks, state and what it boots", verb_show },
+        { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
+                  "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
         { "rescan", "rescan GUEST...|--all [--wait]\n"
                     "                       Scan guests again (and wait for the scans)", verb_rescan },
         { "gc", "gc [--dry-run]          Remove cache entries no guest uses", verb_gc },
@@ -30,6 +31,9 @@ static const KpctlVerb verbs[] = {
         { "prepare", "prepare GUEST --dry-run | --output-directory=DIR\n"
                      "                       What the next start boots, hot or cold (as kunpack-boot asks)",
           verb_prepare },
+        { "revert", "revert GUEST | --disk=DISK[,format=qcow2]\n"
+                    "                       Undo pvgrub mode: restore the guest's boot config, remove kunpack's kernels",
+          verb_revert },
 };
 
 static void help(void)

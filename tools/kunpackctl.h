@@ -40,3 +40,6 @@ int verb_rescan(int argc, char **argv);
 int verb_gc(int argc, char **argv);
 int verb_verify(int argc, char **argv);
 int verb_prepare(int argc, char **argv);
+/* kunpackctl-revert.c: pvgrub mode's changes in a guest, read from its disk */
+int verb_revert(int argc, char **argv);
+int verb_show_changes(int argc, char **argv);

@@ -147,6 +147,21 @@ typedef struct KpFileInfo {
         KpFormat format;       /* kernels only: payload format read from the header */
 } KpFileInfo;
 
+/*
+ * Where a file name is written in the configuration text, for pvgrub
+ * mode's rewrite of the kernel path (lib/pvgrub/). Set only when the name
+ * is one literal token of the configuration file itself (no variable, no
+ * quote or escape, not from a sourced file, a function or a BLS snippet),
+ * so that replacing those bytes changes that file name and nothing else.
+ * line 0: not such a literal. column counts bytes from the line's start in
+ * the file as read; whoever rewrites checks the bytes there first.
+ */
+typedef struct KpSourceSpan {
+        unsigned line;         /* 1-based line of KpBootPlan.config_path; 0 when not a literal */
+        size_t column;         /* 0-based byte offset within that line */
+        size_t length;         /* bytes of the token */
+} KpSourceSpan;
+
 typedef struct KpBootEntry {
         char *title;           /* as shown in the menu */
         /*
@@ -158,6 +173,7 @@ typedef struct KpBootEntry {
         char *id;              /* GRUB --id (or BLS file name), extlinux LABEL; may be NULL */
         KpDeviceSpec root;     /* where kernel and initrds are looked up */
         KpFileInfo kernel;
+        KpSourceSpan kernel_span; /* the kernel's file name in the config, when a literal there */
         KpFileInfo *initrds;
         size_t n_initrds;
         char *cmdline;         /* as GRUB would pass it; never NULL ("" when empty) */

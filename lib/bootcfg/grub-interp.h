@@ -126,6 +126,7 @@ typedef struct GrubBoot {
         bool have_kernel;
         char *kernel;           /* path, NULL when no linux command ran */
         KpDeviceSpec kernel_spec;
+        KpSourceSpan kernel_span; /* the kernel's name in grub.cfg itself, when a literal there */
         char *cmdline;
         char **initrds;
         size_t n_initrds;

@@ -94,6 +94,9 @@ typedef struct LegacyState {
         bool in_entry;
         KpDeviceSpec entry_root;
         bool have_root;
+        /* The line being read (KpLineReader.buf) and its indent, for source spans. */
+        const char *line_buf;
+        size_t line_indent;
 } LegacyState;
 
 static int finish_entry(LegacyState *s)
@@ -161,6 +164,7 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
 
                 free(e->kernel.path);
                 e->kernel.path = NULL;
+                e->kernel_span = (KpSourceSpan) {};
                 r = legacy_file(file, &dev, &e->kernel.path);
                 if (r == -E2BIG)
                         return kp_error_set(s->error, r, "%s:%u: kernel path longer than %d bytes", s->file, line,
@@ -172,6 +176,18 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
                         kp_warnings_add(s->warnings, "%s:%u: bad kernel file name ignored", s->file, line);
                         return 0;
                 }
+                /*
+                 * GRUB legacy takes the file name as written, with no
+                 * quoting: the token is a literal. A carriage return
+                 * before it on the line shifts the column; the rewrite
+                 * compares the bytes there and refuses.
+                 */
+                if (s->line_buf)
+                        e->kernel_span = (KpSourceSpan) {
+                                .line = line,
+                                .column = s->line_indent + (size_t) (file - s->line_buf),
+                                .length = strlen(file),
+                        };
                 kp_device_spec_done(&e->root);
                 if (dev.kind != KP_DEVICE_SAME)
                         e->root = dev;
@@ -210,6 +226,7 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
         }
         if (streq(cmd, "chainloader")) {
                 kp_file_info_done(&e->kernel);
+                e->kernel_span = (KpSourceSpan) {};
                 free(e->cmdline);
                 e->cmdline = NULL;
                 return 0;
@@ -286,6 +303,8 @@ int kp_grub_legacy_parse(const char *path, const char *data, size_t size, const 
                         goto finish;
                 }
                 kp_line_split(lr.buf, true, &cmd, &rest);
+                s.line_buf = lr.buf;
+                s.line_indent = lr.indent;
 
                 if (streq(cmd, "title")) {
                         r = finish_entry(&s);

@@ -258,10 +258,19 @@ static bool ends_word(char c)
 static int lex_word(GrubLexer *l, GrubToken *ret)
 {
         GrubWord w = { .line = l->line };
-        size_t start = l->pos;
+        size_t start = l->pos, line_start = l->pos;
+        int r = 0;
+
+        /*
+         * Only '#' lines and carriage returns were dropped from buf, so
+         * the column is the source's unless a '\r' precedes the word on
+         * its line; whoever uses it compares the bytes there.
+         */
+        while (line_start > 0 && l->buf[line_start - 1] != '\n')
+                line_start--;
+        w.column = start - line_start;
         bool plain = true;
         TextBuf b = {};
-        int r = 0;
 
         while (r >= 0 && l->pos < l->size && !ends_word(l->buf[l->pos])) {
                 char c = l->buf[l->pos];

@@ -43,6 +43,7 @@ typedef struct GrubWord {
         /* The word as written, when it is a plain unquoted name: how keywords are recognised. */
         char *plain;
         unsigned line;
+        size_t column;    /* bytes from the start of its line to the word's first byte */
 } GrubWord;
 
 typedef enum GrubTokenKind {

@@ -66,6 +66,7 @@ static void boot_unload(GrubBoot *b)
         b->n_initrds = 0;
         kp_device_spec_done(&b->initrd_spec);
         b->have_kernel = false;
+        b->kernel_span = (KpSourceSpan) {};
         b->initrd_loaded = false;
         b->other_loader = NULL;
 }
@@ -76,6 +77,28 @@ static int outside_entry(GrubInterp *in, const GrubCmd *c, const char *name)
         grub_interp_warn(in, c->line, "\"%s\" outside a menu entry ignored", shown ?: "?");
         in->status = 0;
         return 0;
+}
+
+/*
+ * Where the file name of `linux FILE` is written, when pvgrub mode could
+ * rewrite it there: FILE is one plain word (no variable, quote or escape)
+ * written as argv shows it, right after the command's own plain word, in
+ * the configuration file itself and not in a function (whose words may
+ * come from elsewhere). Anything else has no span, and pvgrub mode refuses
+ * to rewrite that entry.
+ */
+static KpSourceSpan kernel_span(GrubInterp *in, const GrubCmd *c, char **argv)
+{
+        if (!in->file || !in->config_path || !streq(in->file, in->config_path) || in->call_depth > 0)
+                return (KpSourceSpan) {};
+        if (c->n_words < 2 || !c->words[0].plain || !streq(c->words[0].plain, argv[0]) ||
+            !c->words[1].plain || !streq(c->words[1].plain, argv[1]))
+                return (KpSourceSpan) {};
+        return (KpSourceSpan) {
+                .line = c->words[1].line,
+                .column = c->words[1].column,
+                .length = strlen(c->words[1].plain),
+        };
 }
 
 int grub_cmd_linux(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
@@ -116,6 +139,7 @@ int grub_cmd_linux(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         }
 
         b->kernel = TAKE_PTR(f.path);
+        b->kernel_span = kernel_span(in, c, argv);
         b->kernel_spec = f.spec;
         f.spec = (KpDeviceSpec) {};
         b->cmdline = TAKE_PTR(cmdline);

@@ -68,6 +68,7 @@ static int eval_entry(GrubInterp *in, const GrubMenuItem *item, const GrubEnv *c
                 goto nomem;
         if (boot.have_kernel) {
                 e.kernel.path = TAKE_PTR(boot.kernel);
+                e.kernel_span = boot.kernel_span;
                 e.root = boot.kernel_spec;
                 boot.kernel_spec = (KpDeviceSpec) {};
                 e.cmdline = TAKE_PTR(boot.cmdline);

@@ -38,7 +38,7 @@ static bool is_blank(char c)
 bool kp_line_reader_next(KpLineReader *r)
 {
         while (r->pos < r->size) {
-                const char *start = r->data + r->pos, *end = r->data + r->size;
+                const char *line_start = r->data + r->pos, *start = line_start, *end = r->data + r->size;
                 const char *eol = memchr(start, '\n', (size_t) (end - start));
                 size_t j = 0;
 
@@ -54,6 +54,7 @@ bool kp_line_reader_next(KpLineReader *r)
                 if (start == eol || *start == '#')
                         continue;
 
+                r->indent = (size_t) (start - line_start);
                 free(r->buf);
                 r->buf = malloc((size_t) (eol - start) + 1);
                 if (!r->buf)

@@ -20,6 +20,7 @@ typedef struct KpLineReader {
         size_t pos;
         unsigned line;          /* of the line last returned */
         char *buf;              /* the line last returned, blanks trimmed at both ends */
+        size_t indent;          /* bytes of blanks trimmed before buf[0] in the line as read */
 } KpLineReader;
 
 /*
