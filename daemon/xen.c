@@ -225,7 +225,6 @@ static int on_xenstore(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 static bool hypervisor_present(void)
 {
-        _cleanup_free_ char *caps = NULL;
         FILE *f = fopen("/proc/xen/capabilities", "re");
         char line[64] = "";
 
