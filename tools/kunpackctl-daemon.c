@@ -66,12 +66,12 @@ static int connect_daemon(sd_bus **ret)
         if (r < 0)
                 return KPCTL_EXIT_USAGE;
         r = kp_client_connect(path, &error, ret);
-        if (r < 0) {
-                log_error("%s%s", kp_error_message(&error, r),
-                          r == -ENOENT || r == -ECONNREFUSED ? " (is kunpackd running?)" : "");
-                return KPCTL_EXIT_UNAVAILABLE;
-        }
-        return KPCTL_EXIT_OK;
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                /* No socket, or one nobody listens on (a daemon that died). */
+                log_error("kunpackd is not running (%s: %s)", path, strerror(-r));
+        else if (r < 0)
+                log_error("%s", kp_error_message(&error, r));
+        return r < 0 ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_OK;
 }
 
 static int call_failed(const char *method, int r, const sd_bus_error *e)
@@ -405,11 +405,12 @@ static int on_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 
 int verb_rescan(int argc, char **argv)
 {
-        enum { ARG_ALL = 0x100, ARG_WAIT };
+        enum { ARG_ALL = 0x100, ARG_WAIT, ARG_JSON };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "all", no_argument, NULL, ARG_ALL },
                 { "wait", no_argument, NULL, ARG_WAIT },
+                { "json", no_argument, NULL, ARG_JSON },
                 {}
         };
         _cleanup_bus_ sd_bus *bus = NULL;
@@ -424,13 +425,16 @@ int verb_rescan(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("Usage: kunpackctl rescan GUEST...|--all [--wait]\n");
+                        printf("Usage: kunpackctl rescan GUEST...|--all [--wait] [--json]\n");
                         return KPCTL_EXIT_OK;
                 case ARG_ALL:
                         all = true;
                         break;
                 case ARG_WAIT:
                         wait = true;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
                         break;
                 default:
                         return KPCTL_EXIT_USAGE;
@@ -531,6 +535,7 @@ int verb_gc(int argc, char **argv)
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "dry-run", no_argument, NULL, 'n' },
+                { "json", no_argument, NULL, 'j' },
                 {}
         };
         _cleanup_bus_ sd_bus *bus = NULL;
@@ -542,10 +547,13 @@ int verb_gc(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "hn", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("Usage: kunpackctl gc [--dry-run]\n");
+                        printf("Usage: kunpackctl gc [--dry-run] [--json]\n");
                         return KPCTL_EXIT_OK;
                 case 'n':
                         dry_run = true;
+                        break;
+                case 'j':
+                        arg_json = true;
                         break;
                 default:
                         return KPCTL_EXIT_USAGE;

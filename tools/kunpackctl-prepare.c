@@ -38,35 +38,43 @@ static int config_values(char **ret_socket, uint64_t *ret_timeout)
         return *ret_socket ? 0 : -ENOMEM;
 }
 
+/* Connects, or says why not; returns the exit code to use (as the other daemon verbs do). */
+static int connect_daemon(const char *socket, sd_bus **ret)
+{
+        KpError error = {};
+        int r;
+
+        r = kp_client_connect(socket, &error, ret);
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                log_error("kunpackd is not running (%s: %s)", socket, strerror(-r));
+        else if (r < 0)
+                log_error("%s", kp_error_message(&error, r));
+        return r < 0 ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_OK;
+}
+
 /* The disks and entry of a registered guest, from the daemon's Show. */
-static int guest_disks(const char *socket, const char *guest, KpPrepareDisk *disks, size_t *n, char **ret_entry,
+static int guest_disks(sd_bus *bus, const char *guest, KpPrepareDisk *disks, size_t *n, char **ret_entry,
                        yajl_val *ret_tree)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus *bus = NULL;
-        KpError error = {};
         yajl_val v, list;
         const char *text, *entry;
         int r;
 
-        r = kp_client_connect(socket, &error, &bus);
-        if (r < 0) {
-                log_error("%s", kp_error_message(&error, r));
-                return KPCTL_EXIT_UNAVAILABLE;
-        }
         r = sd_bus_call_method(bus, "org.kunpack.Manager1", "/org/kunpack/Manager", "org.kunpack.Manager1", "Show",
                                &e, &reply, "s", guest);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "s", &text);
         if (r < 0) {
-                log_error("%s", sd_bus_error_is_set(&e) ? e.message : strerror(-r));
+                /* An answer (no such guest) fails the verb; no answer, or a refusal, means no daemon for us. */
+                bool answered = sd_bus_error_is_set(&e), refused = answered && kp_client_error_to_errno(&e) == -EACCES;
+
+                log_error("%s", answered ? e.message : strerror(-r));
                 sd_bus_error_free(&e);
-                sd_bus_flush_close_unref(bus);
-                return KPCTL_EXIT_FAILURE;
+                return answered && !refused ? KPCTL_EXIT_FAILURE : KPCTL_EXIT_UNAVAILABLE;
         }
         r = kp_json_parse(text, NULL, &v);
-        sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return log_error("malformed answer"), KPCTL_EXIT_FAILURE;
         list = kp_json_get(v, "disks");
@@ -104,6 +112,7 @@ int verb_prepare(int argc, char **argv)
         KpPrepareRequest req = { .mode = "direct" };
         KpPrepareReply reply = {};
         KpError error = {};
+        sd_bus *bus = NULL;
         size_t n_specs = 0, n = 0;
         uint64_t timeout = 0;
         int c, r, ret = KPCTL_EXIT_OK;
@@ -177,13 +186,16 @@ int verb_prepare(int argc, char **argv)
         if (timeout)
                 req.timeout_usec = timeout;
 
+        ret = connect_daemon(socket, &bus);
+        if (ret != KPCTL_EXIT_OK)
+                goto finish;
         if (n_specs > 0)
                 for (; n < n_specs; n++) {
                         disks[n].path = specs[n].path;
                         disks[n].format = kp_disk_format_to_string(specs[n].format);
                 }
         else {
-                ret = guest_disks(socket, argv[optind], disks, &n, &entry, &tree);
+                ret = guest_disks(bus, argv[optind], disks, &n, &entry, &tree);
                 if (ret != KPCTL_EXIT_OK)
                         goto finish;
         }
@@ -191,10 +203,13 @@ int verb_prepare(int argc, char **argv)
         req.n_disks = n;
         req.entry = entry;
 
-        r = kp_client_prepare(socket, &req, &error, &reply);
+        /* Connected already: every error from here is the daemon's answer, or the connection lost. */
+        r = kp_client_prepare_on(bus, &req, &error, &reply);
         if (r < 0) {
                 log_error("%s", kp_error_message(&error, r));
-                ret = r == -ENOENT || r == -ECONNREFUSED || r == -EACCES ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_FAILURE;
+                ret = r == -EACCES || r == -ESHUTDOWN || r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE
+                              ? KPCTL_EXIT_UNAVAILABLE
+                              : KPCTL_EXIT_FAILURE;
                 goto finish;
         }
 
@@ -237,6 +252,8 @@ int verb_prepare(int argc, char **argv)
         }
 
 finish:
+        if (bus)
+                sd_bus_flush_close_unref(bus);
         for (size_t i = 0; i < n_specs; i++)
                 kp_disk_spec_done(&specs[i]);
         kp_prepare_reply_done(&reply);

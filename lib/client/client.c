@@ -134,11 +134,8 @@ static int read_optional_string(sd_bus_message *m, char **ret)
 
 int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret)
 {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
-        KpPrepareReply out = {};
         sd_bus *bus = NULL;
-        int hot = 0, r;
+        int r;
 
         if (!req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
                 return fail(error, -EINVAL, "a prepare request needs a disk and an output directory");
@@ -146,6 +143,20 @@ int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpEr
         r = kp_client_connect(socket_path, error, &bus);
         if (r < 0)
                 return r;
+        r = kp_client_prepare_on(bus, req, error, ret);
+        sd_bus_flush_close_unref(bus);
+        return r;
+}
+
+int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        KpPrepareReply out = {};
+        int hot = 0, r;
+
+        if (!bus || !req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory");
 
         r = sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, "Prepare");
         if (r >= 0)
@@ -210,6 +221,5 @@ finish:
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
         sd_bus_message_unref(reply);
-        sd_bus_flush_close_unref(bus);
         return r;
 }

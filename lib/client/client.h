@@ -72,6 +72,14 @@ void kp_prepare_reply_done(KpPrepareReply *reply);
  */
 int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret);
 
+/*
+ * The same call on a connection the caller opened with kp_client_connect()
+ * (and still owns): a caller that reports "not running" itself tells the
+ * connection's failures from the daemon's answers, since -ENOENT from here
+ * is always the daemon's (say, nothing bootable).
+ */
+int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret);
+
 /* ---- shared with kunpackctl ---------------------------------------------------------------------- */
 
 /* Opens a peer-to-peer connection to the daemon at socket_path (no bus daemon, no Hello). */

@@ -108,6 +108,12 @@ def run(work, counter, manifest, vmlinux_sha):
     check("lifecycle not followed" in d.read_log(), "the daemon says once that no Xen lifecycle is followed")
     r = d.ctl("show", "nosuch")
     check(r.returncode == 1 and 'no guest named "nosuch"' in r.stderr, "show of an unknown guest fails: " + r.stderr.strip())
+    for verb in (["rescan", "--wait", "nosuch"], ["prepare", "nosuch", "--dry-run"]):
+        r = d.ctl(*verb)
+        check(r.returncode == 1 and r.stderr == 'kunpackctl: no guest named "nosuch"\n',
+              "%s of an unknown guest: exit %d, %s" % (verb[0], r.returncode, r.stderr.strip()))
+    r = d.ctl("rescan")
+    check(r.returncode == 2 and "rescan takes guest names or --all" in r.stderr, "rescan without a guest: usage (2)")
 
     # ---- busctl sees the API ------------------------------------------------------------------
     addr = "--address=unix:path=" + d.socket
@@ -204,6 +210,10 @@ def run(work, counter, manifest, vmlinux_sha):
     # ---- gc and verify ------------------------------------------------------------------------
     r = d.ctl("gc", "--dry-run")
     check(r.returncode == 0 and r.stdout.startswith("would remove 0 cache entries"), "gc --dry-run: " + r.stdout.strip())
+    r = d.ctl("gc", "--dry-run", "--json")
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(j.get("dry_run") is True and j.get("removed") == 0 and j.get("kept", 0) > 0,
+          "gc --dry-run --json: " + r.stdout.strip())
     # g8 goes, its record too: its (zstd) kernel and initrd are referenced no more; make them old.
     os.unlink(os.path.join(d.xen, "g8.cfg"))
     d.wait_for(lambda: "g8" not in d.guests(), 10, "g8 to go")
@@ -277,6 +287,14 @@ def run(work, counter, manifest, vmlinux_sha):
     check({k: v for k, v in after.items() if k in before} == before and all(json.loads(v) for v in after.values()),
           "the state records are intact after the abandoned scan")
 
+    # Every daemon verb says plainly that there is no daemon, and exits 3.
+    gone = "kunpackctl: kunpackd is not running (%s: No such file or directory)\n" % d.socket
+    for verb in (["status"], ["list"], ["show", "g1"], ["rescan", "--wait", "g1"], ["gc", "--dry-run"], ["verify"],
+                 ["prepare", "g1", "--dry-run"], ["--json", "list"]):
+        r = d.ctl(*verb)
+        check(r.returncode == 3 and r.stderr == gone and r.stdout == "",
+              "kunpackctl %s without the daemon: exit %d, %s" % (" ".join(verb), r.returncode, r.stderr.strip()))
+
     counter.reset()
     d.start()
     guests = d.guests()
@@ -288,8 +306,14 @@ def run(work, counter, manifest, vmlinux_sha):
     check(all(guests[n]["status"] != "fresh" for n in ("g5", "g6")),
           "after the restart g5 and g6 are not fresh (their kernel left the cache): %s"
           % {n: guests[n]["status"] for n in ("g5", "g6")})
-    ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()), 600, "the rescan of g5 and g6")
-    check(ok and counter.launches() == 1 and os.path.exists(elf),
+    # rescan --wait joins the scans already running or queued: still one appliance.
+    r = d.ctl("--json", "rescan", "--wait", "g5", "g6")
+    j = json.loads(r.stdout) if r.returncode == 0 else []
+    check(r.returncode == 0 and sorted((x["guest"], x["result"], x["error"]) for x in j) ==
+          [("g5", "scanned", None), ("g6", "scanned", None)],
+          "rescan --wait g5 g6 returns when both are scanned: %s %s" % (r.stdout.strip(), r.stderr.strip()))
+    check(all(g["status"] == "fresh" for g in d.guests().values()) and counter.launches() == 1 and
+          os.path.exists(elf),
           "the restarted daemon scanned them in one appliance and the Debian kernel is back in the cache (%d)"
           % counter.launches())
     rc = d.stop()
