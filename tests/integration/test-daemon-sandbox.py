@@ -12,6 +12,7 @@ mechanisms systemd uses:
   PrivateTmp, ProtectHome  fresh tmpfs on /tmp and /var/tmp; empty read-only
                            /home, /root, /run/user
   PrivateNetwork           a network namespace of its own
+  ProtectProc=invisible    a /proc of its own, mounted hidepid=invisible
   NoNewPrivileges, CapabilityBoundingSet
                            setpriv --no-new-privs --bounding-set=
   SystemCallFilter, SystemCallErrorNumber, SystemCallArchitectures
@@ -118,8 +119,25 @@ def main():
     guesttest.finish()
 
 
+# Issue 5's bound on `systemd-analyze security` for the unit (0 is the best, 10 the worst).
+MAX_EXPOSURE = 2.5
+
+
+def exposure(unit):
+    """systemd's own grade of the unit's sandbox, computed from the file without PID 1 (systemd >= 250)."""
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
+                        "--threshold=%d" % (MAX_EXPOSURE * 10), unit],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    m = re.search(r"Overall exposure level for kunpackd.service: ([0-9.]+)", r.stdout)
+    return r.returncode, float(m.group(1)) if m else None, r.stdout
+
+
 def run(work, counter, manifest, seccomp_exec, unit):
     s = unit_settings(unit)
+    rc, level, out = exposure(unit)
+    check(rc == 0 and level is not None and level <= MAX_EXPOSURE,
+          "systemd-analyze security --offline=yes: exposure %s (at most %.1f)%s"
+          % (level, MAX_EXPOSURE, "" if rc == 0 and level is not None else "\n" + out[-3000:]))
     syscalls = allow_list(s.get("SystemCallFilter", []))
     check(len(syscalls) > 200 and "reboot" not in syscalls and "setrlimit" not in syscalls and "mount" not in syscalls,
           "the unit's filter: %d system calls, without @privileged/@resources/@obsolete" % len(syscalls))
@@ -153,6 +171,7 @@ done
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 for h in /home /root /run/user; do [ -d "$h" ] && mount -t tmpfs -o ro,mode=0755 tmpfs "$h"; done
+mount -t proc -o nosuid,nodev,noexec,hidepid=invisible proc /proc
 umask 0077
 exec setpriv --no-new-privs --bounding-set=-all,%(caps)s --inh-caps=-all \
     %(seccomp)s %(list)s -- %(kunpackd)s --config=%(conf)s --scan-program=%(scan)s
@@ -187,6 +206,10 @@ exec setpriv --no-new-privs --bounding-set=-all,%(caps)s --inh-caps=-all \
         check(os.readlink("/proc/%d/ns/net" % pid) != os.readlink("/proc/self/ns/net") and
               os.readlink("/proc/%d/ns/mnt" % pid) != os.readlink("/proc/self/ns/mnt"),
               "in a network and a mount namespace of its own")
+        with open("/proc/%d/mountinfo" % pid) as f:
+            procs = [l.split(" - ")[1] for l in f if l.split()[4] == "/proc"]
+        check(procs and procs[-1].startswith("proc ") and "hidepid=invisible" in procs[-1],
+              "its /proc hides other users' processes (ProtectProc=invisible): %s" % procs[-1:])
 
         d.wait_for(lambda: not any(g["status"] == "queued" or g["status"].startswith("scanning")
                                    for g in d.guests().values()), 600, "the scan")
