@@ -69,8 +69,9 @@ static int on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         /* Not root: every call is refused, and said so in the log once per call. */
         if (sd_bus_message_is_method_call(msg, NULL, NULL)) {
                 char uid[32], pid[32];
-                (void) snprintf(uid, sizeof(uid), "_CALLER_UID=%u", (unsigned) c->uid);
-                (void) snprintf(pid, sizeof(pid), "_CALLER_PID=%d", (int) c->pid);
+                /* Not _UID=/_PID=: journald drops any field a client sends with a leading underscore. */
+                (void) snprintf(uid, sizeof(uid), "CALLER_UID=%u", (unsigned) c->uid);
+                (void) snprintf(pid, sizeof(pid), "CALLER_PID=%d", (int) c->pid);
                 kp_log_internal(LOG_WARNING, -EACCES, KP_FIELDS(KP_MESSAGE_ACCESS_DENIED, uid, pid),
                                 "refused %s from uid %u (pid %d): kunpackd serves root only",
                                 sd_bus_message_get_member(msg) ? sd_bus_message_get_member(msg) : "a call",
