@@ -242,6 +242,7 @@ def run(work, counter, manifest, vmlinux_sha):
         b = f.read(1)
         f.seek(4096)
         f.write(bytes([b[0] ^ 0xFF]))
+    counter.reset()
     r = d.ctl("--json", "verify")
     j = json.loads(r.stdout) if r.stdout else {}
     check(r.returncode == 1 and j.get("damaged") == 1 and not os.path.exists(elf),
@@ -249,6 +250,24 @@ def run(work, counter, manifest, vmlinux_sha):
     r = d.ctl("prepare", "g5", "--dry-run")
     check(r.returncode == 0 and r.stdout.startswith("cold: the next start waits for a scan") and "not in the cache" in r.stdout,
           "prepare --dry-run g5 is now cold: " + r.stdout.strip().splitlines()[0] if r.stdout else r.stderr)
+    # g5 and g6 share that Debian kernel: the daemon scans them again at once, so that their next
+    # start is hot again; g1-g4 and g9 lost nothing and are left alone.
+    guests = d.guests()
+    check(all(guests[n]["status"] == "queued" or guests[n]["status"].startswith("scanning") for n in ("g5", "g6")) and
+          all(guests[n]["status"] == "fresh" for n in ("g1", "g2", "g3", "g4", "g9")) and
+          "g5 is not fresh after the cache verify: scanning it again" in d.read_log() and
+          "g1 is not fresh after the cache verify" not in d.read_log(),
+          "after verify removed their kernel, g5 and g6 are being scanned again: %s"
+          % {n: g["status"] for n, g in guests.items()})
+    # rescan --wait joins the scan already queued or running: one appliance for both.
+    r = d.ctl("--json", "rescan", "--wait", "g5", "g6")
+    j = json.loads(r.stdout) if r.returncode == 0 else []
+    check(r.returncode == 0 and sorted((x["guest"], x["result"], x["error"]) for x in j) ==
+          [("g5", "scanned", None), ("g6", "scanned", None)],
+          "rescan --wait g5 g6 returns when both are scanned: %s %s" % (r.stdout.strip(), r.stderr.strip()))
+    check(all(g["status"] == "fresh" for g in d.guests().values()) and counter.launches() == 1 and
+          os.path.exists(elf), "g5 and g6 are fresh again, in one appliance, the kernel back in the cache (%d)"
+          % counter.launches())
 
     # ---- SIGHUP: an invalid config is refused, a valid one is taken --------------------------
     good_conf = open(d.conf).read()
@@ -298,24 +317,11 @@ def run(work, counter, manifest, vmlinux_sha):
     counter.reset()
     d.start()
     guests = d.guests()
-    check(all(guests[n]["status"] == "fresh" for n in ("g1", "g2", "g3", "g4", "g9")),
-          "after the restart the Ubuntu guests are fresh, from the state on disk: %s"
+    st = d.ctl_json("status")
+    check(sorted(guests) == ["g1", "g2", "g3", "g4", "g5", "g6", "g9"] and
+          all(g["status"] == "fresh" for g in guests.values()) and st["queued"] == 0 and st["scanning"] == 0,
+          "after the restart every guest is fresh from the state on disk, nothing to scan: %s"
           % {n: g["status"] for n, g in guests.items()})
-    # g5 and g6 share the Debian kernel that verify removed: their records are intact but
-    # the kernel is not in the cache, so the restarted daemon scans them again at once.
-    check(all(guests[n]["status"] != "fresh" for n in ("g5", "g6")),
-          "after the restart g5 and g6 are not fresh (their kernel left the cache): %s"
-          % {n: guests[n]["status"] for n in ("g5", "g6")})
-    # rescan --wait joins the scans already running or queued: still one appliance.
-    r = d.ctl("--json", "rescan", "--wait", "g5", "g6")
-    j = json.loads(r.stdout) if r.returncode == 0 else []
-    check(r.returncode == 0 and sorted((x["guest"], x["result"], x["error"]) for x in j) ==
-          [("g5", "scanned", None), ("g6", "scanned", None)],
-          "rescan --wait g5 g6 returns when both are scanned: %s %s" % (r.stdout.strip(), r.stderr.strip()))
-    check(all(g["status"] == "fresh" for g in d.guests().values()) and counter.launches() == 1 and
-          os.path.exists(elf),
-          "the restarted daemon scanned them in one appliance and the Debian kernel is back in the cache (%d)"
-          % counter.launches())
     rc = d.stop()
     check(rc == 0, "kunpackd stops cleanly (%s)" % rc)
 
