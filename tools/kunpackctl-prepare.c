@@ -67,8 +67,9 @@ static int guest_disks(sd_bus *bus, const char *guest, KpPrepareDisk *disks, siz
         if (r >= 0)
                 r = sd_bus_message_read(reply, "s", &text);
         if (r < 0) {
-                /* An answer (no such guest) fails the verb; no answer, or a refusal, means no daemon for us. */
-                bool answered = sd_bus_error_is_set(&e), refused = answered && kp_client_error_to_errno(&e) == -EACCES;
+                /* An answer (no such guest) fails the verb; no answer, or a refusal: no daemon to use. */
+                bool answered = sd_bus_error_is_set(&e);
+                bool refused = answered && kp_client_error_to_errno(&e) == -EACCES;
 
                 log_error("%s", answered ? e.message : strerror(-r));
                 sd_bus_error_free(&e);

@@ -120,7 +120,8 @@ static void test_refusals(void)
         ASSERT_CONTAINS(error.message, ".conf:2: cache_dir is already set on line 1");
 
         /* libxlutil reads the last of two statements: the error must still name the second line. */
-        ASSERT_ERROR(load_text("scan_concurrency = 1\n# a comment\nscan_concurrency = 0\n", &error, &c), -EINVAL);
+        ASSERT_ERROR(load_text("scan_concurrency = 1\n# a comment\nscan_concurrency = 0\n", &error, &c),
+                     -EINVAL);
         ASSERT_CONTAINS(error.message, ".conf:3: scan_concurrency is already set on line 1");
 
         ASSERT_ERROR(load_text("cache_dir = \"/a\n", &error, &c), -EINVAL);
