@@ -530,6 +530,9 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
                 for (char *c = e; *c; c++)
                         if ((unsigned char) *c < ' ' || *c == 0x7f)
                                 *c = '?';
+                /* "kunpack-scan: DISK: pvgrub mode: REASON": the caller names the disk and the mode itself. */
+                if (strstr(e, "pvgrub mode: "))
+                        e = strstr(e, "pvgrub mode: ") + STRLEN("pvgrub mode: ");
                 return kp_error_set(error, -EIO, "%s", e[0] ? e : "kunpack-scan --pvgrub failed");
         }
 }

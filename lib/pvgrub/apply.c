@@ -145,7 +145,9 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         const char *device = plan->config_device, *path = plan->config_path;
         KpPvgrubReport rep = {};
         bool ours, write_config, write_manifest, remove_manifest, remove_old_backup, need_write = false;
-        uint64_t needed = 0, free_bytes;
+        uint64_t needed = 0, free_bytes, freed = 0;
+        _cleanup_free_ bool *stale = NULL;
+        size_t n_stale = 0;
         Job *jobs = NULL;
         int r;
 
@@ -263,9 +265,22 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                         goto finish;
         }
 
-        /* kunpack's copies nothing asks for any more: removed, unless the guest's configuration boots them. */
+        /*
+         * kunpack's copies nothing asks for any more: removed, unless the
+         * guest's configuration boots them, and only while they are still
+         * as kunpack wrote them (one the guest replaced is the guest's file
+         * now). Their room counts for the new copies: they go first.
+         */
+        stale = calloc(old ? old->n_files : 0, sizeof(bool));
+        if (old && old->n_files > 0 && !stale) {
+                r = -ENOMEM;
+                goto finish;
+        }
         for (size_t i = 0; old && i < old->n_files; i++) {
                 const KpPvgrubFile *f = &old->files[i];
+                char sha[KP_SHA256_HEX_SIZE];
+                uint64_t size = 0;
+                KpError e = {};
 
                 if (kp_pvgrub_manifest_find(next, f->path))
                         continue;
@@ -273,7 +288,14 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                         r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source, f->source_sha256);
                         if (r < 0)
                                 goto finish;
+                        continue;
                 }
+                if (kp_guest_regular_file(s, f->path, &e, &size) != 1 || kp_guest_sha256(s, f->path, &e, sha) < 0 ||
+                    !streq(sha, f->sha256))
+                        continue;
+                stale[i] = true;
+                n_stale++;
+                freed += size;
         }
 
         write_config = !ours && rw.n_tokens > 0;
@@ -314,16 +336,15 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 goto finish;
         rep.bytes_needed = needed;
         rep.bytes_free = free_bytes;
-        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes) {
+        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + freed) {
                 r = kp_error_set(error, -ENOSPC,
-                                 "%s on %s has %" PRIu64 " bytes free, kunpack needs %" PRIu64 " (and keeps %" PRIu64
-                                 " free); nothing written", path, device, free_bytes, needed,
-                                 (uint64_t) KP_PVGRUB_SPACE_RESERVE);
+                                 "%s on %s has %" PRIu64 " bytes free (%" PRIu64 " more once kunpack's stale copies "
+                                 "are gone), kunpack needs %" PRIu64 " (and keeps %" PRIu64 " free); nothing written",
+                                 path, device, free_bytes, freed, needed, (uint64_t) KP_PVGRUB_SPACE_RESERVE);
                 goto finish;
         }
 
-        if (write_config || write_manifest || remove_old_backup || (remove_manifest && old) ||
-            (old && next->n_files < old->n_files))
+        if (write_config || write_manifest || remove_old_backup || (remove_manifest && old) || n_stale > 0)
                 need_write = true;
         for (size_t i = 0; i < n_jobs; i++)
                 need_write = need_write || jobs[i].write;
@@ -347,7 +368,20 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                         goto finish;
                 rep.changed = true;
         }
-        /* 2. The kernels. */
+        /*
+         * 2. Stale copies, which the configuration on the disk does not boot
+         * (their records go with the manifest below).
+         */
+        for (size_t i = 0; old && i < old->n_files; i++) {
+                if (!stale[i])
+                        continue;
+                r = kp_guest_remove(s, old->files[i].path, error);
+                if (r < 0)
+                        goto finish;
+                rep.removed++;
+                rep.changed = true;
+        }
+        /* 3. The kernels. */
         for (size_t i = 0; i < n_jobs; i++) {
                 if (!jobs[i].write) {
                         rep.kept++;
@@ -359,31 +393,14 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 rep.written++;
                 rep.changed = true;
         }
-        /* Stale copies: their record goes with the manifest below. */
-        for (size_t i = 0; old && i < old->n_files; i++) {
-                const KpPvgrubFile *f = &old->files[i];
-                char sha[KP_SHA256_HEX_SIZE];
-                KpError e = {};
-
-                if (kp_pvgrub_manifest_find(next, f->path))
-                        continue;
-                /* A copy the guest has since replaced is the guest's file now. */
-                if (kp_guest_sha256(s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
-                        continue;
-                r = kp_guest_remove(s, f->path, error);
-                if (r < 0)
-                        goto finish;
-                rep.removed++;
-                rep.changed = true;
-        }
-        /* 3. The manifest, naming the configuration as it is about to be. */
+        /* 4. The manifest, naming the configuration as it is about to be. */
         if (write_manifest) {
                 r = kp_guest_write_data(s, mpath, new_text, new_size, error);
                 if (r < 0)
                         goto finish;
                 rep.changed = true;
         }
-        /* 4. The configuration. */
+        /* 5. The configuration. */
         if (write_config) {
                 r = kp_guest_write_data(s, path, rw.config, rw.config_size, error);
                 if (r < 0)

@@ -14,10 +14,12 @@
  * recoverable at every point a crash could stop it:
  *
  *   1. backup of the original configuration (its pristine bytes),
- *   2. the decompressed kernels, each written to a temporary name and
+ *   2. kunpack's stale copies, which the configuration on the disk does
+ *      not boot (their room counts for the new ones),
+ *   3. the decompressed kernels, each written to a temporary name and
  *      renamed,
- *   3. the manifest, naming the configuration as it is about to be,
- *   4. the configuration, written to a temporary name and renamed.
+ *   4. the manifest, naming the configuration as it is about to be,
+ *   5. the configuration, written to a temporary name and renamed.
  *
  * Nothing is written before everything is known to fit: the kernels are
  * decompressed on the host first, and the guest filesystem's free space

@@ -41,8 +41,12 @@ ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size
                         continue;
                 if (st.st_mode != 0 && same_disk(&st, canonical, disks[i].path))
                         return (ssize_t) i;
-                if (st.st_mode == 0 && canonical && streq(disks[i].path, canonical))
-                        return (ssize_t) i;
+                if (st.st_mode == 0) {
+                        /* Nothing to stat: the names, as far as they resolve. */
+                        _cleanup_free_ char *other = realpath(disks[i].path, NULL);
+                        if (streq(other ?: disks[i].path, canonical ?: disk))
+                                return (ssize_t) i;
+                }
         }
         return -1;
 }

@@ -28,8 +28,8 @@ typedef struct KpXlDomainDisk {
 /*
  * The first entry of disks (skipping domain exclude_domid, the one being
  * built, for which the bootloader runs) that names the same file or block
- * device as disk; -1 when none. Entries whose path cannot be stat()ed are
- * compared by their canonical path only.
+ * device as disk; -1 when none. When disk cannot be stat()ed, paths are
+ * compared as far as they resolve.
  */
 ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size_t n_disks, uint32_t exclude_domid);
 
