@@ -212,6 +212,34 @@ static int bind_socket(Manager *m)
         return 0;
 }
 
+/*
+ * kunpack-boot and kunpackctl find the daemon through socket_path, not
+ * through the socket unit: a kunpackd.socket that listens elsewhere would
+ * leave every start to fall back, silently. Say so, and report the socket
+ * really listened on.
+ */
+static int passed_socket_path(Manager *m)
+{
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char *path;
+
+        if (getsockname(m->listen_fd, (struct sockaddr *) &sa, &len) < 0)
+                return log_error_errno(-errno, "cannot read the address of the socket systemd passed: %m");
+        if (len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                return 0;       /* abstract or unnamed: nothing to compare */
+        path = strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+        if (!path)
+                return log_oom();
+        if (!streq(path, m->socket_path))
+                log_warning("the socket systemd passed is %s, but socket_path is %s: kunpack-boot and kunpackctl "
+                            "look there and will not find this daemon",
+                            path, m->socket_path);
+        free(m->socket_path);
+        m->socket_path = path;
+        return 0;
+}
+
 int bus_listen(Manager *m)
 {
         int n, r;
@@ -228,6 +256,9 @@ int bus_listen(Manager *m)
                 (void) fcntl(m->listen_fd, F_SETFD, FD_CLOEXEC);
                 (void) fcntl(m->listen_fd, F_SETFL, O_NONBLOCK);
                 log_debug("using the socket passed by systemd");
+                r = passed_socket_path(m);
+                if (r < 0)
+                        return r;
         } else {
                 r = bind_socket(m);
                 if (r < 0)

@@ -325,6 +325,43 @@ def run(work, counter, manifest, vmlinux_sha):
     rc = d.stop()
     check(rc == 0, "kunpackd stops cleanly (%s)" % rc)
 
+    socket_activation(d)
+
+
+def socket_activation(d):
+    """kunpackd.socket's way: the listening socket is passed (LISTEN_FDS) and kunpackd starts at the
+    first connection. systemd-socket-activate does what PID 1 does for a socket unit."""
+    if not shutil.which("systemd-socket-activate"):
+        check(False, "systemd-socket-activate (package systemd) is missing")
+        return
+    notify = daemontest.Notify(os.path.join(d.workdir, "notify.sock"))
+    env = d.env()
+    env["NOTIFY_SOCKET"] = notify.path
+    log_start = len(d.read_log())
+    passed = ["-E" + v for v in ("PATH", "NOTIFY_SOCKET", "LIBGUESTFS_HV", "KP_LAUNCH_LOG",
+                                 "LIBGUESTFS_BACKEND_SETTINGS") if v in env]
+    with open(d.log, "a") as logf:
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", d.socket, *passed, d.kunpackd, "--config=" + d.conf,
+                                 "--scan-program=" + d.scan], stdout=logf, stderr=subprocess.STDOUT, env=env)
+    try:
+        d.wait_for(lambda: os.path.exists(d.socket), 10, "the activation socket")
+        r = d.ctl("--json", "status")      # the first connection starts kunpackd
+        st = json.loads(r.stdout) if r.returncode == 0 else {}
+        log = d.read_log()[log_start:]
+        check(st.get("pid") == proc.pid and st.get("socket") == d.socket and st.get("guests") == 7 and
+              notify.wait("READY=1", 10) and "will not find this daemon" not in log,
+              "socket activation: started by the first call, on the passed socket, READY=1 (%s)"
+              % (r.stderr.strip() or log.strip().splitlines()[-1:]))
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+        check(rc == 0 and os.path.exists(d.socket),
+              "SIGTERM stops it (%d) and the socket, systemd's, stays for the next activation" % rc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        notify.close()
+
 
 if __name__ == "__main__":
     main()
