@@ -478,7 +478,8 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
         int r;
 
         if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
-                return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for pvgrub mode",
+                return kp_error_set(error, -ETIMEDOUT,
+                                    "no time left within boot_timeout (%" PRIu64 " s) for pvgrub mode",
                                     b->config->boot_timeout);
         scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
         kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
@@ -517,7 +518,8 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
                 return r;
         if (run.timed_out)
                 return kp_error_set(error, -ETIMEDOUT,
-                                    "pvgrub mode did not finish within boot_timeout (%" PRIu64 " s) and was stopped",
+                                    "pvgrub mode did not finish within boot_timeout (%" PRIu64
+                                    " s) and was stopped",
                                     b->config->boot_timeout);
         if (run.status == 0)
                 return 0;
@@ -530,7 +532,7 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
                 for (char *c = e; *c; c++)
                         if ((unsigned char) *c < ' ' || *c == 0x7f)
                                 *c = '?';
-                /* "kunpack-scan: DISK: pvgrub mode: REASON": the caller names the disk and the mode itself. */
+                /* "kunpack-scan: DISK: pvgrub mode: REASON": the caller names disk and mode itself. */
                 if (strstr(e, "pvgrub mode: "))
                         e = strstr(e, "pvgrub mode: ") + STRLEN("pvgrub mode: ");
                 return kp_error_set(error, -EIO, "%s", e[0] ? e : "kunpack-scan --pvgrub failed");

@@ -295,17 +295,18 @@ static int run_pvgrub(const KpConfig *config, KpStateStore *state, const char *d
                 return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
         r = kp_boot_pvgrub_run(state, &spec, &o, &error, &rep, &fresh);
         if (arg_json)
-                printf("{\"disk\":\"%s\",\"mode\":\"pvgrub\",\"ok\":%s,\"fresh\":%s,\"written\":%u,\"kept\":%u,"
-                       "\"removed\":%u,\"config_written\":%s}\n",
-                       kp_string_is_printable(disk) && !strpbrk(disk, "\"\\") ? disk : "?", r < 0 ? "false" : "true",
-                       fresh ? "true" : "false", rep.written, rep.kept, rep.removed,
+                printf("{\"disk\":\"%s\",\"mode\":\"pvgrub\",\"ok\":%s,\"fresh\":%s,\"written\":%u,"
+                       "\"kept\":%u,\"removed\":%u,\"config_written\":%s}\n",
+                       kp_string_is_printable(disk) && !strpbrk(disk, "\"\\") ? disk : "?",
+                       r < 0 ? "false" : "true", fresh ? "true" : "false", rep.written, rep.kept, rep.removed,
                        rep.config_written ? "true" : "false");
         if (r < 0) {
                 log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk,
                            error.message);
                 return EXIT_SCAN_FAILED;
         }
-        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk, rep.message);
+        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk,
+                   rep.message);
         return EXIT_SUCCESS;
 }
 

@@ -34,7 +34,7 @@
 #define KPCTL_MAX_DIR_FILES 4096
 /* Without --timeout: an appliance launch under emulation takes 10-25 s, a busy host several times that. */
 #define KPCTL_REVERT_DEFAULT_TIMEOUT_SEC 300
-#define KPCTL_REVERT_MAX_TIMEOUT_SEC (24 * 3600)
+#define KPCTL_REVERT_MAX_TIMEOUT_SEC     (24 * 3600)
 
 static int log_oom(void)
 {
@@ -80,7 +80,7 @@ static int find_domain(const KpConfig *c, const char *guest, KpDomainConfig **re
                         log_error("%s", error.message);
                 return r;
         }
-        STRV_FOREACH(dir, c->domain_config_dirs) {
+        STRV_FOREACH (dir, c->domain_config_dirs) {
                 static const char *const suffixes[] = { ".cfg", "" };
 
                 for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
@@ -98,7 +98,7 @@ static int find_domain(const KpConfig *c, const char *guest, KpDomainConfig **re
                 }
         }
         /* By name = "...", as kunpackd's registry knows guests. */
-        STRV_FOREACH(dir, c->domain_config_dirs) {
+        STRV_FOREACH (dir, c->domain_config_dirs) {
                 _cleanup_(closedir_safep) DIR *d = opendir(*dir);
                 unsigned n = 0;
 
@@ -118,7 +118,8 @@ static int find_domain(const KpConfig *c, const char *guest, KpDomainConfig **re
                         return 0;
                 }
         }
-        log_error("%s: no xl domain config of that name in domain_config_dirs (give its path instead)", guest);
+        log_error("%s: no xl domain config of that name in domain_config_dirs (give its path instead)",
+                  guest);
         return -ENOENT;
 }
 
@@ -142,14 +143,12 @@ static void target_done(Target *t)
 static int parse(int argc, char **argv, const char *usage, bool *changes, Target *t)
 {
         enum { ARG_DISK = 0x100, ARG_TIMEOUT, ARG_CHANGES, ARG_JSON };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "disk", required_argument, NULL, ARG_DISK },
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "changes", no_argument, NULL, ARG_CHANGES },
-                { "json", no_argument, NULL, ARG_JSON },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "disk", required_argument, NULL, ARG_DISK },
+                                                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                                                 { "changes", no_argument, NULL, ARG_CHANGES },
+                                                 { "json", no_argument, NULL, ARG_JSON },
+                                                 {} };
         const char *disk = NULL;
         KpError error = {};
         char *end;
@@ -208,7 +207,8 @@ static int parse(int argc, char **argv, const char *usage, bool *changes, Target
                         log_error("%s: no disk", t->domain->path);
                         return -ENOENT;
                 }
-                t->disk = (KpDiskSpec) { .path = strdup(t->domain->disks[0].path), .format = t->domain->disks[0].format };
+                t->disk = (KpDiskSpec) { .path = strdup(t->domain->disks[0].path),
+                                         .format = t->domain->disks[0].format };
                 if (!t->disk.path)
                         return log_oom();
         }
@@ -327,10 +327,10 @@ int verb_show_changes(int argc, char **argv)
         }
         printf("Disk:     %s\nRecord:   %s on %s\n", t.disk.path, path, device);
         if (m->config)
-                printf("Config:   %s rewritten (sha256 %s)\nBackup:   %s (the original, sha256 %s)\n", m->config,
-                       m->config_sha256, m->backup, m->backup_sha256);
+                printf("Config:   %s rewritten (sha256 %s)\nBackup:   %s (the original, sha256 %s)\n",
+                       m->config, m->config_sha256, m->backup, m->backup_sha256);
         for (size_t i = 0; i < m->n_files; i++)
-                printf("Wrote:    %s (sha256 %s) from %s (sha256 %s)\n", m->files[i].path, m->files[i].sha256,
-                       m->files[i].source, m->files[i].source_sha256);
+                printf("Wrote:    %s (sha256 %s) from %s (sha256 %s)\n", m->files[i].path,
+                       m->files[i].sha256, m->files[i].source, m->files[i].source_sha256);
         return KPCTL_EXIT_OK;
 }

@@ -35,8 +35,8 @@ static int open_session(const KpDiskSpec *disk, const KpPvgrubRunOptions *o, boo
 }
 
 /* The state lock for the pvgrub record of disk, when there is a store. */
-static int lock_record(KpStateStore *state, const char *canonical, const KpPvgrubRunOptions *o, KpError *error,
-                       int *ret_fd)
+static int lock_record(KpStateStore *state, const char *canonical, const KpPvgrubRunOptions *o,
+                       KpError *error, int *ret_fd)
 {
         *ret_fd = -EBADF;
         if (!state)
@@ -157,8 +157,8 @@ int kp_boot_pvgrub_revert(KpStateStore *state, const KpDiskSpec *disk, const KpP
         return 0;
 }
 
-int kp_boot_pvgrub_show(const KpDiskSpec *disk, const KpPvgrubRunOptions *o, KpError *error, char **ret_device,
-                        char **ret_manifest_path, KpPvgrubManifest **ret_manifest)
+int kp_boot_pvgrub_show(const KpDiskSpec *disk, const KpPvgrubRunOptions *o, KpError *error,
+                        char **ret_device, char **ret_manifest_path, KpPvgrubManifest **ret_manifest)
 {
         _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         int r;

@@ -34,12 +34,12 @@ int kp_boot_pvgrub_fresh(KpStateStore *state, const char *disk, bool trust_forei
                          char **ret_reason);
 
 typedef struct KpPvgrubRunOptions {
-        uint64_t deadline;          /* CLOCK_MONOTONIC µs; 0: none */
-        bool force;                 /* look even when the record is fresh */
-        bool trust_foreign;         /* kunpack.conf trust_foreign_plans */
-        uint32_t exclude_domid;     /* the domain being built (libxl's bootloader run); UINT32_MAX: none */
-        const char *tmp_dir;        /* host directory for downloads (the cache directory) */
-        uint64_t max_kernel_size;   /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
+        uint64_t deadline;        /* CLOCK_MONOTONIC µs; 0: none */
+        bool force;               /* look even when the record is fresh */
+        bool trust_foreign;       /* kunpack.conf trust_foreign_plans */
+        uint32_t exclude_domid;   /* the domain being built (libxl's bootloader run); UINT32_MAX: none */
+        const char *tmp_dir;      /* host directory for downloads (the cache directory) */
+        uint64_t max_kernel_size; /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
         unsigned smp;
         KpGuestProgressFunc progress;
         void *userdata;

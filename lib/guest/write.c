@@ -215,8 +215,9 @@ int kp_guest_read_regular(KpGuestSession *s, const char *path, uint64_t max, KpE
         if (r == 0)
                 return kp_error_set(error, -ENOENT, "%s: no such file", path);
         if (size > max)
-                return kp_error_set(error, -EFBIG, "%s is %" PRIu64 " bytes, more than the %" PRIu64 " allowed", path,
-                                    size, max);
+                return kp_error_set(error, -EFBIG,
+                                    "%s is %" PRIu64 " bytes, more than the %" PRIu64 " allowed", path, size,
+                                    max);
         return kp_guest_read_head(s, path, size, error, ret_data, ret_size);
 }
 

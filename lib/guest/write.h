@@ -40,7 +40,7 @@ int kp_guest_mount_writable(KpGuestSession *s, size_t guest, const char *device,
  */
 int kp_guest_mount_readonly(KpGuestSession *s, size_t guest, const char *device, KpError *error);
 
-/* The names plans use for every filesystem of guest (logical volumes included), in the inspection's order. */
+/* The names plans use for every filesystem of guest (logical volumes too), in the inspection's order. */
 int kp_guest_list_filesystems(KpGuestSession *s, size_t guest, KpError *error, char ***ret_names);
 
 /* Bytes an unprivileged writer may still use on the mounted filesystem (statvfs f_bavail * f_frsize). */
@@ -52,7 +52,7 @@ int kp_guest_free_bytes(KpGuestSession *s, const char *path, KpError *error, uin
  */
 int kp_guest_regular_file(KpGuestSession *s, const char *path, KpError *error, uint64_t *ret_size);
 
-/* sha256 of a regular file, computed in the appliance. -ENOENT when absent, -EBADFD when not a regular file. */
+/* sha256 of a regular file, computed in the appliance. -ENOENT: absent; -EBADFD: not a regular file. */
 int kp_guest_sha256(KpGuestSession *s, const char *path, KpError *error, char ret_hex[65]);
 
 /* A whole regular file of at most max bytes (max ≤ KP_GUEST_PREAD_MAX), NUL-terminated. -EFBIG past max. */

@@ -17,9 +17,9 @@ typedef struct Job {
         const char *source;
         const char *target;
         char source_sha256[KP_SHA256_HEX_SIZE];
-        const KpPvgrubFile *old;        /* its record in the manifest found, if any */
+        const KpPvgrubFile *old; /* its record in the manifest found, if any */
         bool write;
-        int fd;                         /* the ELF on the host, when write */
+        int fd; /* the ELF on the host, when write */
         uint64_t size;
         char sha256[KP_SHA256_HEX_SIZE];
 } Job;
@@ -49,7 +49,8 @@ static int open_tmp(const char *dir, KpError *error, int *ret)
         int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
         if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot create a temporary file in %s", dir);
+                return kp_error_set_errno(error, negative_errno(), "cannot create a temporary file in %s",
+                                          dir);
         *ret = fd;
         return 0;
 }
@@ -126,7 +127,8 @@ static int read_manifest(KpGuestSession *s, const char *path, KpError *error, Kp
                 return kp_error_set(error, r, "kunpack's manifest: %s", e.message);
         r = kp_pvgrub_manifest_parse(text, size, &e, ret);
         if (r < 0)
-                return kp_error_set(error, r, "%s is damaged (%s); kunpackctl revert or remove it", path, e.message);
+                return kp_error_set(error, r, "%s is damaged (%s); kunpackctl revert or remove it", path,
+                                    e.message);
         if (ret_text) {
                 *ret_text = TAKE_PTR(text);
                 *ret_size = size;
@@ -178,7 +180,7 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         if (r < 0)
                 return r;
 
-        /* The configuration is the one kunpack wrote: its original is the backup, which must still be intact. */
+        /* The configuration is the one kunpack wrote: its original is the backup, which must be intact. */
         ours = old && old->config && streq(old->config, path) && streq(old->config_sha256, config_sha);
         if (ours) {
                 char sha[KP_SHA256_HEX_SIZE];
@@ -187,8 +189,8 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 r = kp_guest_sha256(s, old->backup, &e, sha);
                 if (r < 0 || !streq(sha, old->backup_sha256))
                         return kp_error_set(error, r < 0 ? r : -EBADMSG,
-                                            "%s is not the original kunpack kept (%s); nothing written", old->backup,
-                                            r < 0 ? e.message : "changed");
+                                            "%s is not the original kunpack kept (%s); nothing written",
+                                            old->backup, r < 0 ? e.message : "changed");
         }
 
         r = kp_pvgrub_rewrite(plan, config, config_size, error, &rw);
@@ -207,8 +209,10 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 for (size_t i = 0; i < rw.n_conversions; i++) {
                         Job *j = &jobs[n_jobs++];
 
-                        *j = (Job) { .source = rw.conversions[i].source, .target = rw.conversions[i].target,
-                                     .fd = -EBADF, .old = kp_pvgrub_manifest_find(old, rw.conversions[i].target) };
+                        *j = (Job) { .source = rw.conversions[i].source,
+                                     .target = rw.conversions[i].target,
+                                     .fd = -EBADF,
+                                     .old = kp_pvgrub_manifest_find(old, rw.conversions[i].target) };
                         memcpy(j->source_sha256, rw.conversions[i].sha256, KP_SHA256_HEX_SIZE);
                 }
         else
@@ -216,7 +220,9 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                         Job *j = &jobs[n_jobs];
                         KpError e = {};
 
-                        *j = (Job) { .source = old->files[i].source, .target = old->files[i].path, .fd = -EBADF,
+                        *j = (Job) { .source = old->files[i].source,
+                                     .target = old->files[i].path,
+                                     .fd = -EBADF,
                                      .old = &old->files[i] };
                         r = kp_guest_sha256(s, j->source, &e, j->source_sha256);
                         if (r == -ENOENT)
@@ -239,7 +245,8 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                         goto finish;
                 }
                 if (t == 1 && !j->old) {
-                        r = kp_error_set(error, -EEXIST, "%s exists and kunpack did not write it; nothing written",
+                        r = kp_error_set(error, -EEXIST,
+                                         "%s exists and kunpack did not write it; nothing written",
                                          j->target);
                         goto finish;
                 }
@@ -285,13 +292,14 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 if (kp_pvgrub_manifest_find(next, f->path))
                         continue;
                 if (plan_names(plan, f->path)) {
-                        r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source, f->source_sha256);
+                        r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source,
+                                                        f->source_sha256);
                         if (r < 0)
                                 goto finish;
                         continue;
                 }
-                if (kp_guest_regular_file(s, f->path, &e, &size) != 1 || kp_guest_sha256(s, f->path, &e, sha) < 0 ||
-                    !streq(sha, f->sha256))
+                if (kp_guest_regular_file(s, f->path, &e, &size) != 1 ||
+                    kp_guest_sha256(s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
                         continue;
                 stale[i] = true;
                 n_stale++;
@@ -327,7 +335,8 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         r = kp_pvgrub_manifest_format(next, &new_text, &new_size);
         if (r < 0)
                 goto finish;
-        write_manifest = !remove_manifest && (!old_text || old_size != new_size || memcmp(old_text, new_text, new_size) != 0);
+        write_manifest = !remove_manifest &&
+                         (!old_text || old_size != new_size || memcmp(old_text, new_text, new_size) != 0);
         if (write_manifest)
                 needed += new_size;
 
@@ -337,10 +346,15 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         rep.bytes_needed = needed;
         rep.bytes_free = free_bytes;
         if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + freed) {
+                char more[96] = "";
+
+                if (freed > 0)
+                        (void) snprintf(more, sizeof(more),
+                                        " (%" PRIu64 " more once kunpack's stale copies are gone)", freed);
                 r = kp_error_set(error, -ENOSPC,
-                                 "%s on %s has %" PRIu64 " bytes free (%" PRIu64 " more once kunpack's stale copies "
-                                 "are gone), kunpack needs %" PRIu64 " (and keeps %" PRIu64 " free); nothing written",
-                                 path, device, free_bytes, freed, needed, (uint64_t) KP_PVGRUB_SPACE_RESERVE);
+                                 "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
+                                 " (and keeps %" PRIu64 " free); nothing written",
+                                 path, device, free_bytes, more, needed, (uint64_t) KP_PVGRUB_SPACE_RESERVE);
                 goto finish;
         }
 
@@ -350,8 +364,8 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 need_write = need_write || jobs[i].write;
         if (!need_write) {
                 (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path, device,
-                                (unsigned) n_jobs, n_jobs == 1 ? "" : "s");
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
+                                device, (unsigned) n_jobs, n_jobs == 1 ? "" : "s");
                 rep.kept = (unsigned) n_jobs;
                 *ret = rep;
                 r = 0;
@@ -427,14 +441,16 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         }
 
         if (!rep.changed)
-                (void) snprintf(rep.message, sizeof(rep.message), "%s on %s: already in pvgrub mode (%u kernel%s), nothing written",
-                                path, device, rep.kept, rep.kept == 1 ? "" : "s");
+                (void) snprintf(rep.message, sizeof(rep.message),
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
+                                device, rep.kept, rep.kept == 1 ? "" : "s");
         else
                 (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s", path, device,
-                                rep.written, rep.written == 1 ? "" : "s", rep.kept, rep.removed,
-                                rep.removed == 1 ? "y" : "ies",
-                                rep.config_written ? "configuration rewritten (original kept)" : "configuration unchanged");
+                                "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s",
+                                path, device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
+                                rep.removed, rep.removed == 1 ? "y" : "ies",
+                                rep.config_written ? "configuration rewritten (original kept)"
+                                                   : "configuration unchanged");
         *ret = rep;
         r = 0;
 finish:
@@ -458,7 +474,8 @@ int kp_pvgrub_find(KpGuestSession *s, size_t guest, KpError *error, char **ret_d
                         continue; /* kunpack never wrote where it cannot mount */
                 for (size_t i = 0; i < kp_config_candidates_count; i++) {
                         _cleanup_(kp_pvgrub_manifest_freep) KpPvgrubManifest *m = NULL;
-                        _cleanup_free_ char *mpath = path_with(kp_config_candidates[i].path, KP_PVGRUB_MANIFEST_SUFFIX);
+                        _cleanup_free_ char *mpath =
+                                path_with(kp_config_candidates[i].path, KP_PVGRUB_MANIFEST_SUFFIX);
 
                         if (!mpath)
                                 return -ENOMEM;
@@ -475,7 +492,8 @@ int kp_pvgrub_find(KpGuestSession *s, size_t guest, KpError *error, char **ret_d
                         return 0;
                 }
         }
-        return kp_error_set(error, -ENOENT, "kunpack changed nothing in this guest (no %s beside a boot configuration)",
+        return kp_error_set(error, -ENOENT,
+                            "kunpack changed nothing in this guest (no %s beside a boot configuration)",
                             KP_PVGRUB_MANIFEST_SUFFIX);
 }
 
@@ -505,14 +523,16 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
                 if (r < 0 && r != -ENOENT)
                         return kp_error_set(error, r, "%s", e.message);
                 if (r >= 0 && streq(sha, m->config_sha256)) {
-                        r = kp_guest_read_regular(s, m->backup, KP_BOOTCFG_MAX_SIZE, error, &backup, &backup_size);
+                        r = kp_guest_read_regular(s, m->backup, KP_BOOTCFG_MAX_SIZE, error, &backup,
+                                                  &backup_size);
                         if (r < 0)
                                 return r;
                         r = sha256_hex(backup, backup_size, bsha);
                         if (r < 0)
                                 return r;
                         if (!streq(bsha, m->backup_sha256))
-                                return kp_error_set(error, -EBADMSG, "%s is not the original kunpack kept; nothing restored",
+                                return kp_error_set(error, -EBADMSG,
+                                                    "%s is not the original kunpack kept; nothing restored",
                                                     m->backup);
                         r = kp_guest_write_data(s, m->config, backup, backup_size, error);
                         if (r < 0)
@@ -549,8 +569,9 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
 
         rep.config_written = restored;
         (void) snprintf(rep.message, sizeof(rep.message), "%s: %s, %u decompressed kernel%s removed", device,
-                        restored ? "original configuration restored" :
-                        kept_config ? "configuration left as the guest rewrote it" : "no configuration to restore",
+                        restored      ? "original configuration restored"
+                        : kept_config ? "configuration left as the guest rewrote it"
+                                      : "no configuration to restore",
                         rep.removed, rep.removed == 1 ? "" : "s");
         *ret = rep;
         return 0;

@@ -45,8 +45,8 @@ static bool is_clean_path(const char *s)
         return true;
 }
 
-int kp_pvgrub_manifest_add_file(KpPvgrubManifest *m, const char *path, const char *sha256, const char *source,
-                                const char *source_sha256)
+int kp_pvgrub_manifest_add_file(KpPvgrubManifest *m, const char *path, const char *sha256,
+                                const char *source, const char *source_sha256)
 {
         KpPvgrubFile *f;
 
@@ -82,7 +82,7 @@ static size_t split_tabs(char *line, char **fields, size_t max)
 {
         size_t n = 0;
 
-        for (char *p = line; n < max; ) {
+        for (char *p = line; n < max;) {
                 fields[n++] = p;
                 p = strchr(p, '\t');
                 if (!p)
@@ -121,7 +121,8 @@ int kp_pvgrub_manifest_parse(const char *data, size_t size, KpError *error, KpPv
                 line++;
                 if (line == 1) {
                         if (!streq(p, MANIFEST_HEADER))
-                                return kp_error_set(error, -EBADMSG, "manifest:1: not \"" MANIFEST_HEADER "\"");
+                                return kp_error_set(error, -EBADMSG,
+                                                    "manifest:1: not \"" MANIFEST_HEADER "\"");
                         continue;
                 }
                 n = split_tabs(p, fields, ELEMENTSOF(fields));
@@ -131,15 +132,17 @@ int kp_pvgrub_manifest_parse(const char *data, size_t size, KpError *error, KpPv
                         char **path = config ? &m->config : &m->backup;
 
                         if (*path)
-                                return kp_error_set(error, -EBADMSG, "manifest:%u: second %s record", line, fields[0]);
+                                return kp_error_set(error, -EBADMSG, "manifest:%u: second %s record", line,
+                                                    fields[0]);
                         *path = strdup(fields[1]);
                         if (!*path)
                                 return -ENOMEM;
                         memcpy(config ? m->config_sha256 : m->backup_sha256, fields[2], 65);
-                } else if (streq(fields[0], "file") && n == 5 && is_clean_path(fields[1]) && is_sha256(fields[2]) &&
-                           is_clean_path(fields[3]) && is_sha256(fields[4])) {
+                } else if (streq(fields[0], "file") && n == 5 && is_clean_path(fields[1]) &&
+                           is_sha256(fields[2]) && is_clean_path(fields[3]) && is_sha256(fields[4])) {
                         if (kp_pvgrub_manifest_find(m, fields[1]))
-                                return kp_error_set(error, -EBADMSG, "manifest:%u: %s listed twice", line, fields[1]);
+                                return kp_error_set(error, -EBADMSG, "manifest:%u: %s listed twice", line,
+                                                    fields[1]);
                         r = kp_pvgrub_manifest_add_file(m, fields[1], fields[2], fields[3], fields[4]);
                         if (r == -E2BIG)
                                 return kp_error_set(error, -EBADMSG, "manifest: more than %d files",
@@ -147,7 +150,8 @@ int kp_pvgrub_manifest_parse(const char *data, size_t size, KpError *error, KpPv
                         if (r < 0)
                                 return r;
                 } else
-                        return kp_error_set(error, -EBADMSG, "manifest:%u: not a record kunpack writes", line);
+                        return kp_error_set(error, -EBADMSG, "manifest:%u: not a record kunpack writes",
+                                            line);
         }
         if (line == 0)
                 return kp_error_set(error, -EBADMSG, "manifest is empty");
@@ -172,8 +176,8 @@ int kp_pvgrub_manifest_format(const KpPvgrubManifest *m, char **ret_text, size_t
                 fprintf(f, "config\t%s\t%s\nbackup\t%s\t%s\n", m->config, m->config_sha256, m->backup,
                         m->backup_sha256);
         for (size_t i = 0; i < m->n_files; i++)
-                fprintf(f, "file\t%s\t%s\t%s\t%s\n", m->files[i].path, m->files[i].sha256, m->files[i].source,
-                        m->files[i].source_sha256);
+                fprintf(f, "file\t%s\t%s\t%s\t%s\n", m->files[i].path, m->files[i].sha256,
+                        m->files[i].source, m->files[i].source_sha256);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret_text = TAKE_PTR(text);

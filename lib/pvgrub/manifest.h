@@ -29,7 +29,7 @@
 #include "util/macro.h"
 
 #define KP_PVGRUB_MANIFEST_SUFFIX ".kunpack-changes"
-#define KP_PVGRUB_BACKUP_SUFFIX ".kunpack-orig"
+#define KP_PVGRUB_BACKUP_SUFFIX   ".kunpack-orig"
 /* A manifest lists at most one file per menu entry: the parsers' own entry limit. */
 #define KP_PVGRUB_MANIFEST_MAX_FILES 1024
 /* 1024 records of two paths and two hashes need ~300 KiB; a boot config's own limit leaves room. */
@@ -43,7 +43,7 @@ typedef struct KpPvgrubFile {
 } KpPvgrubFile;
 
 typedef struct KpPvgrubManifest {
-        char *config;           /* NULL when kunpack did not rewrite the configuration */
+        char *config; /* NULL when kunpack did not rewrite the configuration */
         char config_sha256[65];
         char *backup;
         char backup_sha256[65];
@@ -59,7 +59,7 @@ int kp_pvgrub_manifest_parse(const char *data, size_t size, KpError *error, KpPv
 int kp_pvgrub_manifest_format(const KpPvgrubManifest *m, char **ret_text, size_t *ret_size);
 
 /* Adds a file record (copies the strings). */
-int kp_pvgrub_manifest_add_file(KpPvgrubManifest *m, const char *path, const char *sha256, const char *source,
-                                const char *source_sha256);
+int kp_pvgrub_manifest_add_file(KpPvgrubManifest *m, const char *path, const char *sha256,
+                                const char *source, const char *source_sha256);
 /* The record for path, or NULL. */
 const KpPvgrubFile *kp_pvgrub_manifest_find(const KpPvgrubManifest *m, const char *path);

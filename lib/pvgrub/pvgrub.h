@@ -43,20 +43,20 @@
 #define KP_PVGRUB_SPACE_RESERVE (UINT64_C(4) * 1024 * 1024)
 
 typedef struct KpPvgrubOptions {
-        const char *tmp_dir;      /* host directory for downloads and decompression (unnamed files) */
-        KpUnpackOptions unpack;   /* limits for the decompression */
+        const char *tmp_dir;    /* host directory for downloads and decompression (unnamed files) */
+        KpUnpackOptions unpack; /* limits for the decompression */
 } KpPvgrubOptions;
 
 typedef struct KpPvgrubReport {
-        unsigned written;         /* decompressed kernels written */
-        unsigned kept;            /* already there and right */
-        unsigned removed;         /* kunpack's copies removed (stale, or by revert) */
-        unsigned tokens;          /* kernel names rewritten in the configuration */
-        bool config_written;      /* the configuration was rewritten (or, by revert, restored) */
-        bool changed;             /* anything at all was written to the guest */
-        uint64_t bytes_needed;    /* what the writes needed on the guest's filesystem */
-        uint64_t bytes_free;      /* what it had */
-        char message[512];        /* what was done, in a line */
+        unsigned written;      /* decompressed kernels written */
+        unsigned kept;         /* already there and right */
+        unsigned removed;      /* kunpack's copies removed (stale, or by revert) */
+        unsigned tokens;       /* kernel names rewritten in the configuration */
+        bool config_written;   /* the configuration was rewritten (or, by revert, restored) */
+        bool changed;          /* anything at all was written to the guest */
+        uint64_t bytes_needed; /* what the writes needed on the guest's filesystem */
+        uint64_t bytes_free;   /* what it had */
+        char message[512];     /* what was done, in a line */
 } KpPvgrubReport;
 
 /*

@@ -19,7 +19,8 @@ void kp_pvgrub_rewrite_done(KpPvgrubRewrite *r)
 
 bool kp_pvgrub_can_load(KpFormat format)
 {
-        return format == KP_FORMAT_ELF || format == KP_FORMAT_GZIP || format == KP_FORMAT_XZ || format == KP_FORMAT_LZO;
+        return format == KP_FORMAT_ELF || format == KP_FORMAT_GZIP || format == KP_FORMAT_XZ ||
+               format == KP_FORMAT_LZO;
 }
 
 /* A bzImage whose payload kunpack can unpack and pvgrub cannot: the entries to rewrite. */
@@ -81,8 +82,8 @@ static size_t line_offset(const char *data, size_t size, unsigned line)
  * as written, i.e. end in "/<file name>" (a "(hd0,1)" device or directory
  * before it stays).
  */
-static int entry_edit(const KpBootEntry *e, const char *data, size_t size, const char *target, KpError *error,
-                      Edit *ret)
+static int entry_edit(const KpBootEntry *e, const char *data, size_t size, const char *target,
+                      KpError *error, Edit *ret)
 {
         const char *name = strrchr(e->kernel.path, '/') + 1, *tname = strrchr(target, '/') + 1, *tok;
         size_t off, name_len = strlen(name);
@@ -90,14 +91,17 @@ static int entry_edit(const KpBootEntry *e, const char *data, size_t size, const
         off = line_offset(data, size, e->kernel_span.line);
         if (off == SIZE_MAX || e->kernel_span.column > size - off ||
             e->kernel_span.length > size - off - e->kernel_span.column)
-                return kp_error_set(error, -EBADMSG, "entry \"%s\": kernel name outside the configuration", e->title);
+                return kp_error_set(error, -EBADMSG, "entry \"%s\": kernel name outside the configuration",
+                                    e->title);
         off += e->kernel_span.column;
         tok = data + off;
         if (memchr(tok, '\n', e->kernel_span.length) || e->kernel_span.length <= name_len ||
             tok[e->kernel_span.length - name_len - 1] != '/' ||
             memcmp(tok + e->kernel_span.length - name_len, name, name_len) != 0)
-                return kp_error_set(error, -EBADMSG, "entry \"%s\": the configuration does not name %s where its parser saw it",
-                                    e->title, e->kernel.path);
+                return kp_error_set(
+                        error, -EBADMSG,
+                        "entry \"%s\": the configuration does not name %s where its parser saw it", e->title,
+                        e->kernel.path);
 
         *ret = (Edit) { .offset = off + e->kernel_span.length - name_len, .length = name_len };
         ret->replacement = strdup(tname);
@@ -128,14 +132,19 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
 
                 if (!needs_conversion(&e->kernel))
                         continue;
-                if (!e->kernel.device || !plan->config_device || !streq(e->kernel.device, plan->config_device)) {
-                        r = kp_error_set(error, -EXDEV, "entry \"%s\": kernel %s is on %s, not on %s with the configuration",
-                                         e->title, e->kernel.path, e->kernel.device ?: "?", plan->config_device ?: "?");
+                if (!e->kernel.device || !plan->config_device ||
+                    !streq(e->kernel.device, plan->config_device)) {
+                        r = kp_error_set(
+                                error, -EXDEV,
+                                "entry \"%s\": kernel %s is on %s, not on %s with the configuration",
+                                e->title, e->kernel.path, e->kernel.device ?: "?",
+                                plan->config_device ?: "?");
                         break;
                 }
                 if (e->kernel_span.line == 0) {
                         r = kp_error_set(error, -EOPNOTSUPP,
-                                         "entry \"%s\": kernel %s is not named by a plain word of %s; cannot rewrite it",
+                                         "entry \"%s\": kernel %s is not named by a plain word of %s; "
+                                         "cannot rewrite it",
                                          e->title, e->kernel.path, plan->config_path ?: "the configuration");
                         break;
                 }
@@ -147,8 +156,9 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
                 bool same_span = false;
                 for (size_t j = 0; j < plan->n_entries && j < i; j++) {
                         const KpBootEntry *o = &plan->entries[j];
-                        if (o->kernel_span.line == e->kernel_span.line && o->kernel_span.column == e->kernel_span.column &&
-                            o->kernel_span.line != 0 && needs_conversion(&o->kernel))
+                        if (o->kernel_span.line == e->kernel_span.line &&
+                            o->kernel_span.column == e->kernel_span.column && o->kernel_span.line != 0 &&
+                            needs_conversion(&o->kernel))
                                 same_span = true;
                 }
                 if (!same_span) {
@@ -161,7 +171,8 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
                 for (size_t j = 0; j < rw.n_conversions; j++)
                         known = known || streq(rw.conversions[j].source, e->kernel.path);
                 if (!known) {
-                        KpPvgrubConversion *c = reallocarray(rw.conversions, rw.n_conversions + 1, sizeof(*c));
+                        KpPvgrubConversion *c =
+                                reallocarray(rw.conversions, rw.n_conversions + 1, sizeof(*c));
                         if (!c) {
                                 r = -ENOMEM;
                                 break;
@@ -185,7 +196,8 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
                 qsort(edits, n_edits, sizeof(Edit), compare_edits);
                 for (size_t i = 0; i < n_edits; i++) {
                         if (i > 0 && edits[i].offset < edits[i - 1].offset + edits[i - 1].length) {
-                                r = kp_error_set(error, -EBADMSG, "two kernel names overlap in the configuration");
+                                r = kp_error_set(error, -EBADMSG,
+                                                 "two kernel names overlap in the configuration");
                                 break;
                         }
                         out_size = out_size - edits[i].length + strlen(edits[i].replacement);

@@ -31,9 +31,9 @@
 
 /* One kernel to decompress beside itself. */
 typedef struct KpPvgrubConversion {
-        char *source;           /* the compressed kernel, as the plan names it */
-        char *target;           /* the ELF kunpack writes beside it */
-        char sha256[65];        /* of source, from the inspection */
+        char *source;    /* the compressed kernel, as the plan names it */
+        char *target;    /* the ELF kunpack writes beside it */
+        char sha256[65]; /* of source, from the inspection */
         KpFormat format;
         uint64_t size;
 } KpPvgrubConversion;
@@ -41,8 +41,8 @@ typedef struct KpPvgrubConversion {
 typedef struct KpPvgrubRewrite {
         KpPvgrubConversion *conversions;
         size_t n_conversions;
-        size_t n_tokens;        /* kernel names replaced in the configuration */
-        char *config;           /* the new configuration (a copy of the old one when nothing changed) */
+        size_t n_tokens; /* kernel names replaced in the configuration */
+        char *config;    /* the new configuration (a copy of the old one when nothing changed) */
         size_t config_size;
 } KpPvgrubRewrite;
 
@@ -62,8 +62,9 @@ int kp_pvgrub_target_path(const char *source, char **ret);
  * size bytes) for every entry of plan whose kernel the inspection found
  * (KpFileInfo.have_info) to be a bzImage with a payload pvgrub cannot load
  * (bzip2, lzma, lz4, zstd). Entries whose kernel is missing or not a
- * kernel are left as they are (pvgrub fails on them as it did before). Errors: -EOPNOTSUPP (a configuration pvgrub does not read, a
- * kernel name that is not a literal), -EBADMSG (the bytes at a recorded
+ * kernel are left as they are (pvgrub fails on them as it did before).
+ * Errors: -EOPNOTSUPP (a configuration pvgrub does not read, a kernel
+ * name that is not a literal), -EBADMSG (the bytes at a recorded
  * position are not the kernel's name), -EXDEV (a kernel on another
  * filesystem than the configuration), each with the entry in the message.
  */

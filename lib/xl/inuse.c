@@ -29,7 +29,8 @@ static bool same_disk(const struct stat *a, const char *a_canonical, const char 
         return a_canonical && streq(canonical ?: path, a_canonical);
 }
 
-ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size_t n_disks, uint32_t exclude_domid)
+ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size_t n_disks,
+                             uint32_t exclude_domid)
 {
         _cleanup_free_ char *canonical = realpath(disk, NULL);
         struct stat st;
@@ -82,12 +83,15 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
         if (!kp_xl_xen_running())
                 return 0;
         if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &quiet) != 0)
-                return kp_error_set(error, -EHOSTDOWN,
-                                    "Xen runs here but libxl cannot be asked which domains use %s; nothing written", disk);
+                return kp_error_set(
+                        error, -EHOSTDOWN,
+                        "Xen runs here but libxl cannot be asked which domains use %s; nothing written",
+                        disk);
         doms = libxl_list_domain(ctx, &n_doms);
         if (!doms) {
                 libxl_ctx_free(ctx);
-                return kp_error_set(error, -EHOSTDOWN, "libxl cannot list the domains; nothing written to %s", disk);
+                return kp_error_set(error, -EHOSTDOWN,
+                                    "libxl cannot list the domains; nothing written to %s", disk);
         }
         for (int i = 0; i < n_doms && i < KP_XL_MAX_DOMAINS && r == 0; i++) {
                 libxl_device_disk *list;
@@ -102,7 +106,8 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
                         if (kp_xl_disk_find_user(disk, &d, 1, exclude_domid) >= 0) {
                                 _cleanup_free_ char *name = libxl_domid_to_name(ctx, doms[i].domid);
 
-                                r = kp_error_set(error, -EBUSY, "%s is in use by domain %u (%s); nothing written", disk,
+                                r = kp_error_set(error, -EBUSY,
+                                                 "%s is in use by domain %u (%s); nothing written", disk,
                                                  doms[i].domid, name ?: "?");
                         }
                 }

@@ -16,13 +16,13 @@
 
 #include "kunpack.h"
 
-/* Domains looked at: Xen's own default limit on domains is far above any host's guests; this bounds a reply. */
+/* Domains looked at: far above any host's guest count (Xen allows 32752), it bounds a reply. */
 #define KP_XL_MAX_DOMAINS 4096
 
 /* One disk of one domain, as libxl lists it. */
 typedef struct KpXlDomainDisk {
         uint32_t domid;
-        const char *path;       /* the backend's params (pdev_path): a file or a block device */
+        const char *path; /* the backend's params (pdev_path): a file or a block device */
 } KpXlDomainDisk;
 
 /*
@@ -31,7 +31,8 @@ typedef struct KpXlDomainDisk {
  * device as disk; -1 when none. When disk cannot be stat()ed, paths are
  * compared as far as they resolve.
  */
-ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size_t n_disks, uint32_t exclude_domid);
+ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size_t n_disks,
+                             uint32_t exclude_domid);
 
 /* Whether Xen runs here with this host as its control domain (/proc/xen/capabilities says "control_d"). */
 bool kp_xl_xen_running(void);

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m->n_files > KP_PVGRUB_MANIFEST_MAX_FILES || !m->config != !m->backup)
                 abort();
         for (size_t i = 0; i < m->n_files; i++)
-                if (m->files[i].path[0] != '/' || strstr(m->files[i].path, "/../") || strlen(m->files[i].sha256) != 64)
+                if (m->files[i].path[0] != '/' || strstr(m->files[i].path, "/../") ||
+                    strlen(m->files[i].sha256) != 64)
                         abort();
         if (kp_pvgrub_manifest_format(m, &text, &n) < 0)
                 abort();

@@ -66,13 +66,15 @@ static void test_refused(void)
         refused("kunpack-changes 2\n", "manifest:1: not");
         refused("kunpack-changes 1\nfile\t/vmlinux-1\t" SHA_A "\t/vmlinuz-1\t" SHA_B, "truncated");
         refused("kunpack-changes 1\nfile\tvmlinux-1\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\n", "manifest:2:");
-        refused("kunpack-changes 1\nfile\t/boot/../etc/shadow\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\n", "manifest:2:");
+        refused("kunpack-changes 1\nfile\t/boot/../etc/shadow\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\n",
+                "manifest:2:");
         refused("kunpack-changes 1\nfile\t/boot//x\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\n", "manifest:2:");
         refused("kunpack-changes 1\nfile\t/x y\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\n", "manifest:2:");
         refused("kunpack-changes 1\nfile\t/x\t" SHA_A "\t/vmlinuz-1\tABC\n", "manifest:2:");
         refused("kunpack-changes 1\nfile\t/x\t" SHA_A "\t/vmlinuz-1\t" SHA_B "\textra\n", "manifest:2:");
         refused("kunpack-changes 1\nconfig\t/boot/grub/grub.cfg\t" SHA_A "\n", "without a backup record");
-        refused("kunpack-changes 1\nfile\t/x\t" SHA_A "\t/y\t" SHA_B "\nfile\t/x\t" SHA_A "\t/y\t" SHA_B "\n",
+        refused("kunpack-changes 1\nfile\t/x\t" SHA_A "\t/y\t" SHA_B "\nfile\t/x\t" SHA_A "\t/y\t" SHA_B
+                "\n",
                 "listed twice");
         refused("kunpack-changes 1\nconfig\t/a\t" SHA_A "\nconfig\t/a\t" SHA_A "\n", "second config record");
         refused("kunpack-changes 1\nrm -rf /\n", "manifest:2: not a record kunpack writes");

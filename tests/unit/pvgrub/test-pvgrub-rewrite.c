@@ -65,15 +65,16 @@ static void test_ubuntu_2004(void)
         ASSERT_EQ(rw.conversions[0].format, KP_FORMAT_LZ4);
         ASSERT_EQ(rw.n_tokens, 3);
         /* Every other byte as it was: the gzip kernel's lines, titles, $vt_handoff, tabs. */
-        want = replace_all(cfg->data, cfg->size, "linux\t/boot/vmlinuz-5.4.0-42", "linux\t/boot/vmlinux-5.4.0-42");
+        want = replace_all(cfg->data, cfg->size, "linux\t/boot/vmlinuz-5.4.0-42",
+                           "linux\t/boot/vmlinux-5.4.0-42");
         ASSERT_EQ(rw.config_size, cfg->size);
         ASSERT_MEMEQ(rw.config, want, cfg->size);
 
         /* GRUB reads the result as the same menu, with the ELF where the LZ4 kernel was. */
         memfs_add(m, "/boot/grub/grub.cfg", rw.config, rw.config_size);
         cfg = memfs_get(m, "/boot/grub/grub.cfg");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs, &e,
-                                       &again));
+        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs,
+                                       &e, &again));
         ASSERT_EQ(again->n_entries, plan->n_entries);
         ASSERT_EQ(again->selected, plan->selected);
         for (size_t i = 0; i < plan->n_entries; i++) {
@@ -81,8 +82,8 @@ static void test_ubuntu_2004(void)
                 ASSERT_STREQ(again->entries[i].cmdline, plan->entries[i].cmdline);
                 ASSERT_EQ(again->entries[i].n_initrds, plan->entries[i].n_initrds);
         }
-        check_entry(selected(again), "Ubuntu", NULL, "/boot/vmlinux-5.4.0-42-generic", "/boot/initrd.img-5.4.0-42-generic",
-                    "root=UUID=" U2004 " ro quiet splash vt.handoff=7");
+        check_entry(selected(again), "Ubuntu", NULL, "/boot/vmlinux-5.4.0-42-generic",
+                    "/boot/initrd.img-5.4.0-42-generic", "root=UUID=" U2004 " ro quiet splash vt.handoff=7");
         ASSERT_STREQ(again->entries[3].kernel.path, "/boot/vmlinuz-5.4.0-26-generic");
 
         free(want);
@@ -103,14 +104,15 @@ static KpFormat all_xz(const char *path)
 }
 
 /* Parses text as /boot/grub/grub.cfg with every kernel zstd on /dev/sda1, and rewrites it. */
-static int rewrite_text(KpConfigKind kind, const char *text, KpFormat (*fmt)(const char *), const char *device,
-                        KpError *e, KpPvgrubRewrite *rw)
+static int rewrite_text(KpConfigKind kind, const char *text, KpFormat (*fmt)(const char *),
+                        const char *device, KpError *e, KpPvgrubRewrite *rw)
 {
         KpBootPlan *plan = NULL;
         int r;
 
-        ASSERT_OK(parse_text(kind, kind == KP_CONFIG_GRUB_LEGACY ? "/boot/grub/menu.lst" : "/boot/grub/grub.cfg", text,
-                             NULL, e, &plan));
+        ASSERT_OK(parse_text(kind,
+                             kind == KP_CONFIG_GRUB_LEGACY ? "/boot/grub/menu.lst" : "/boot/grub/grub.cfg",
+                             text, NULL, e, &plan));
         add_facts(plan, fmt, device);
         r = kp_pvgrub_rewrite(plan, text, strlen(text), e, rw);
         kp_boot_plan_free(plan);
@@ -123,24 +125,27 @@ static void test_literals(void)
         KpError e = {};
 
         /* A device prefix and a Windows line end stay; only the file name changes. */
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2, "menuentry 'A' {\r\n  linux (hd0,msdos1)/vmlinuz-6.8 ro\r\n}\r\n",
-                               all_zstd, "/dev/sda1", &e, &rw));
+        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2,
+                               "menuentry 'A' {\r\n  linux (hd0,msdos1)/vmlinuz-6.8 ro\r\n}\r\n", all_zstd,
+                               "/dev/sda1", &e, &rw));
         ASSERT_STREQ(rw.config, "menuentry 'A' {\r\n  linux (hd0,msdos1)/vmlinux-6.8 ro\r\n}\r\n");
         ASSERT_STREQ(rw.conversions[0].target, "/vmlinux-6.8");
         kp_pvgrub_rewrite_done(&rw);
 
         /* Two entries, one line each; a kernel not called vmlinuz* gets ".elf". */
         ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2,
-                               "menuentry A { linux /boot/kernel-6.8 ro; }\nmenuentry B { linux16 /boot/kernel-6.8 single; }\n",
+                               "menuentry A { linux /boot/kernel-6.8 ro; }\nmenuentry B { linux16 "
+                               "/boot/kernel-6.8 single; }\n",
                                all_zstd, "/dev/sda1", &e, &rw));
-        ASSERT_STREQ(rw.config,
-                     "menuentry A { linux /boot/kernel-6.8.elf ro; }\nmenuentry B { linux16 /boot/kernel-6.8.elf single; }\n");
+        ASSERT_STREQ(rw.config, "menuentry A { linux /boot/kernel-6.8.elf ro; }\nmenuentry B { linux16 "
+                                "/boot/kernel-6.8.elf single; }\n");
         ASSERT_EQ(rw.n_conversions, 1);
         ASSERT_EQ(rw.n_tokens, 2);
         kp_pvgrub_rewrite_done(&rw);
 
         /* Nothing pvgrub cannot load: the same bytes, nothing to do. */
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_xz, "/dev/sda1", &e, &rw));
+        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_xz,
+                               "/dev/sda1", &e, &rw));
         ASSERT_STREQ(rw.config, "menuentry A { linux /vmlinuz-1 ro; }\n");
         ASSERT_EQ(rw.n_conversions, 0);
         ASSERT_EQ(rw.n_tokens, 0);
@@ -148,10 +153,11 @@ static void test_literals(void)
 
         /* GRUB legacy: tabs and the rest of the line as written. */
         ASSERT_OK(rewrite_text(KP_CONFIG_GRUB_LEGACY,
-                               "default 0\ntitle Debian\n  root (hd0,0)\n  kernel\t\t/boot/vmlinuz-2.6.26-1-xen-686 root=/dev/xvda1 ro\n",
+                               "default 0\ntitle Debian\n  root (hd0,0)\n  "
+                               "kernel\t\t/boot/vmlinuz-2.6.26-1-xen-686 root=/dev/xvda1 ro\n",
                                all_zstd, "/dev/sda1", &e, &rw));
-        ASSERT_STREQ(rw.config,
-                     "default 0\ntitle Debian\n  root (hd0,0)\n  kernel\t\t/boot/vmlinux-2.6.26-1-xen-686 root=/dev/xvda1 ro\n");
+        ASSERT_STREQ(rw.config, "default 0\ntitle Debian\n  root (hd0,0)\n  "
+                                "kernel\t\t/boot/vmlinux-2.6.26-1-xen-686 root=/dev/xvda1 ro\n");
         kp_pvgrub_rewrite_done(&rw);
 }
 
@@ -161,16 +167,21 @@ static void test_refused(void)
         KpError e = {};
 
         /* A variable, a quoted word, a function: not a literal kunpack can rewrite. */
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "set k=/vmlinuz-1\nmenuentry A { linux $k ro; }\n", all_zstd,
-                                  "/dev/sda1", &e, &rw), -EOPNOTSUPP);
+        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "set k=/vmlinuz-1\nmenuentry A { linux $k ro; }\n",
+                                  all_zstd, "/dev/sda1", &e, &rw),
+                     -EOPNOTSUPP);
         ASSERT_CONTAINS(e.message, "entry \"A\": kernel /vmlinuz-1 is not named by a plain word");
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux \"/vmlinuz-1\" ro; }\n", all_zstd, "/dev/sda1",
-                                  &e, &rw), -EOPNOTSUPP);
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "function l { linux /vmlinuz-1 ro; }\nmenuentry A { l; }\n",
-                                  all_zstd, "/dev/sda1", &e, &rw), -EOPNOTSUPP);
+        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux \"/vmlinuz-1\" ro; }\n", all_zstd,
+                                  "/dev/sda1", &e, &rw),
+                     -EOPNOTSUPP);
+        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2,
+                                  "function l { linux /vmlinuz-1 ro; }\nmenuentry A { l; }\n", all_zstd,
+                                  "/dev/sda1", &e, &rw),
+                     -EOPNOTSUPP);
         /* A kernel on another filesystem than the config. */
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_zstd, "/dev/sda2", &e,
-                                  &rw), -EXDEV);
+        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_zstd,
+                                  "/dev/sda2", &e, &rw),
+                     -EXDEV);
         ASSERT_CONTAINS(e.message, "is on /dev/sda2, not on /dev/sda1");
 }
 
@@ -187,8 +198,9 @@ static void test_moved_bytes(void)
         ASSERT_EQ(plan->entries[0].kernel_span.line, 2);
         ASSERT_EQ(plan->entries[0].kernel_span.column, 7);
         ASSERT_EQ(plan->entries[0].kernel_span.length, 10);
-        ASSERT_ERROR(kp_pvgrub_rewrite(plan, "menuentry A {\n linux /vmlinuz-2 ro\n}\n", strlen(text), &e, &rw),
-                     -EBADMSG);
+        ASSERT_ERROR(
+                kp_pvgrub_rewrite(plan, "menuentry A {\n linux /vmlinuz-2 ro\n}\n", strlen(text), &e, &rw),
+                -EBADMSG);
         ASSERT_ERROR(kp_pvgrub_rewrite(plan, "menuentry A {\n", 14, &e, &rw), -EBADMSG);
         /* Not pvgrub's: extlinux. */
         plan->kind = KP_CONFIG_EXTLINUX;

@@ -35,7 +35,8 @@ static void touch(const char *p)
 
 int main(void)
 {
-        _cleanup_free_ char *disk = NULL, *hard = NULL, *sym = NULL, *other = NULL, *gone = NULL, *dotted = NULL;
+        _cleanup_free_ char *disk = NULL, *hard = NULL, *sym = NULL, *other = NULL, *gone = NULL,
+                            *dotted = NULL;
 
         ASSERT_TRUE(mkdtemp(dir));
         disk = path("guest.img");
