@@ -28,6 +28,7 @@ static int reply_answer(Waiter *w, KpPrepared *p, bool hot)
         Disk *d = w->disk;
         Manager *m = d->manager;
         KpOutputDir dir = KP_OUTPUT_DIR_INIT;
+        const char *name;
         _cleanup_free_ char *kernel = NULL, *ramdisk = NULL, *args = NULL;
         KpError error = {};
         int r;
@@ -54,8 +55,11 @@ static int reply_answer(Waiter *w, KpPrepared *p, bool hot)
                 m->prepares_hot++;
         else
                 m->prepares_cold++;
+        /* The guest's name and its disk's path: the admin reading it knows one or the other. */
+        name = disk_display_name(m, d);
         log_disk_event(LOG_INFO, 0, hot ? KP_MESSAGE_PREPARE_HOT : KP_MESSAGE_PREPARE_COLD, m, d, p->kernel_sha256,
-                       "start of %s served %s: %s (%s)", disk_display_name(m, d),
+                       "start of %s%s%s%s served %s: %s (%s)", name, streq(name, d->request.disk) ? "" : " (",
+                       streq(name, d->request.disk) ? "" : d->request.disk, streq(name, d->request.disk) ? "" : ")",
                        hot ? "from a fresh plan" : "after a scan", p->kernel_path, p->title ? p->title : "");
         return sd_bus_reply_method_return(w->call, "sssbsss", kernel, ramdisk ? ramdisk : "", args ? args : "", hot,
                                           p->kernel_path, p->kernel_sha256, p->title ? p->title : "");

@@ -54,7 +54,7 @@ PARTS = {
 # The host-side prepare step: run before QEMU starts for each case with
 # "prepare" set (and by a {"action": "prepare"} host step), as root, in the
 # run directory, with a timeout of PREPARE_TIMEOUT seconds. Each element
-# is formatted with: {kunpack_boot} {kunpackctl} {config} (the case's
+# is formatted with: {kunpack_boot} {kunpackctl} {kunpackd} {kunpack_scan} {config} (the case's
 # kunpack.conf, the same file dom0 uses), {disk} (the guest image, the same
 # path in dom0), {mode} (direct|pvgrub), {outdir} (an empty directory) and
 # {output} (an existing empty file in it). It must exit 0 leaving a fresh
@@ -258,7 +258,9 @@ CASES = [
         "needs": ["kunpack-boot", "kunpackd"],
         "prepare": "direct",
         "steps": [
-            {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}"], "background": True, "settle": 5},
+            # The build's kunpack-scan: the installed path (libexecdir) does not exist in the build tree.
+            {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}", "--scan-program={kunpack_scan}"],
+             "background": True, "settle": 5},
             {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
              "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"},
                         "dom0_log_has": {"step": 0, "text": "{disk}"}}},

@@ -111,6 +111,7 @@ class Suite:
             "kunpack_boot": os.path.join(self.build, C.PARTS["kunpack-boot"][0]),
             "kunpackctl": os.path.join(self.build, "tools", "kunpackctl"),
             "kunpackd": os.path.join(self.build, C.PARTS["kunpackd"][0]),
+            "kunpack_scan": os.path.join(self.build, "tools", "kunpack-scan"),
             "config": os.path.join(self.run_dir, "conf", case["name"] + ".conf"),
             "disk": os.path.join(self.run_dir, "disks", disk + ".img") if disk else "",
             "uuid": guests.disk_uuid(disk) if disk else "",
