@@ -135,7 +135,8 @@ def main():
     boottest.check_readnotes("lz4 hot", ans)
     check(rig.counter.launches() == 0 and rig.scans() == [],
           "lz4 hot: no appliance, no kunpack-scan (got %d, %s)" % (rig.counter.launches(), rig.scans()))
-    check(ans.seconds < 2, "lz4 hot: answered in %.3f s" % ans.seconds)
+    # How fast is bench-boot's to say (a timed check would fail on a busy machine, not on a slow start).
+    print("lz4 hot start: %.3f s" % ans.seconds)
     # pygrub gets this one wrong ($vt_handoff passed literally): the expectation is GRUB's own.
     check("$vt_handoff" in (pygrub_args(disk, work, EXTRA) or "$vt_handoff"),
           "lz4: pygrub passes $vt_handoff literally, kunpack passes GRUB's vt.handoff=7")
