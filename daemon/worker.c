@@ -266,6 +266,9 @@ static int build_argv(Manager *m, Disk **disks, size_t n, uint64_t timeout_usec,
             asprintf(&s, "--timeout=%" PRIu64, MAX((timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC, UINT64_C(1))) < 0 ||
             strv_consume(&argv, s) < 0)
                 return -ENOMEM;
+        /* Steps for STATUS=, List and kunpackctl's progress display (ScanProgress). */
+        if (asprintf(&s, "--progress-fd=%d", KP_WORKER_PROGRESS_FD) < 0 || strv_consume(&argv, s) < 0)
+                return -ENOMEM;
         if (force && strv_extend(&argv, "--force") < 0)
                 return -ENOMEM;
         if (q->entry && (asprintf(&s, "--entry=%s", q->entry) < 0 || strv_consume(&argv, s) < 0))
@@ -301,6 +304,9 @@ static _noreturn_ void child(char **argv, int out, int progress)
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
             dup2(progress, KP_WORKER_PROGRESS_FD) < 0)
+                _exit(127);
+        /* dup2() onto itself keeps O_CLOEXEC: the pipe must outlive the exec. */
+        if (progress == KP_WORKER_PROGRESS_FD && fcntl(progress, F_SETFD, 0) < 0)
                 _exit(127);
         /* stderr stays the daemon's: the scan program's own log lines reach the journal. */
         execv(argv[0], argv);

@@ -12,6 +12,7 @@ be served without an appliance, and the test asserts that it was.
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -89,6 +90,10 @@ def run(work, counter, manifest, vmlinux_sha):
     check(counter.launches() == 1, "8 guests scanned in 1 appliance launch (%d)" % counter.launches())
     check(any("Scanning 8 disks in 1 appliance" in s for s in d.notify.seen("STATUS=")),
           "STATUS= said it was scanning 8 disks in one appliance: %s" % d.notify.seen("STATUS=")[:3])
+    # The scan program's steps reach STATUS= (its progress pipe): the appliance's launch, then each disk.
+    steps = [s for s in d.notify.seen("STATUS=Scanning 8 disks") if re.search(r"\(g\d: (launch|inspecting|fetching)", s)]
+    check(any("launch" in s for s in steps) and any("fetching" in s for s in steps),
+          "STATUS= followed the scan's steps: %s" % (steps[:1] + steps[-1:]))
 
     guests = d.guests()
     for name, src in kinds.items():
@@ -259,8 +264,13 @@ def run(work, counter, manifest, vmlinux_sha):
           "g1 is not fresh after the cache verify" not in d.read_log(),
           "after verify removed their kernel, g5 and g6 are being scanned again: %s"
           % {n: g["status"] for n, g in guests.items()})
-    # rescan --wait joins the scan already queued or running: one appliance for both.
-    r = d.ctl("--json", "rescan", "--wait", "g5", "g6")
+    # rescan --wait joins the scan already queued or running: one appliance for both. With -v and
+    # no terminal, the ScanProgress signals are printed on stderr, one line each.
+    r = d.ctl("--json", "-v", "rescan", "--wait", "g5", "g6")
+    progress = re.findall(r"^(g[56]): (launch|ready|scan|files|inspecting|fetching|done) \d+% \((\d+) left\)$",
+                          r.stderr, re.M)
+    check({p[1] for p in progress} >= {"fetching", "done"} and {p[0] for p in progress} == {"g5", "g6"},
+          "rescan --wait -v showed each guest's steps: %s" % r.stderr.strip().splitlines()[-3:])
     j = json.loads(r.stdout) if r.returncode == 0 else []
     check(r.returncode == 0 and sorted((x["guest"], x["result"], x["error"]) for x in j) ==
           [("g5", "scanned", None), ("g6", "scanned", None)],
