@@ -250,10 +250,6 @@ int verb_revert(int argc, char **argv)
                 log_warning("%s; the pvgrub-mode record of %s is left as it is", error.message, t.disk.path);
         o = run_options(&t);
         r = kp_boot_pvgrub_revert(state, &t.disk, &o, &error, &rep);
-        if (r == -ENOENT) {
-                printf("%s: %s\n", t.disk.path, error.message);
-                return KPCTL_EXIT_OK;
-        }
         if (r < 0) {
                 log_error("%s: %s", t.disk.path, error.message);
                 return KPCTL_EXIT_FAILURE;

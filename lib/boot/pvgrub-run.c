@@ -61,7 +61,7 @@ int kp_boot_pvgrub_run(KpStateStore *state, const KpDiskSpec *disk, const KpPvgr
 
         canonical = realpath(disk->path, NULL);
         if (!canonical)
-                return kp_error_set_errno(error, negative_errno(), "%s", disk->path);
+                return kp_error_set_errno(error, negative_errno(), "cannot open the disk");
         spec = (KpDiskSpec) { .path = canonical, .format = disk->format };
 
         r = lock_record(state, canonical, o, error, &lock);
@@ -131,7 +131,7 @@ int kp_boot_pvgrub_revert(KpStateStore *state, const KpDiskSpec *disk, const KpP
 
         canonical = realpath(disk->path, NULL);
         if (!canonical)
-                return kp_error_set_errno(error, negative_errno(), "%s", disk->path);
+                return kp_error_set_errno(error, negative_errno(), "cannot open the disk");
         spec = (KpDiskSpec) { .path = canonical, .format = disk->format };
 
         r = lock_record(state, canonical, o, error, &lock);
@@ -150,6 +150,14 @@ int kp_boot_pvgrub_revert(KpStateStore *state, const KpDiskSpec *disk, const KpP
         if (r < 0)
                 return r;
         r = kp_pvgrub_revert(s, 0, error, &rep);
+        if (r == -ENOENT) {
+                /* Nothing to undo is not a failure: say so. */
+                rep = (KpPvgrubReport) {};
+                (void) snprintf(rep.message, sizeof(rep.message), "%s", error ? error->message : "");
+                kp_error_clear(error);
+                *ret_report = rep;
+                return 0;
+        }
         if (r < 0)
                 return r;
         s = kp_guest_session_free(s);

@@ -16,7 +16,7 @@ int kp_boot_pvgrub_fresh(KpStateStore *state, const char *disk, bool trust_forei
 
         canonical = realpath(disk, NULL);
         if (!canonical)
-                return kp_error_set_errno(error, negative_errno(), "%s", disk);
+                return kp_error_set_errno(error, negative_errno(), "cannot open the disk");
         r = kp_state_load(state, canonical, KP_PVGRUB_REQUEST, &e, &st);
         if (r == -ENOENT || r == -EBADMSG) {
                 if (ret_reason)

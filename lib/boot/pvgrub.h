@@ -56,7 +56,11 @@ typedef struct KpPvgrubRunOptions {
 int kp_boot_pvgrub_run(KpStateStore *state, const KpDiskSpec *disk, const KpPvgrubRunOptions *options,
                        KpError *error, KpPvgrubReport *ret_report, bool *ret_fresh);
 
-/* Undoes pvgrub mode on disk (kp_pvgrub_revert()) after the same in-use check, and drops its record. */
+/*
+ * Undoes pvgrub mode on disk (kp_pvgrub_revert()) after the same in-use
+ * check, and drops its record. A guest kunpack never changed is not a
+ * failure: 0, with the report's message saying so (changed false).
+ */
 int kp_boot_pvgrub_revert(KpStateStore *state, const KpDiskSpec *disk, const KpPvgrubRunOptions *options,
                           KpError *error, KpPvgrubReport *ret_report);
 
