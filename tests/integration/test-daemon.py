@@ -199,10 +199,13 @@ def run(work, counter, manifest, vmlinux_sha):
     os.chmod(os.path.dirname(d.socket), 0o755)
     os.chmod(d.socket, 0o666)
     r = as_nobody("list")
+    r2 = as_nobody("prepare", "g1", "--dry-run")
     os.chmod(d.socket, 0o600)
     os.chmod(work, 0o700)
     check(r.returncode == 3 and "kunpackd serves root only (you are uid %d)" % nobody.pw_uid in r.stderr,
           "a non-root caller is refused by the daemon: " + r.stderr.strip())
+    check(r2.returncode == 3 and r2.stderr == "kunpackctl: kunpackd serves root only (you are uid %d)\n" % nobody.pw_uid,
+          "prepare by a non-root caller: refused, exit 3 (%d: %s)" % (r2.returncode, r2.stderr.strip()))
     check("refused List from uid %d" % nobody.pw_uid in d.read_log(), "and the refusal is logged")
 
     # ---- config directory changes are picked up -----------------------------------------------
