@@ -250,6 +250,20 @@ static int register_config(Manager *m, const KpDomainConfig *c, bool autostart, 
                 return 0;
         }
 
+        /*
+         * libxl gives the bootloader the first disk's file only when that is
+         * raw; a qcow2 image is attached locally and passed as /dev/xvdX
+         * (docs/boot-path.md). A plan for the file would never be asked
+         * for, and the scan reads disks as raw: such a guest is left to its
+         * starts (the cold path), and said so whenever the configs are read.
+         */
+        if (c->n_disks > 0 && c->disks[0].format != KP_DISK_FORMAT_RAW) {
+                log_notice("%s: guest %s boots from a %s image, which libxl hands to kunpack-boot as a local "
+                           "attachment, not as %s: not prepared ahead",
+                           c->path, c->name, kp_disk_format_to_string(c->disks[0].format), c->disks[0].path);
+                return 0;
+        }
+
         r = registry_disk_for_request(m, c->disks, c->n_disks, c->entry, NULL, NULL, &error, &d);
         if (r < 0) {
                 kp_log_internal(LOG_WARNING, r, NULL, "%s: guest %s: %s", c->path, c->name,
