@@ -282,8 +282,8 @@ int verb_show_changes(int argc, char **argv)
                 return KPCTL_EXIT_FAILURE;
         }
         if (arg_json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
                 _cleanup_free_ char *text = NULL;
-                yajl_gen g;
 
                 if (kp_json_gen_new(true, &g) < 0)
                         return log_oom(), KPCTL_EXIT_FAILURE;
