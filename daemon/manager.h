@@ -236,6 +236,8 @@ bool disk_is_vouched(Manager *m, Disk *d);
 
 /* scheduler.c */
 void scheduler_enqueue(Disk *d, ScanPriority priority);
+/* The same for a disk whose next start would not be served at once; returns 1 when it queued it. */
+int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
 void scheduler_stop_all(Manager *m);
 size_t scheduler_count(Manager *m, DiskScanState state);
 void disk_add_waiter(Disk *d, Waiter *w);

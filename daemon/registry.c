@@ -281,7 +281,7 @@ static int register_config(Manager *m, const KpDomainConfig *c, bool autostart, 
                 m->guests = g;
                 added = true;
         } else if (g->disk != d && !at_startup)
-                scheduler_enqueue(d, SCAN_PRIORITY_BACKGROUND);
+                (void) scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND);
 
         g->origin = GUEST_ORIGIN_CONFIG;
         g->seen = true;
@@ -298,9 +298,13 @@ static int register_config(Manager *m, const KpDomainConfig *c, bool autostart, 
         if (added) {
                 log_disk_event(LOG_INFO, 0, KP_MESSAGE_GUEST_ADDED, m, d, NULL, "guest %s added from %s", c->name,
                                c->path);
-                /* At startup every stale guest is queued at once, autostart first (manager_startup). */
+                /*
+                 * At startup every stale guest is queued at once, autostart
+                 * first (manager_startup). Later, a guest whose disk is fresh
+                 * already (another guest's, or a config put back) needs no scan.
+                 */
                 if (!at_startup)
-                        scheduler_enqueue(d, SCAN_PRIORITY_BACKGROUND);
+                        (void) scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND);
         }
         return 0;
 }

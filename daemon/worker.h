@@ -31,7 +31,6 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
 void scheduler_disk_requeue(Disk *d);
 void scheduler_disk_progress(Disk *d, const char *step, unsigned percent);
 void disk_remove_waiter(Disk *d, Waiter *w);
-int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
 
 /* bus.c */
 void rescan_call_result(RescanCall *c, size_t index, int error, const char *message);

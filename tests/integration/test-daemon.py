@@ -215,12 +215,15 @@ def run(work, counter, manifest, vmlinux_sha):
     with open(os.path.join(d.xen, "q1.cfg"), "w") as f:
         f.write('name = "q1"\nbootloader = "kunpack-boot"\n'
                 "disk = [ 'format=qcow2, vdev=xvda, access=rw, target=%s' ]\n" % qcow)
+    scans = d.ctl_json("status")["scans_done"]
     d.add_guest("g9", os.path.join(d.images, "g1.img"), copy=False)
     os.unlink(os.path.join(d.xen, "g7.cfg"))
     ok = d.wait_for(lambda: "g9" in d.guests() and "g7" not in d.guests(), 10, "the registry reload")
     check(ok, "a new config (g9) is picked up and a removed one (g7) dropped")
-    check(d.guests().get("g9", {}).get("status") == "fresh", "g9 shares g1's disk: fresh without a scan")
-    check("q1" not in d.guests() and d.ctl_json("status")["queued"] == 0 and
+    g9, st = d.guests().get("g9", {}), d.ctl_json("status")
+    check(g9.get("status") == "fresh" and st["scans_done"] == scans and st["queued"] == 0 and st["scanning"] == 0,
+          "g9 shares g1's disk: fresh without a scan (%s, %d scans since)" % (g9.get("status"), st["scans_done"] - scans))
+    check("q1" not in d.guests() and
           "guest q1 boots from a qcow2 image, which libxl hands to kunpack-boot as a local attachment, not as %s: "
           "not prepared ahead" % qcow in d.read_log(),
           "a qcow2 guest is named in the log and not scanned as a raw file")
