@@ -155,11 +155,15 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
 
         if (!kp_guest_session_writable(s))
                 return kp_error_set(error, -EROFS, "pvgrub mode needs a writable session");
-        if (plan->kind != KP_CONFIG_GRUB2 && plan->kind != KP_CONFIG_GRUB_LEGACY)
-                return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
-                                    kp_config_kind_to_string(plan->kind) ?: "?");
+        /* A guest whose kernels pvgrub loads as they are needs nothing, whatever its configuration is. */
+        if ((!device || !path) && !kp_pvgrub_needs_rewrite(plan))
+                goto nothing;
         if (!device || !path)
-                return kp_error_set(error, -EINVAL, "the plan names no configuration file");
+                return kp_error_set(error, -EOPNOTSUPP,
+                                    "no boot configuration to point at a decompressed kernel (%s needs one)",
+                                    plan->n_entries > 0 && plan->entries[0].kernel.path
+                                            ? plan->entries[0].kernel.path
+                                            : "?");
 
         mpath = path_with(path, KP_PVGRUB_MANIFEST_SUFFIX);
         bpath = path_with(path, KP_PVGRUB_BACKUP_SUFFIX);
@@ -170,13 +174,18 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         r = kp_guest_mount_readonly(s, guest, device, error);
         if (r < 0)
                 return r;
+        r = read_manifest(s, mpath, error, &old, &old_text, &old_size);
+        if (r < 0)
+                return r;
+        if (!old && !kp_pvgrub_needs_rewrite(plan))
+                goto nothing;
+        if (plan->kind != KP_CONFIG_GRUB2 && plan->kind != KP_CONFIG_GRUB_LEGACY)
+                return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
+                                    kp_config_kind_to_string(plan->kind) ?: "?");
         r = kp_guest_read_regular(s, path, KP_BOOTCFG_MAX_SIZE, error, &config, &config_size);
         if (r < 0)
                 return r;
         r = sha256_hex(config, config_size, config_sha);
-        if (r < 0)
-                return r;
-        r = read_manifest(s, mpath, error, &old, &old_text, &old_size);
         if (r < 0)
                 return r;
 
@@ -456,6 +465,13 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
 finish:
         jobs_free(jobs, n_jobs);
         return r;
+
+nothing:
+        (void) snprintf(rep.message, sizeof(rep.message),
+                        "every kernel of %s is one pvgrub loads as it is; nothing written",
+                        path ?: "the guest");
+        *ret = rep;
+        return 0;
 }
 
 int kp_pvgrub_find(KpGuestSession *s, size_t guest, KpError *error, char **ret_device, char **ret_path,

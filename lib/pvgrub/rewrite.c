@@ -50,6 +50,14 @@ int kp_pvgrub_target_path(const char *source, char **ret)
         return 0;
 }
 
+bool kp_pvgrub_needs_rewrite(const KpBootPlan *plan)
+{
+        for (size_t i = 0; i < plan->n_entries; i++)
+                if (needs_conversion(&plan->entries[i].kernel))
+                        return true;
+        return false;
+}
+
 typedef struct Edit {
         size_t offset;
         size_t length;

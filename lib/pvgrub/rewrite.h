@@ -51,6 +51,9 @@ void kp_pvgrub_rewrite_done(KpPvgrubRewrite *r);
 /* Payloads pvgrub2 loads itself: ELF, gzip, xz, lzo. */
 bool kp_pvgrub_can_load(KpFormat format);
 
+/* Whether some entry of plan has a kernel the inspection found in a payload pvgrub cannot load. */
+bool kp_pvgrub_needs_rewrite(const KpBootPlan *plan);
+
 /*
  * The name of the decompressed copy of source: "vmlinuz" at the start of
  * the file name becomes "vmlinux"; any other name gets ".elf" appended.

@@ -14,6 +14,7 @@ ones (the fixture ELF is ~66 MB), and a few made to fail:
                   /vmlinuz-*), zstd 5.15.0-91 and xz 5.15.0-88, saved_entry
   debian5-bzip2   Debian 5 as a Xen domU: GRUB legacy menu.lst, the old
                   kernel bzip2 (pvgrub cannot load it), the new one gzip
+  bookworm-xz     Debian 12: xz and gzip kernels only, nothing to do
   small-boot      jammy-zstd with a 64 MiB /boot: the ELF does not fit
   ro-compat       focal-lz4 on an ext4 with an unknown read-only-compatible
                   feature: Linux mounts it read-only, never read-write
@@ -38,6 +39,7 @@ from images import MiB, Disk, Fs, Part, GPT_BIOS_BOOT, data_tree  # noqa: E402
 FOCAL_NEW, FOCAL_OLD = "5.4.0-42-generic", "5.4.0-26-generic"
 JAMMY_NEW, JAMMY_OLD = "5.15.0-91-generic", "5.15.0-88-generic"
 DEB_NEW, DEB_OLD = "2.6.26-2-xen-686", "2.6.26-1-xen-686"
+BOOKWORM_NEW, BOOKWORM_OLD = "6.1.0-13-amd64", "6.1.0-9-amd64"
 FOCAL_UUID = "6a1f3f5e-8a2b-4c7d-9e10-2b3c4d5e6f70"
 JAMMY_BOOT_UUID = "3f9d2c41-77aa-4d6e-b0c3-5e8f1a2b3c4d"
 
@@ -69,10 +71,14 @@ def jammy(boot_size):
 def all_images():
     deb = data_tree("debian-5", kernels={"/boot/vmlinuz-" + DEB_NEW: "gzip", "/boot/vmlinuz-" + DEB_OLD: "bzip2"},
                     initrds=["/boot/initrd.img-" + DEB_NEW, "/boot/initrd.img-" + DEB_OLD])
+    bookworm = data_tree("debian-12", kernels={"/boot/vmlinuz-" + BOOKWORM_NEW: "xz",
+                                               "/boot/vmlinuz-" + BOOKWORM_OLD: "gzip"},
+                         initrds=["/boot/initrd.img-" + BOOKWORM_NEW, "/boot/initrd.img-" + BOOKWORM_OLD])
     return [
         ("focal-lz4", [Disk("dos", [Part(Fs("ext4", focal_files(), uuid=FOCAL_UUID, size=192 * MiB))])]),
         ("jammy-zstd", jammy(160 * MiB)),
         ("debian5-bzip2", [Disk("dos", [Part(Fs("ext3", deb, size=160 * MiB))])]),
+        ("bookworm-xz", [Disk("dos", [Part(Fs("ext4", bookworm, size=96 * MiB))])]),
         ("small-boot", jammy(64 * MiB)),
         # A whole-disk filesystem, so that its superblock sits at 1024; no metadata_csum, so that
         # flipping a feature bit leaves a superblock Linux still reads.

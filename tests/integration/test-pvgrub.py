@@ -19,6 +19,7 @@ is read back with guestfish (another appliance, not kunpack's code):
                 removes every file kunpack wrote.
   jammy-zstd    separate /boot (paths /vmlinuz-*), zstd beside xz
   debian5-bzip2 GRUB legacy menu.lst, bzip2 beside gzip
+  bookworm-xz   xz and gzip kernels only: pvgrub answer, image untouched
   small-boot, ro-compat, corrupt
                 a /boot without room for the ELF, a filesystem Linux mounts
                 read-only only, one no kernel mounts: the image is
@@ -261,6 +262,13 @@ def main():
     n = only_kernel_names_differ("debian5 menu.lst", deb_cfg, got[(deb, "/boot/grub/menu.lst")] or b"",
                                  {"vmlinuz-" + P.DEB_OLD: "vmlinux-" + P.DEB_OLD})
     check(n == 1, "debian5: exactly the bzip2 kernel's line changed (got %d)" % n)
+
+    # ---- nothing pvgrub cannot load: nothing written, not even a superblock's mount count -------------------
+    bookworm = boottest.copy_image(imgs["bookworm-xz"]["disk"], os.path.join(work, "bookworm.img"))
+    before = image_sha(bookworm)
+    ans = rig.start(bookworm, bootloader_args=pvgrub_args)
+    check_pvgrub_answer("bookworm (xz and gzip kernels)", ans)
+    check(image_sha(bookworm) == before, "bookworm: the image is untouched (whole-image sha256)")
 
     # ---- failures: untouched, pvgrub answer -------------------------------------------------------------------
     for name, reason in (("small-boot", r"has \d+ bytes free, kunpack needs \d+ .*nothing written"),

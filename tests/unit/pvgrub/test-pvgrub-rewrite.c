@@ -56,7 +56,9 @@ static void test_ubuntu_2004(void)
         KpError e = {};
         char *want;
 
+        ASSERT_FALSE(kp_pvgrub_needs_rewrite(plan)); /* no facts yet: nothing known to convert */
         add_facts(plan, focal, "/dev/sda1");
+        ASSERT_TRUE(kp_pvgrub_needs_rewrite(plan));
         ASSERT_OK(kp_pvgrub_rewrite(plan, cfg->data, cfg->size, &e, &rw));
         /* One kernel to decompress, named on three lines (the default, and the submenu's two). */
         ASSERT_EQ(rw.n_conversions, 1);
@@ -144,6 +146,14 @@ static void test_literals(void)
         kp_pvgrub_rewrite_done(&rw);
 
         /* Nothing pvgrub cannot load: the same bytes, nothing to do. */
+        {
+                KpBootPlan *plan = NULL;
+                ASSERT_OK(parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg",
+                                     "menuentry A { linux /vmlinuz-1 ro; }\n", NULL, &e, &plan));
+                add_facts(plan, all_xz, "/dev/sda1");
+                ASSERT_FALSE(kp_pvgrub_needs_rewrite(plan));
+                kp_boot_plan_free(plan);
+        }
         ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_xz,
                                "/dev/sda1", &e, &rw));
         ASSERT_STREQ(rw.config, "menuentry A { linux /vmlinuz-1 ro; }\n");
