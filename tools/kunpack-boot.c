@@ -351,37 +351,82 @@ static int answer(Boot *b, const KpPrepared *p, bool hot)
         return EXIT_SUCCESS;
 }
 
-/* The cold path: kunpack-scan for this disk, within our deadline. */
-static int scan(Boot *b, const KpBootRequest *req, KpError *error)
+/*
+ * Runs kunpack-scan with argv (argv[0] is filled in here) within our
+ * deadline: what boot_timeout leaves after the answer's reserve, then a
+ * grace period before it is killed. libxl sends SIGTERM when the domain
+ * dies meanwhile: the scan (and its appliance) dies with us. On a non-zero
+ * exit, ret_err_line is the last line of its standard error, control
+ * characters replaced (it reaches libxl's log).
+ */
+static int run_scan(Boot *b, char **argv, const char *what, KpError *error, KpHelperRun *run,
+                    const char **ret_err_line)
 {
-        _cleanup_(kp_helper_run_done) KpHelperRun run = {};
-        _cleanup_free_ char *helper = NULL, *config = NULL, *deadline = NULL, *entry = NULL, *kernel = NULL,
-                            *ramdisk = NULL;
-        KpScanSummaryDisk *disks = NULL;
-        char *argv[16];
-        size_t n = 0, n_disks = 0;
+        _cleanup_free_ char *helper = NULL, *deadline = NULL;
         uint64_t scan_deadline, kill_deadline;
         sigset_t stop, old;
+        char *e, *end;
         int r;
 
         if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
-                return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for a scan",
-                                    b->config->boot_timeout);
+                return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for %s",
+                                    b->config->boot_timeout, what);
         scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
         kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
 
         r = kp_scan_helper_path(error, &helper);
         if (r < 0)
                 return r;
-        argv[n++] = helper;
+        if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        argv[0] = helper;
+        argv[1] = deadline;
+
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        r = kp_helper_run(argv, kill_deadline, &stop, error, run);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        argv[0] = argv[1] = NULL;
+        if (r < 0)
+                return r;
+        if (run->timed_out)
+                return kp_error_set(error, -ETIMEDOUT,
+                                    "%s did not finish within boot_timeout (%" PRIu64 " s) and was stopped", what,
+                                    b->config->boot_timeout);
+        if (run->status == 0)
+                return 0;
+
+        e = run->err;
+        end = e + strlen(e);
+        while (end > e && (end[-1] == '\n' || end[-1] == ' '))
+                *--end = '\0';
+        e = strrchr(run->err, '\n') ? strrchr(run->err, '\n') + 1 : run->err;
+        for (char *c = e; *c; c++)
+                if ((unsigned char) *c < ' ' || *c == 0x7f)
+                        *c = '?';
+        *ret_err_line = e;
+        return 1;
+}
+
+/* The cold path: kunpack-scan for this disk, within our deadline. */
+static int scan(Boot *b, const KpBootRequest *req, KpError *error)
+{
+        _cleanup_(kp_helper_run_done) KpHelperRun run = {};
+        _cleanup_free_ char *config = NULL, *entry = NULL, *kernel = NULL, *ramdisk = NULL;
+        KpScanSummaryDisk *disks = NULL;
+        const char *err_line = "";
+        char *argv[16] = {};
+        size_t n = 2, n_disks = 0; /* argv[0], argv[1]: the program and its deadline (run_scan) */
+        int r;
+
         if (b->config->path) {
                 if (asprintf(&config, "--config=%s", b->config->path) < 0)
                         return kp_error_set(error, -ENOMEM, "out of memory");
                 argv[n++] = config;
         }
-        if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
-                return kp_error_set(error, -ENOMEM, "out of memory");
-        argv[n++] = deadline;
         argv[n++] = (char *) "--json";
         argv[n++] = (char *) "--quiet";
         if (req->kernel) {
@@ -402,23 +447,9 @@ static int scan(Boot *b, const KpBootRequest *req, KpError *error)
         argv[n++] = req->disk;
         argv[n] = NULL;
 
-        /* libxl sends SIGTERM when the domain dies meanwhile: the scan dies with us. */
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGINT);
-        sigaddset(&stop, SIGHUP);
-        (void) sigprocmask(SIG_BLOCK, &stop, &old);
-        r = kp_helper_run(argv, kill_deadline, &stop, error, &run);
-        (void) sigprocmask(SIG_SETMASK, &old, NULL);
-        if (r < 0)
+        r = run_scan(b, argv, "the scan", error, &run, &err_line);
+        if (r <= 0)
                 return r;
-
-        if (run.timed_out)
-                return kp_error_set(error, -ETIMEDOUT,
-                                    "the scan did not finish within boot_timeout (%" PRIu64 " s) and was stopped",
-                                    b->config->boot_timeout);
-        if (run.status == 0)
-                return 0;
         /* Why, in the scan's own words if it gave them. */
         if (run.out[0] && kp_scan_summary_parse(run.out, NULL, &disks, &n_disks, NULL) >= 0 && n_disks == 1 &&
             disks[0].message) {
@@ -427,18 +458,8 @@ static int scan(Boot *b, const KpBootRequest *req, KpError *error)
                 return r;
         }
         kp_scan_summary_disks_free(disks, n_disks);
-        {
-                /* The last line of its standard error. */
-                char *e = run.err, *end = e + strlen(e);
-                while (end > e && (end[-1] == '\n' || end[-1] == ' '))
-                        *--end = '\0';
-                e = strrchr(run.err, '\n') ? strrchr(run.err, '\n') + 1 : run.err;
-                for (char *c = e; *c; c++)
-                        if ((unsigned char) *c < ' ' || *c == 0x7f)
-                                *c = '?';
-                return kp_error_set(error, -EIO, "%s exited with status %d%s%s", helper, run.status, e[0] ? ": " : "",
-                                    e);
-        }
+        return kp_error_set(error, -EIO, "kunpack-scan exited with status %d%s%s", run.status,
+                            err_line[0] ? ": " : "", err_line);
 }
 
 /*
@@ -469,33 +490,18 @@ static uint32_t domid_from_output(void)
 static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
 {
         _cleanup_(kp_helper_run_done) KpHelperRun run = {};
-        _cleanup_free_ char *helper = NULL, *config = NULL, *deadline = NULL, *domid = NULL;
+        _cleanup_free_ char *config = NULL, *domid = NULL;
         uint32_t id = domid_from_output();
-        uint64_t scan_deadline, kill_deadline;
-        sigset_t stop, old;
-        char *argv[12];
-        size_t n = 0;
+        const char *e = "";
+        char *argv[12] = {};
+        size_t n = 2; /* argv[0], argv[1]: the program and its deadline (run_scan) */
         int r;
 
-        if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
-                return kp_error_set(error, -ETIMEDOUT,
-                                    "no time left within boot_timeout (%" PRIu64 " s) for pvgrub mode",
-                                    b->config->boot_timeout);
-        scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
-        kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
-
-        r = kp_scan_helper_path(error, &helper);
-        if (r < 0)
-                return r;
-        argv[n++] = helper;
         argv[n++] = (char *) "--pvgrub";
         if (b->config->path && asprintf(&config, "--config=%s", b->config->path) < 0)
                 return kp_error_set(error, -ENOMEM, "out of memory");
         if (config)
                 argv[n++] = config;
-        if (asprintf(&deadline, "--deadline=%" PRIu64, scan_deadline) < 0)
-                return kp_error_set(error, -ENOMEM, "out of memory");
-        argv[n++] = deadline;
         if (id != UINT32_MAX) {
                 if (asprintf(&domid, "--domid=%" PRIu32, id) < 0)
                         return kp_error_set(error, -ENOMEM, "out of memory");
@@ -506,37 +512,13 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
         argv[n++] = (char *) disk;
         argv[n] = NULL;
 
-        /* libxl sends SIGTERM when the domain dies meanwhile: the appliance dies with us. */
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGINT);
-        sigaddset(&stop, SIGHUP);
-        (void) sigprocmask(SIG_BLOCK, &stop, &old);
-        r = kp_helper_run(argv, kill_deadline, &stop, error, &run);
-        (void) sigprocmask(SIG_SETMASK, &old, NULL);
-        if (r < 0)
+        r = run_scan(b, argv, "pvgrub mode", error, &run, &e);
+        if (r <= 0)
                 return r;
-        if (run.timed_out)
-                return kp_error_set(error, -ETIMEDOUT,
-                                    "pvgrub mode did not finish within boot_timeout (%" PRIu64
-                                    " s) and was stopped",
-                                    b->config->boot_timeout);
-        if (run.status == 0)
-                return 0;
-        {
-                /* Its reason is the last line of its standard error. */
-                char *e = run.err, *end = e + strlen(e);
-                while (end > e && (end[-1] == '\n' || end[-1] == ' '))
-                        *--end = '\0';
-                e = strrchr(run.err, '\n') ? strrchr(run.err, '\n') + 1 : run.err;
-                for (char *c = e; *c; c++)
-                        if ((unsigned char) *c < ' ' || *c == 0x7f)
-                                *c = '?';
-                /* "kunpack-scan: DISK: pvgrub mode: REASON": the caller names disk and mode itself. */
-                if (strstr(e, "pvgrub mode: "))
-                        e = strstr(e, "pvgrub mode: ") + STRLEN("pvgrub mode: ");
-                return kp_error_set(error, -EIO, "%s", e[0] ? e : "kunpack-scan --pvgrub failed");
-        }
+        /* "kunpack-scan: DISK: pvgrub mode: REASON": the caller names disk and mode itself. */
+        if (strstr(e, "pvgrub mode: "))
+                e = strstr(e, "pvgrub mode: ") + STRLEN("pvgrub mode: ");
+        return kp_error_set(error, -EIO, "%s", e[0] ? e : "kunpack-scan --pvgrub failed");
 }
 
 /*
