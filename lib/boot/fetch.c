@@ -7,6 +7,7 @@
 #include "boot/fetch.h"
 #include "guest/inspect.h"
 #include "util/error.h"
+#include "util/fileio.h"
 
 /*
  * An unnamed file in the cache directory for a download: it never has a
@@ -15,21 +16,10 @@
  */
 static int open_download(KpCache *cache, KpError *error, int *ret)
 {
-        _cleanup_free_ char *tmpl = NULL;
-        int fd;
+        int fd = kp_open_unnamed(kp_cache_path(cache));
 
-        fd = open(kp_cache_path(cache), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
-                /* No O_TMPFILE on this filesystem: a hidden name, removed at once. */
-                if (asprintf(&tmpl, "%s/.#kp-download-XXXXXX", kp_cache_path(cache)) < 0)
-                        return kp_error_set(error, -ENOMEM, "out of memory");
-                fd = mkostemp(tmpl, O_CLOEXEC);
-                if (fd >= 0)
-                        (void) unlink(tmpl);
-        }
         if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot create a download file in %s",
-                                          kp_cache_path(cache));
+                return kp_error_set_errno(error, fd, "cannot create a download file in %s", kp_cache_path(cache));
         *ret = fd;
         return 0;
 }

@@ -297,10 +297,9 @@ static int open_scratch(KpError *error)
 
         if (!dir || !*dir)
                 dir = "/var/tmp";
-        fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+        fd = kp_open_unnamed(dir);
         if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot create a scratch file in %s",
-                                          dir);
+                return kp_error_set_errno(error, fd, "cannot create a scratch file in %s", dir);
         return fd;
 }
 

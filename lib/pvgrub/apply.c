@@ -9,6 +9,7 @@
 #include "pvgrub/pvgrub.h"
 #include "pvgrub/rewrite.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/sha256.h"
 #include "util/strv.h"
 
@@ -46,11 +47,10 @@ static int sha256_hex(const void *data, size_t size, char ret[KP_SHA256_HEX_SIZE
 
 static int open_tmp(const char *dir, KpError *error, int *ret)
 {
-        int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        int fd = kp_open_unnamed(dir);
 
         if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot create a temporary file in %s",
-                                          dir);
+                return kp_error_set_errno(error, fd, "cannot create a temporary file in %s", dir);
         *ret = fd;
         return 0;
 }

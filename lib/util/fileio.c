@@ -43,6 +43,30 @@ static int make_tmp_name(const char *name, char **ret)
         return 0;
 }
 
+int kp_open_unnamed(const char *dir)
+{
+        _cleanup_free_ char *name = NULL, *path = NULL;
+        int fd, r;
+
+        fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        if (errno != EOPNOTSUPP && errno != EISDIR)
+                return negative_errno();
+
+        /* No O_TMPFILE here (some network and old filesystems): a hidden name, removed at once. */
+        r = make_tmp_name("scratch", &name);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        (void) unlink(path);
+        return fd;
+}
+
 int kp_atomic_file_openat(int dir_fd, const char *name, mode_t mode, KpError *error, KpAtomicFile *ret)
 {
         KpAtomicFile f = KP_ATOMIC_FILE_INIT;

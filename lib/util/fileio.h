@@ -71,5 +71,12 @@ int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode,
 /* Copies all of in_fd (from offset 0) to out_fd, with copy_file_range where possible. */
 int kp_copy_fd(int in_fd, int out_fd, uint64_t max, uint64_t *ret_size);
 
+/*
+ * Opens a new, unnamed regular file in dir (mode 0600) for scratch data
+ * that must never be left behind: O_TMPFILE, or where the filesystem has
+ * none, a hidden name removed at once. Returns the fd or a negative errno.
+ */
+int kp_open_unnamed(const char *dir);
+
 /* Creates dir and its missing parents with mode (existing ones are left alone). */
 int kp_mkdir_p(const char *dir, mode_t mode);

@@ -103,6 +103,26 @@ static void test_error_prefix(void)
         ASSERT_ERROR(kp_error_set(NULL, -EIO, "ignored"), -EIO);
 }
 
+static void test_open_unnamed(void)
+{
+        struct stat st;
+        char buf[5] = {};
+        size_t before = count_entries();
+        int fd;
+
+        fd = kp_open_unnamed(dir);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(count_entries(), before);
+        ASSERT_EQ(write(fd, "data", 4), 4);
+        ASSERT_EQ(pread(fd, buf, 4, 0), 4);
+        ASSERT_STREQ(buf, "data");
+        ASSERT_EQ(fstat(fd, &st), 0);
+        ASSERT_EQ(st.st_mode & 07777, 0600u);
+        ASSERT_EQ(st.st_nlink, 0u);
+        close(fd);
+        ASSERT_EQ(kp_open_unnamed("/nonexistent-kunpack-dir"), -ENOENT);
+}
+
 int main(void)
 {
         ASSERT_TRUE(mkdtemp(dir));
@@ -111,6 +131,7 @@ int main(void)
         test_noreplace();
         test_read_limits();
         test_error_prefix();
+        test_open_unnamed();
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ASSERT_EQ(system(cmd), 0);
