@@ -11,18 +11,6 @@ static bool is_stop(int r)
         return r == -ECANCELED || r == -ETIMEDOUT || r == -ENOMEM;
 }
 
-static int fill(KpGuestSession *s, size_t fs, KpFileInfo *info, const KpGuestFileFacts *f)
-{
-        info->device = strdup(s->filesystems[fs].mountable);
-        if (!info->device)
-                return -ENOMEM;
-        info->size = f->size;
-        memcpy(info->sha256, f->sha256, sizeof(info->sha256));
-        info->format = f->format;
-        info->have_info = true;
-        return 0;
-}
-
 /* The first of the guest's filesystems (partitions, then logical volumes) that holds kernel. */
 static int find_kernel(KpGuestSession *s, size_t guest, const char *kernel, KpError *error, size_t *ret_fs,
                        const KpGuestFileFacts **ret_facts)
@@ -52,7 +40,7 @@ static int find_kernel(KpGuestSession *s, size_t guest, const char *kernel, KpEr
                                 return kp_error_set(error, r, "%s", e.message);
                         /* Something is there but unusable (not a kernel, too big, a link out of /boot...). */
                         if (r == -EMEDIUMTYPE || r == -EFBIG || r == -EPERM || r == -EISDIR || r == -EBADFD)
-                                return kp_error_set(error, r, "kernel %s on %s: %s", kernel, s->filesystems[i].mountable,
+                                return kp_error_set(error, r, "kernel %s on %s: %s", kernel, s->filesystems[i].name,
                                                     e.message);
                         /* Absent here, or the filesystem does not mount: try the next one. */
                         last = e;
@@ -93,10 +81,10 @@ int kp_guest_session_inspect_direct(KpGuestSession *s, size_t guest, const char 
         r = find_kernel(s, guest, kernel, error, &fs, &f);
         if (r < 0)
                 return r;
-        r = fill(s, fs, &plan->entries[0].kernel, f);
+        r = kp_guest_file_info_fill(s, fs, f, &plan->entries[0].kernel);
         if (r < 0)
                 return kp_error_set(error, r, "out of memory");
-        plan->config_device = strdup(s->filesystems[fs].mountable);
+        plan->config_device = strdup(s->filesystems[fs].name);
         if (!plan->config_device)
                 return kp_error_set(error, -ENOMEM, "out of memory");
 
@@ -105,9 +93,9 @@ int kp_guest_session_inspect_direct(KpGuestSession *s, size_t guest, const char 
 
                 r = kp_guest_file_facts(s, fs, ramdisk, false, &e, &f);
                 if (r < 0)
-                        return kp_error_set(error, r, "ramdisk %s on %s: %s", ramdisk, s->filesystems[fs].mountable,
+                        return kp_error_set(error, r, "ramdisk %s on %s: %s", ramdisk, s->filesystems[fs].name,
                                             e.message);
-                r = fill(s, fs, &plan->entries[0].initrds[0], f);
+                r = kp_guest_file_info_fill(s, fs, f, &plan->entries[0].initrds[0]);
                 if (r < 0)
                         return kp_error_set(error, r, "out of memory");
         }

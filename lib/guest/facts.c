@@ -206,3 +206,18 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
                 *ret_size = size;
         return 0;
 }
+
+int kp_guest_file_info_fill(KpGuestSession *s, size_t fs, const KpGuestFileFacts *f, KpFileInfo *info)
+{
+        char *device = strdup(s->filesystems[fs].name);
+
+        if (!device)
+                return -ENOMEM;
+        free(info->device);
+        info->device = device;
+        info->size = f->size;
+        memcpy(info->sha256, f->sha256, sizeof(info->sha256));
+        info->format = f->format;
+        info->have_info = true;
+        return 0;
+}

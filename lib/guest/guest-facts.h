@@ -3,6 +3,7 @@
 
 /* File facts (facts.c): size, sha256 and payload format of a guest file, once per session. */
 
+#include "bootcfg/bootplan.h"
 #include "guest/guest-internal.h"
 
 /*
@@ -15,3 +16,9 @@
  */
 int kp_guest_file_facts(KpGuestSession *s, size_t fs, const char *path, bool kernel, KpError *error,
                         const KpGuestFileFacts **ret);
+
+/*
+ * Copies facts f of a file on filesystem fs into info, with the device as
+ * plans name it (the guest-relative name, see KpGuestFs.name). -ENOMEM.
+ */
+int kp_guest_file_info_fill(KpGuestSession *s, size_t fs, const KpGuestFileFacts *f, KpFileInfo *info);

@@ -195,15 +195,7 @@ static int fill_file(KpGuestSession *s, size_t fs, KpFileInfo *info, bool kernel
         r = kp_guest_file_facts(s, fs, info->path, kernel, error, &f);
         if (r < 0)
                 return r;
-        free(info->device);
-        info->device = strdup(s->filesystems[fs].name);
-        if (!info->device)
-                return -ENOMEM;
-        info->size = f->size;
-        memcpy(info->sha256, f->sha256, sizeof(info->sha256));
-        info->format = f->format;
-        info->have_info = true;
-        return 0;
+        return kp_guest_file_info_fill(s, fs, f, info);
 }
 
 static int fill_entry(KpGuestSession *s, size_t guest, size_t config_fs, KpBootPlan *plan, KpBootEntry *e,
