@@ -722,8 +722,18 @@ static int run(int argc, char *argv[])
         }
 
         r = kp_boot_request_init(arg_disk, arg_entry, arg_kernel, arg_ramdisk, &error, &req);
-        if (r >= 0)
-                r = kp_cache_open(b.config->cache_dir, &error, &cache);
+        if (r < 0) {
+                ret = fail(&b, r, "%s", error.message);
+                goto finish;
+        }
+
+#if HAVE_SYSTEMD
+        /* kunpackd first, when it runs (its own cache and state); the in-process paths follow. */
+        if (ask_daemon(&b, &ret) > 0)
+                goto finish;
+#endif
+
+        r = kp_cache_open(b.config->cache_dir, &error, &cache);
         if (r >= 0)
                 r = kp_state_open(b.config->state_dir, &error, &state);
         if (r < 0) {
@@ -731,12 +741,6 @@ static int run(int argc, char *argv[])
                 goto finish;
         }
         popts.trust_foreign = b.config->trust_foreign_plans;
-
-#if HAVE_SYSTEMD
-        /* kunpackd first, when it runs; the in-process paths follow. */
-        if (ask_daemon(&b, &ret) > 0)
-                goto finish;
-#endif
 
         r = kp_boot_prepare(cache, state, &req, &popts, &error, &p);
         if (r < 0) {
