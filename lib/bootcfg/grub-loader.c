@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <string.h>
 
 #include "bootcfg/grub-interp.h"
@@ -148,9 +149,27 @@ int grub_cmd_linux(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         return 0;
 }
 
+static void initrds_free(char **initrds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(initrds[i]);
+        free(initrds);
+}
+
+/*
+ * GRUB opens every file of an `initrd` before it records any: one it
+ * cannot open fails the whole command and leaves no initrd loaded, so a
+ * later `initrd` may try again. The files are therefore resolved into a
+ * list of their own, and the entry's state changes only once all of them
+ * were resolved.
+ */
 int grub_cmd_initrd(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
 {
+        _cleanup_(kp_device_spec_done) KpDeviceSpec spec = {};
         GrubBoot *b = in->boot;
+        char **initrds;
+        size_t n = 0;
+        bool mixed = false;
         int r;
 
         if (!b)
@@ -166,9 +185,10 @@ int grub_cmd_initrd(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         if (argc - 1 > KP_BOOTCFG_MAX_INITRDS)
                 return grub_interp_fail(in, -E2BIG, c->line, "%zu initrds exceed the limit of %d", argc - 1,
                                         KP_BOOTCFG_MAX_INITRDS);
+        assert(b->n_initrds == 0 && !b->initrds);
 
-        b->initrds = calloc(argc, sizeof(char *));
-        if (!b->initrds)
+        initrds = calloc(argc - 1, sizeof(char *));
+        if (!initrds)
                 return -ENOMEM;
         for (size_t i = 1; i < argc; i++) {
                 _cleanup_(grub_file_ref_done) GrubFileRef f = {};
@@ -181,25 +201,35 @@ int grub_cmd_initrd(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
                                 arg = colon + 1;
                 }
                 r = grub_interp_resolve_file(in, arg, &f);
-                if (r == -ENOMEM)
-                        return r;
-                if (r == -E2BIG)
-                        return grub_interp_fail(in, r, c->line, "initrd path longer than %d bytes", KP_BOOTCFG_MAX_PATH);
                 if (r < 0) {
+                        initrds_free(initrds, n);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r == -E2BIG)
+                                return grub_interp_fail(in, r, c->line, "initrd path longer than %d bytes",
+                                                        KP_BOOTCFG_MAX_PATH);
                         _cleanup_free_ char *shown = kp_text_escape_short(arg);
-                        grub_interp_warn(in, c->line, "%s: bad file name \"%s\"", argv[0], shown ?: "?");
+                        grub_interp_warn(in, c->line, "%s: bad file name \"%s\"; no initrd loaded", argv[0],
+                                         shown ?: "?");
                         in->status = 1;
                         return 0;
                 }
-                if (b->n_initrds == 0) {
-                        b->initrd_spec = f.spec;
+                if (n == 0) {
+                        spec = f.spec;
                         f.spec = (KpDeviceSpec) {};
-                } else if (!kp_device_spec_equal(&f.spec, &b->initrd_spec))
-                        grub_interp_warn(in, c->line, "initrds on different devices; all are looked up on the first one's");
-                b->initrds[b->n_initrds++] = TAKE_PTR(f.path);
+                } else if (!kp_device_spec_equal(&f.spec, &spec))
+                        mixed = true;
+                initrds[n++] = TAKE_PTR(f.path);
         }
-        if (!kp_device_spec_equal(&b->initrd_spec, &b->kernel_spec))
+
+        if (mixed)
+                grub_interp_warn(in, c->line, "initrds on different devices; all are looked up on the first one's");
+        if (!kp_device_spec_equal(&spec, &b->kernel_spec))
                 grub_interp_warn(in, c->line, "initrd and kernel on different devices; both are looked up on the kernel's");
+        b->initrds = initrds;
+        b->n_initrds = n;
+        b->initrd_spec = spec;
+        spec = (KpDeviceSpec) {};
         b->initrd_loaded = true;
         in->status = 0;
         return 0;

@@ -331,6 +331,40 @@ static void test_entry_body(void)
         ASSERT_STREQ(e.message, "/boot/grub/grub.cfg: no menu entry");
 }
 
+/*
+ * An `initrd` that fails on one of its files loads none of them, as GRUB's
+ * does, and leaves the entry as it was: a later `initrd` loads its own
+ * files and nothing else (a fuzzer found the old code writing past its
+ * array here).
+ */
+static void test_initrd_failed(void)
+{
+        KpError e = {};
+        KpBootPlan *plan;
+        const KpBootEntry *x;
+
+        plan = parse("menuentry 'x' {\n  linux /vmlinuz\n  initrd /a (bogus\n  initrd /b /c /d\n}\n", NULL, &e, 0);
+        ASSERT_EQ(plan->n_entries, 1);
+        x = selected(plan);
+        check_entry(x, "x", "x", "/vmlinuz", "/b /c /d", "");
+        ASSERT_EQ(x->n_initrds, 3);
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/grub.cfg:3: initrd: bad file name \"(bogus\"; no initrd loaded"));
+        ASSERT_TRUE(!has_warning(plan, "an initrd is already loaded"));
+        kp_boot_plan_free(plan);
+
+        /* Failing on its first file, its last, or every one: still nothing loaded. */
+        plan = parse("menuentry 'x' { linux /k; initrd (bogus /a; }\n"
+                     "menuentry 'y' { linux /k; initrd /a /b (bogus; }\n"
+                     "menuentry 'z' { linux /k; initrd /a (bogus; initrd (x /b; initrd /c; initrd /d; }\n",
+                     NULL, &e, 0);
+        ASSERT_EQ(plan->n_entries, 3);
+        check_entry(&plan->entries[0], "x", NULL, "/k", "", "");
+        check_entry(&plan->entries[1], "y", NULL, "/k", "", "");
+        check_entry(&plan->entries[2], "z", NULL, "/k", "/c", "");
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/grub.cfg:3: initrd: an initrd is already loaded; ignored"));
+        kp_boot_plan_free(plan);
+}
+
 static void test_files(void)
 {
         MemFs *m = memfs_new();
@@ -478,6 +512,7 @@ int main(void)
         test_submenu_context();
         test_defaults();
         test_entry_body();
+        test_initrd_failed();
         test_files();
         test_hostile();
         return 0;
