@@ -134,6 +134,11 @@ int kp_pvgrub_manifest_parse(const char *data, size_t size, KpError *error, KpPv
                         if (*path)
                                 return kp_error_set(error, -EBADMSG, "manifest:%u: second %s record", line,
                                                     fields[0]);
+                        /* One spelling: kp_pvgrub_manifest_format() writes config, then backup, then files. */
+                        if (config ? line != 2 : !m->config || line != 3)
+                                return kp_error_set(error, -EBADMSG, "manifest:%u: %s record out of place (%s)",
+                                                    line, fields[0],
+                                                    config ? "config comes first" : "backup comes right after config");
                         *path = strdup(fields[1]);
                         if (!*path)
                                 return -ENOMEM;

@@ -77,6 +77,18 @@ static void test_refused(void)
                 "\n",
                 "listed twice");
         refused("kunpack-changes 1\nconfig\t/a\t" SHA_A "\nconfig\t/a\t" SHA_A "\n", "second config record");
+        /*
+         * Records in another order than kunpack writes them: each manifest has
+         * one spelling, so what is read formats back to the same bytes.
+         */
+        refused("kunpack-changes 1\nbackup\t/bofg\t" SHA_A "\nconfig\t/boot/grub.cf\t" SHA_B "\n",
+                "manifest:2: backup record out of place (backup comes right after config)");
+        refused("kunpack-changes 1\nfile\t/x\t" SHA_A "\t/y\t" SHA_B "\nconfig\t/a\t" SHA_A "\nbackup\t/b\t" SHA_A
+                "\n",
+                "manifest:3: config record out of place (config comes first)");
+        refused("kunpack-changes 1\nconfig\t/a\t" SHA_A "\nfile\t/x\t" SHA_A "\t/y\t" SHA_B "\nbackup\t/b\t" SHA_A
+                "\n",
+                "manifest:4: backup record out of place (backup comes right after config)");
         refused("kunpack-changes 1\nrm -rf /\n", "manifest:2: not a record kunpack writes");
         {
                 static const char nul[] = "kunpack-changes 1\n\0\n";
