@@ -430,6 +430,17 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
                                    "Debian GNU/Linux", "xz", "/grub/grub.cfg", "default-index", disk=2),
                      pygrub=dict(handles=False, why="reads the first disk only")))
 
+    # An initrd command that fails on one of its files, then one that works (issue 16: the first one's
+    # half-kept state made the second write past its array). GRUB loads the second one's three files.
+    kv = "5.4.0-26-generic"
+    cfg = b"menuentry 'x' {\n  linux /vmlinuz\n  initrd /a (bogus\n  initrd /b /c /d\n}\n"
+    files = {"/boot/grub/grub.cfg": cfg, "/vmlinuz": ("kernel", "lz4")}
+    for n in "abcd":
+        files["/" + n] = make_initrd(kv + "-" + n)
+    out.append(Image("grub-initrd-retry", [Disk("dos", [Part(Fs("ext4", files))])],
+                     expect=expect("/vmlinuz", ["/b", "/c", "/d"], "", "x", "lz4", "/boot/grub/grub.cfg", "first"),
+                     pygrub=dict(handles=False, why="takes the last initrd line, \"/b /c /d\", as one file name and fails to open it")))
+
     out.extend(hostile_images())
     return out
 

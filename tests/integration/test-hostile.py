@@ -30,6 +30,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import boottest  # noqa: E402
 import guesttest  # noqa: E402
 from guesttest import check  # noqa: E402
 
@@ -60,6 +61,20 @@ def traced_paths(trace_dir):
                               "renameat2", "link", "linkat", "symlink", "symlinkat", "truncate", "rmdir"):
                     ops.append((path, "write", rest))
     return ops
+
+
+def scan_initrd_retry(entry, work):
+    """kunpack-scan of a guest whose grub.cfg has an initrd that fails on one file and then one that
+    works: it used to crash (SIGSEGV); now it exits 0 with the plan GRUB itself would boot."""
+    rig = boottest.Rig(work, "initrd-retry")
+    rc, summary, err = rig.scan([entry["disks"][0]["path"]])
+    check(rc == 0, "kunpack-scan of grub-initrd-retry exits 0 (%d: %s)" % (rc, err.strip()))
+    d = (summary or {}).get("disks", [{}])[0]
+    check(d.get("status") == "scanned", "grub-initrd-retry: scanned (%s: %s)" % (d.get("status"), d.get("error")))
+    check(d.get("kernel") == "/vmlinuz" and d.get("format") == "lz4",
+          "grub-initrd-retry: kernel /vmlinuz, lz4 (%s, %s)" % (d.get("kernel"), d.get("format")))
+    check(d.get("initrds") == ["/b", "/c", "/d"], "grub-initrd-retry: initrds /b /c /d (%s)" % d.get("initrds"))
+    check(d.get("fetched") == 4, "grub-initrd-retry: kernel and three initrds in the cache (%s)" % d.get("fetched"))
 
 
 def main():
@@ -135,6 +150,8 @@ def main():
     check(not writes, "nothing written outside the fresh directory and the appliance cache (%s)" % writes[:5])
     image_writes = [p for p, k, _ in ops if k == "write" and p.startswith(images_dir)]
     check(not image_writes, "the guest images were opened read-only (%s)" % image_writes[:3])
+
+    scan_initrd_retry(manifest["grub-initrd-retry"], fresh)
 
     shutil.rmtree(fresh)
     guesttest.finish()
