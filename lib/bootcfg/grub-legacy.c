@@ -120,6 +120,24 @@ static int finish_entry(LegacyState *s)
         return 0;
 }
 
+/*
+ * What GRUB legacy forgets when `kernel` or `chainloader` runs, whatever
+ * comes of it: the loaded kernel, its command line and the initrd loaded
+ * for it (load_initrd() writes into the kernel's setup header, which the
+ * next load_image() replaces). `root` is a setting of its own and stays.
+ */
+static void entry_unload(KpBootEntry *e)
+{
+        kp_file_info_done(&e->kernel);
+        e->kernel_span = (KpSourceSpan) {};
+        kp_device_spec_done(&e->root);
+        free(e->cmdline);
+        e->cmdline = NULL;
+        for (size_t i = 0; i < e->n_initrds; i++)
+                kp_file_info_done(&e->initrds[i]);
+        e->n_initrds = 0;
+}
+
 static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *rest)
 {
         KpBootEntry *e = &s->cur;
@@ -131,8 +149,11 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
                         return 0;
                 }
                 const char *close = strchr(rest, ')');
-                if (!close)
+                if (!close) {
+                        kp_warnings_add(s->warnings, "%s:%u: %s without a closing parenthesis ignored", s->file,
+                                        line, cmd);
                         return 0;
+                }
                 r = legacy_device(rest + 1, (size_t) (close - rest - 1), &s->entry_root);
                 if (r < 0)
                         return r;
@@ -162,9 +183,7 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
                         kp_warnings_add(s->warnings, "%s:%u: command line of %zu bytes is longer than the %d bytes Xen passes to a PV guest",
                                         s->file, line, strlen(args), KP_XEN_MAX_GUEST_CMDLINE - 1);
 
-                free(e->kernel.path);
-                e->kernel.path = NULL;
-                e->kernel_span = (KpSourceSpan) {};
+                entry_unload(e);
                 r = legacy_file(file, &dev, &e->kernel.path);
                 if (r == -E2BIG)
                         return kp_error_set(s->error, r, "%s:%u: kernel path longer than %d bytes", s->file, line,
@@ -188,12 +207,10 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
                                 .column = s->line_indent + (size_t) (file - s->line_buf),
                                 .length = strlen(file),
                         };
-                kp_device_spec_done(&e->root);
                 if (dev.kind != KP_DEVICE_SAME)
                         e->root = dev;
                 else if (s->have_root)
                         r = kp_device_spec_copy(&s->entry_root, &e->root);
-                free(e->cmdline);
                 e->cmdline = strdup(args);
                 return r < 0 ? r : (e->cmdline ? 0 : -ENOMEM);
         }
@@ -225,10 +242,7 @@ static int entry_command(LegacyState *s, unsigned line, const char *cmd, char *r
                 return kp_boot_entry_add_initrd(e, path);
         }
         if (streq(cmd, "chainloader")) {
-                kp_file_info_done(&e->kernel);
-                e->kernel_span = (KpSourceSpan) {};
-                free(e->cmdline);
-                e->cmdline = NULL;
+                entry_unload(e);
                 return 0;
         }
         if (streq(cmd, "module") || streq(cmd, "modulenounzip") || streq(cmd, "savedefault") ||

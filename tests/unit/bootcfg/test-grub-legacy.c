@@ -82,6 +82,35 @@ static void test_details(void)
         kp_boot_plan_free(plan);
 }
 
+/*
+ * `kernel` and `chainloader` forget the kernel before them, its command
+ * line and its initrd, whether they load anything or not; `root` stays.
+ */
+static void test_reload(void)
+{
+        KpBootPlan *plan;
+        KpError e = {};
+
+        plan = legacy("title A\n kernel /a x=1\n initrd /ia\n kernel /b y=2\n"
+                      "title B\n root (hd0,1)\n kernel /a x=1\n initrd /ia\n kernel (hd0 z=3\n"
+                      "title C\n kernel /a x=1\n initrd /ia\n chainloader +1\n"
+                      "title D\n root (hd0\n kernel /d\n initrd /id\n",
+                      NULL, 0, &e);
+        ASSERT_EQ(plan->n_entries, 4);
+        check_entry(&plan->entries[0], "A", NULL, "/b", "", "y=2");
+        ASSERT_EQ(plan->entries[0].root.kind, KP_DEVICE_SAME);
+        ASSERT_TRUE(!plan->entries[1].kernel.path);
+        ASSERT_EQ(plan->entries[1].n_initrds, 0);
+        ASSERT_STREQ(plan->entries[1].cmdline, "");
+        ASSERT_EQ(plan->entries[1].root.kind, KP_DEVICE_SAME);
+        ASSERT_TRUE(!plan->entries[2].kernel.path);
+        ASSERT_EQ(plan->entries[2].n_initrds, 0);
+        check_entry(&plan->entries[3], "D", NULL, "/d", "/id", "");
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/menu.lst:9: bad kernel file name ignored"));
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/menu.lst:15: root without a closing parenthesis ignored"));
+        kp_boot_plan_free(plan);
+}
+
 static void test_hostile(void)
 {
         _cleanup_free_ char *many = NULL, *longline = NULL;
@@ -129,6 +158,7 @@ int main(void)
         test_centos_6();
         test_debian_5_saved();
         test_details();
+        test_reload();
         test_hostile();
         return 0;
 }
