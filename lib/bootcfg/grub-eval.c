@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +96,36 @@ int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char 
         if (ret_name)
                 *ret_name = copy;
         return 0;
+}
+
+int grub_interp_save(GrubInterp *in, GrubSaved *ret)
+{
+        const GrubScript **bodies = NULL;
+
+        if (in->n_funcs > 0) {
+                bodies = calloc(in->n_funcs, sizeof(*bodies));
+                if (!bodies)
+                        return -ENOMEM;
+                for (size_t i = 0; i < in->n_funcs; i++)
+                        bodies[i] = in->funcs[i].body;
+        }
+        *ret = (GrubSaved) { .bodies = bodies, .n_funcs = in->n_funcs, .grubenv_path = in->grubenv_path };
+        in->grubenv_path = NULL;
+        return 0;
+}
+
+void grub_interp_restore(GrubInterp *in, GrubSaved *saved)
+{
+        assert(saved->n_funcs <= in->n_funcs);
+        for (size_t i = saved->n_funcs; i < in->n_funcs; i++)
+                free(in->funcs[i].name);
+        in->n_funcs = saved->n_funcs;
+        for (size_t i = 0; i < saved->n_funcs; i++)
+                in->funcs[i].body = saved->bodies[i];
+        free(saved->bodies);
+        free(in->grubenv_path);
+        in->grubenv_path = saved->grubenv_path;
+        *saved = (GrubSaved) {};
 }
 
 /* The variables GRUB 2.06's normal mode and pvgrub2 set before reading grub.cfg. */

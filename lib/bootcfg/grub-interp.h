@@ -181,6 +181,23 @@ int grub_interp_init(GrubInterp *in, const char *config_path, KpBootFsReader *re
                      KpWarnings *warnings, KpError *error);
 void grub_interp_done(GrubInterp *in);
 
+/*
+ * What running one entry's or submenu's body may change that GRUB would
+ * not keep for another one: GRUB runs only the bodies on the path to the
+ * entry it boots, so functions defined (or redefined) and the grubenv read
+ * in one body must not reach the next. Variables need no saving: each
+ * body runs on its own copy of them.
+ */
+typedef struct GrubSaved {
+        const GrubScript **bodies;      /* each function's body as it was */
+        size_t n_funcs;
+        char *grubenv_path;
+} GrubSaved;
+
+int grub_interp_save(GrubInterp *in, GrubSaved *ret);
+/* Puts back what grub_interp_save() kept, and frees it. */
+void grub_interp_restore(GrubInterp *in, GrubSaved *saved);
+
 /* Runs a script in the current context. < 0 only for fatal errors (limits, ENOMEM). */
 int grub_interp_run(GrubInterp *in, const GrubScript *s);
 /* The same with $1... set to params (a menu entry's or submenu's body). */

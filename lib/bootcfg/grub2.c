@@ -41,18 +41,23 @@ static int eval_entry(GrubInterp *in, const GrubMenuItem *item, const GrubEnv *c
         GrubBoot *saved_boot = in->boot;
         const char *saved_file = in->file;
         GrubBoot boot = {};
+        GrubSaved saved = {};
         KpBootEntry e = {};
         int r = 0;
 
         env = grub_env_copy(ctx, false);
         if (!env)
                 return -ENOMEM;
+        r = grub_interp_save(in, &saved);
+        if (r < 0)
+                return r;
 
         in->env = env;
         in->boot = &boot;
         in->file = item->file;
         if (item->body)
                 r = grub_interp_run_with_params(in, item->body, item->params, item->n_params);
+        grub_interp_restore(in, &saved);
         in->env = saved_env;
         in->boot = saved_boot;
         in->file = saved_file;
@@ -133,6 +138,7 @@ static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char 
                 GrubMenu *saved_menu = in->menu;
                 const char *saved_file = in->file;
                 GrubMenu sub_menu = {};
+                GrubSaved saved = {};
                 const char *own;
 
                 if (depth + 1 >= KP_BOOTCFG_MAX_DEPTH) {
@@ -146,6 +152,9 @@ static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char 
                         r = -ENOMEM;
                         break;
                 }
+                r = grub_interp_save(in, &saved);
+                if (r < 0)
+                        break;
                 node->submenu = true;
 
                 in->env = sub;
@@ -162,6 +171,7 @@ static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char 
                 if (r >= 0)
                         r = build_level(in, &sub_menu, sub, path, depth + 1, plan, &node->children,
                                         &node->n_children);
+                grub_interp_restore(in, &saved);
                 grub_menu_done(&sub_menu);
                 if (r < 0)
                         break;

@@ -365,6 +365,37 @@ static void test_initrd_failed(void)
         kp_boot_plan_free(plan);
 }
 
+/*
+ * GRUB runs only the bodies on the path to the entry it boots: a function
+ * an entry or a submenu defines, or redefines, does not exist for the
+ * next one.
+ */
+static void test_body_functions(void)
+{
+        MemFs *m = memfs_new();
+        KpError e = {};
+        KpBootPlan *plan;
+
+        /* Functions are defined at the top level of a script: entries get theirs from sourced files. */
+        memfs_add_str(m, "/boot/grub/a.cfg", "function g { linux /g; }\nfunction f { linux /f2; }\n");
+        memfs_add_str(m, "/boot/grub/s.cfg", "function h { linux /h; }\n");
+        plan = parse("function f { linux /f1; }\n"
+                     "menuentry A { source /boot/grub/a.cfg; g; }\n"
+                     "menuentry B { g; f; }\n"
+                     "submenu S { source /boot/grub/s.cfg; menuentry C { h; } }\n"
+                     "menuentry D { h; f; }\n",
+                     m, &e, 0);
+        ASSERT_EQ(plan->n_entries, 4);
+        check_entry(&plan->entries[0], "A", NULL, "/g", "", "");
+        check_entry(&plan->entries[1], "B", NULL, "/f1", "", "");
+        check_entry(&plan->entries[2], "C", "S>C", "/h", "", "");
+        check_entry(&plan->entries[3], "D", NULL, "/f1", "", "");
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/grub.cfg:3: unknown command \"g\" ignored"));
+        ASSERT_TRUE(has_warning(plan, "/boot/grub/grub.cfg:5: unknown command \"h\" ignored"));
+        kp_boot_plan_free(plan);
+        memfs_free(m);
+}
+
 static void test_files(void)
 {
         MemFs *m = memfs_new();
@@ -513,6 +544,7 @@ int main(void)
         test_defaults();
         test_entry_body();
         test_initrd_failed();
+        test_body_functions();
         test_files();
         test_hostile();
         return 0;
