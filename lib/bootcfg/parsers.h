@@ -10,7 +10,7 @@
 
 #include "bootcfg/bootplan.h"
 
-/* grub.cfg (GRUB 2, blscfg included): grub2.c. */
+/* grub.cfg (GRUB 2, blscfg included): grub/grub2.c. */
 int kp_grub2_parse(const char *path, const char *data, size_t size, const KpBootFs *fs, KpBootParseFlags flags,
                    KpError *error, KpBootPlan **ret);
 

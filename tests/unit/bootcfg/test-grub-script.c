@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bootcfg-test.h"
-#include "bootcfg/grub-parser.h"
+#include "bootcfg/grub/parser.h"
 
 /* The command line of `linux /k ARGS` in an entry, after prelude ran at the top. */
 static char *cmdline_of(const char *prelude, const char *args)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bootcfg/grow.h"
-#include "bootcfg/grub-interp.h"
+#include "bootcfg/grub/interp.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
 #include "util/strv.h"

@@ -29,7 +29,7 @@
 
 #include "bootcfg/bootfs.h"
 #include "bootcfg/bootplan-internal.h"
-#include "bootcfg/grub-parser.h"
+#include "bootcfg/grub/parser.h"
 
 /* Variables in one context: real configs set fewer than a hundred. */
 #define GRUB_MAX_VARIABLES 4096
@@ -212,7 +212,7 @@ void grub_interp_warn(GrubInterp *in, unsigned line, const char *format, ...) _p
 /* Fails with -err and "file:line: ...". */
 int grub_interp_fail(GrubInterp *in, int err, unsigned line, const char *format, ...) _printf_(4, 5);
 
-/* Variables (grub-env.c). origin tells where a value came from (GRUB_ORIGIN_SCRIPT mostly). */
+/* Variables (variables.c). origin tells where a value came from (GRUB_ORIGIN_SCRIPT mostly). */
 /* grub_env_find() and grub_env_get() in the current context, counted against GRUB_MAX_LOOKUPS. */
 const GrubVar *grub_interp_find_var(GrubInterp *in, const char *name);
 const char *grub_interp_get(GrubInterp *in, const char *name);
@@ -220,7 +220,7 @@ int grub_interp_set(GrubInterp *in, unsigned line, const char *name, const char 
 void grub_interp_unset(GrubInterp *in, const char *name);
 int grub_interp_export(GrubInterp *in, unsigned line, const char *name);
 
-/* Devices and files (grub-device.c). */
+/* Devices and files (device-names.c). */
 int grub_interp_add_device(GrubInterp *in, const char *name, const KpDeviceSpec *spec, bool is_config_fs);
 int grub_interp_resolve_file(GrubInterp *in, const char *arg, GrubFileRef *ret);
 /* The device spec a device name (without parentheses) stands for. */
@@ -240,7 +240,7 @@ int grub_interp_probe_file(GrubInterp *in, unsigned line, const char *arg, GrubF
 int grub_interp_read_file(GrubInterp *in, unsigned line, const char *arg, char **ret_path, char **ret_data,
                           size_t *ret_size);
 
-/* Commands (grub-commands.c, grub-loader.c, grub-test.c, bls.c): argv[0] is the command name. */
+/* Commands (commands.c, cmd-linux.c, cmd-test.c, cmd-blscfg.c): argv[0] is the command name. */
 typedef int (*GrubCommandFn)(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc);
 /* The emulation of a command GRUB would know on Xen, or NULL. */
 GrubCommandFn grub_command_find(const char *name);
@@ -252,6 +252,6 @@ int grub_cmd_boot(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc);
 int grub_cmd_other_loader(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc);
 int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc);
 
-/* Adds a menu entry or submenu to the current menu (grub-commands.c; BLS uses it too). */
+/* Adds a menu entry or submenu to the current menu (commands.c; blscfg uses it too). */
 int grub_interp_add_item(GrubInterp *in, unsigned line, const char *title, const char *id, bool submenu,
                          char **params, size_t n_params, const GrubScript *body);

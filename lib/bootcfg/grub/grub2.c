@@ -2,13 +2,13 @@
 #include <string.h>
 
 #include "bootcfg/parsers.h"
-#include "bootcfg/grub-interp.h"
+#include "bootcfg/grub/interp.h"
 #include "bootcfg/menu.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
 
 /*
- * grub.cfg to boot plan: run the config as GRUB would (grub-interp.h),
+ * grub.cfg to boot plan: run the config as GRUB would (interp.h),
  * then each entry's body on its own copy of the variables, entering
  * submenus as GRUB does, and finally read `default` as run_menu() does.
  *

@@ -2,7 +2,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "bootcfg/grub-interp.h"
+#include "bootcfg/grub/interp.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
 

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "bootcfg/grub-lexer.h"
+#include "bootcfg/grub/lexer.h"
 #include "kunpack.h"
 #include "util/macro.h"
 

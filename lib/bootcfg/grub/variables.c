@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/grow.h"
-#include "bootcfg/grub-interp.h"
+#include "bootcfg/grub/interp.h"
 #include "bootcfg/text.h"
 
 GrubEnv *grub_env_new(void)

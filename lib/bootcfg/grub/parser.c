@@ -3,7 +3,7 @@
 
 #include "bootcfg/bootplan.h"
 #include "bootcfg/grow.h"
-#include "bootcfg/grub-parser.h"
+#include "bootcfg/grub/parser.h"
 #include "bootcfg/text.h"
 #include "util/error.h"
 

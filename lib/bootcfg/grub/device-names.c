@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/grow.h"
-#include "bootcfg/grub-interp.h"
+#include "bootcfg/grub/interp.h"
 #include "bootcfg/guest-path.h"
 #include "bootcfg/text.h"
 #include "util/error.h"

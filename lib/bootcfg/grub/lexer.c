@@ -3,7 +3,7 @@
 
 #include "bootcfg/bootplan.h"
 #include "bootcfg/grow.h"
-#include "bootcfg/grub-lexer.h"
+#include "bootcfg/grub/lexer.h"
 #include "util/error.h"
 #include "util/macro.h"
 
