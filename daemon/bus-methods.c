@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * org.kunpack.Manager1: the methods besides Prepare (prepare.c). Read
+ * org.kunpack.Manager1: the methods besides Prepare (bus-prepare.c). Read
  * methods that describe much (Show, Status) answer JSON, the form
  * `kunpackctl --json` prints; List answers a typed array for busctl.
  */

@@ -252,7 +252,7 @@ void bus_emit_progress(Manager *m, Disk *d);
 void bus_emit_finished(Manager *m, Disk *d);
 int bus_reply_errno(sd_bus_message *call, int r, const char *message);
 
-/* prepare.c */
+/* bus-prepare.c */
 int method_prepare(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* Tries to answer a waiting Prepare: 1 answered, 0 still needs a scan. */
 int prepare_try_answer(Waiter *w, bool after_scan);

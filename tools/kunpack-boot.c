@@ -27,7 +27,7 @@
 #include "boot/fallback.h"
 #include "boot/messages.h"
 #include "boot/prepare.h"
-#include "boot/pvgrub.h"
+#include "boot/pvgrub-mode.h"
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
 #if HAVE_SYSTEMD

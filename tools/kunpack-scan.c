@@ -17,7 +17,7 @@
 
 #include "boot/gc.h"
 #include "boot/messages.h"
-#include "boot/pvgrub.h"
+#include "boot/pvgrub-mode.h"
 #include "boot/scan.h"
 #include "util/error.h"
 #include "util/fileio.h"

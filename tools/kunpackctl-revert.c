@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "boot/pvgrub.h"
+#include "boot/pvgrub-mode.h"
 #include "guest/diskspec.h"
 #include "kunpackctl.h"
 #include "util/error.h"

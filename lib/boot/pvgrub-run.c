@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/pvgrub.h"
+#include "boot/pvgrub-mode.h"
 #include "guest/inspect.h"
 #include "guest/write.h"
 #include "util/error.h"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/pvgrub.h"
+#include "boot/pvgrub-mode.h"
 #include "util/error.h"
 
 int kp_boot_pvgrub_fresh(KpStateStore *state, const char *disk, bool trust_foreign, KpError *error,

@@ -7,7 +7,7 @@
  * kernel and initrd lives in the guest, how big it is, its sha256 and the
  * kernel's payload format.
  *
- * The parsers (grub/, grub-legacy.c, extlinux.c, fallback.c) fill
+ * The parsers (grub/, grub-legacy.c, extlinux.c, newest-kernel.c) fill
  * in everything that the configuration text says; the guest inspection
  * (lib/guest/) fills in the KpFileInfo facts from inside the libguestfs
  * appliance. Everything here came from a hostile guest: the parsers bound

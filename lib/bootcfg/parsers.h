@@ -22,5 +22,5 @@ int kp_grub_legacy_parse(const char *path, const char *data, size_t size, const 
 int kp_extlinux_parse(const char *path, const char *data, size_t size, const KpBootFs *fs, KpError *error,
                       KpBootPlan **ret);
 
-/* No configuration: the newest kernel in /boot (or / of a separate /boot): fallback.c. */
+/* No configuration: the newest kernel in /boot (or / of a separate /boot): newest-kernel.c. */
 int kp_fallback_parse(const KpBootFs *fs, KpError *error, KpBootPlan **ret);

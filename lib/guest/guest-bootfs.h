@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* KpBootFs over one filesystem of a guest session (bootfs.c). */
+/* KpBootFs over one filesystem of a guest session (guest-bootfs.c). */
 
 #include "bootcfg/bootplan.h"
 #include "guest/guest-internal.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Resolving an entry's KpDeviceSpec to one of the guest's filesystems (devices.c). */
+/* Resolving an entry's KpDeviceSpec to one of the guest's filesystems (guest-devices.c). */
 
 #include "bootcfg/bootplan.h"
 #include "guest/guest-internal.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* File facts (facts.c): size, sha256 and payload format of a guest file, once per session. */
+/* File facts (guest-facts.c): size, sha256 and payload format of a guest file, once per session. */
 
 #include "bootcfg/bootplan.h"
 #include "guest/guest-internal.h"
