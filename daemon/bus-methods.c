@@ -157,7 +157,7 @@ static void guest_status(Manager *m, Guest *g, char **ret_status, char **ret_ker
 {
         Disk *d = g->disk;
         KpPrepared p = KP_PREPARED_INIT;
-        KpPrepareOptions o = { .trust_foreign = m->config->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
+        KpPrepareOptions o = { .trust_foreign = m->settings->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
         _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
         const KpBootEntry *e = NULL;
         KpError error = {};
@@ -318,18 +318,18 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_string(g, "version", PACKAGE_VERSION);
         kp_json_kv_uint(g, "pid", (uint64_t) getpid());
         kp_json_kv_uint(g, "started_usec", m->started_usec);
-        kp_json_kv_string(g, "config", m->config->path);
+        kp_json_kv_string(g, "config", m->settings->path);
         kp_json_kv_string(g, "socket", m->socket_path);
-        kp_json_kv_string(g, "cache_dir", m->config->cache_dir);
-        kp_json_kv_string(g, "state_dir", m->config->state_dir);
+        kp_json_kv_string(g, "cache_dir", m->settings->cache_dir);
+        kp_json_kv_string(g, "state_dir", m->settings->state_dir);
         kp_json_kv_string(g, "scan_program", m->scan_program);
         kp_json_kv_bool(g, "xen", manager_xen_running(m));
         kp_json_kv_uint(g, "guests", guests);
         kp_json_kv_uint(g, "queued", scheduler_count(m, DISK_QUEUED));
         kp_json_kv_uint(g, "scanning", scheduler_count(m, DISK_RUNNING));
         kp_json_kv_uint(g, "appliances", m->n_workers);
-        kp_json_kv_uint(g, "scan_concurrency", m->config->scan_concurrency);
-        kp_json_kv_uint(g, "drives_per_appliance", m->config->drives_per_appliance);
+        kp_json_kv_uint(g, "scan_concurrency", m->settings->scan_concurrency);
+        kp_json_kv_uint(g, "drives_per_appliance", m->settings->drives_per_appliance);
         kp_json_kv_uint(g, "scans_done", m->scans_ok);
         kp_json_kv_uint(g, "scans_failed", m->scans_failed);
         kp_json_kv_uint(g, "appliance_launches", m->appliance_runs);

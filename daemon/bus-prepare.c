@@ -97,7 +97,7 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         Manager *m = d->manager;
         KpPrepared p = KP_PREPARED_INIT;
         KpPrepareOptions o = {
-                .trust_foreign = m->config->trust_foreign_plans,
+                .trust_foreign = m->settings->trust_foreign_plans,
                 /*
                  * Right after a scan that ran for this caller, the daemon
                  * vouches for the disk as kunpack-boot's own cold path would:
@@ -175,7 +175,7 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
         KpDiskSpec *specs = NULL;
         size_t n_specs = 0;
         const char *path, *format, *entry, *mode, *kernel, *ramdisk, *args, *outdir;
-        uint64_t timeout, flags, max_timeout = m->config->boot_timeout * USEC_PER_SEC;
+        uint64_t timeout, flags, max_timeout = m->settings->boot_timeout * USEC_PER_SEC;
         KpError error = {};
         Waiter *w;
         Disk *d;

@@ -25,7 +25,7 @@ static void help(void)
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
-               "     --config=FILE        Read FILE instead of " KP_CONFIG_FILE " (or $KUNPACK_CONFIG)\n"
+               "     --config=FILE        Read FILE instead of " KP_SETTINGS_FILE " (or $KUNPACK_CONFIG)\n"
                "     --scan-program=PATH  Run PATH to scan disks (default: kunpack-scan in " KP_LIBEXECDIR ")\n"
                "  -v --verbose            Log debug messages\n"
                "\nSee kunpackd(8).\n",
@@ -141,7 +141,7 @@ static int run(int argc, char **argv)
                 return r;
 
         log_info("kunpackd " PACKAGE_VERSION " ready on %s (config %s, cache %s, state %s)", m->socket_path,
-                 m->config->path ? m->config->path : "defaults", m->config->cache_dir, m->config->state_dir);
+                 m->settings->path ? m->settings->path : "defaults", m->settings->cache_dir, m->settings->state_dir);
         (void) sd_notify(false, "READY=1");
         manager_update_status(m);
 

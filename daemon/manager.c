@@ -57,7 +57,7 @@ void log_disk_event(int level, int error, const char *message_id, Manager *m, Di
         (void) kp_log_internal(level, error, fields, "%s", message);
 }
 
-static int open_stores(KpConfig *c, KpCache **ret_cache, KpStateStore **ret_state)
+static int open_stores(KpSettings *c, KpCache **ret_cache, KpStateStore **ret_state)
 {
         _cleanup_(kp_cache_freep) KpCache *cache = NULL;
         _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
@@ -76,14 +76,14 @@ static int open_stores(KpConfig *c, KpCache **ret_cache, KpStateStore **ret_stat
         return 0;
 }
 
-static int load_config(const char *config_arg, KpConfig **ret)
+static int load_config(const char *config_arg, KpSettings **ret)
 {
         KpError error = {};
         bool explicit_path;
-        const char *path = kp_config_choose_path(config_arg, &explicit_path);
+        const char *path = kp_settings_choose_path(config_arg, &explicit_path);
         int r;
 
-        r = kp_config_load(path, explicit_path, &error, ret);
+        r = kp_settings_load(path, explicit_path, &error, ret);
         if (r < 0)
                 return kp_log_internal(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_CONFIG_REFUSED), "%s",
                                        kp_error_message(&error, r));
@@ -103,15 +103,15 @@ int manager_new(const char *config_arg, const char *scan_program, Manager **ret)
         m->config_arg = config_arg;
         m->started_usec = kp_now_usec(CLOCK_REALTIME);
 
-        r = load_config(config_arg, &m->config);
+        r = load_config(config_arg, &m->settings);
         if (r < 0)
                 return r;
-        m->socket_path = strdup(m->config->socket_path);
+        m->socket_path = strdup(m->settings->socket_path);
         m->scan_program = strdup(scan_program);
         if (!m->socket_path || !m->scan_program)
                 return log_oom();
 
-        r = open_stores(m->config, &m->cache, &m->state);
+        r = open_stores(m->settings, &m->cache, &m->state);
         if (r < 0)
                 return r;
 
@@ -146,7 +146,7 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         kp_cache_free(m->cache);
         kp_state_store_free(m->state);
-        kp_config_free(m->config);
+        kp_settings_free(m->settings);
         free(m->scan_program);
         free(m->socket_path);
         free(m->status);
@@ -162,7 +162,7 @@ static int run_gc(Manager *m, bool dry_run, KpCacheGcStats *ret)
 
         r = kp_state_referenced_keys(m->state, &error, &keys);
         if (r >= 0)
-                r = kp_cache_gc(m->cache, keys, m->config->cache_max_age * USEC_PER_SEC, m->config->cache_max_size,
+                r = kp_cache_gc(m->cache, keys, m->settings->cache_max_age * USEC_PER_SEC, m->settings->cache_max_size,
                                 kp_now_usec(CLOCK_REALTIME), dry_run, &error, ret);
         if (r < 0)
                 return log_error_errno(r, "cache garbage collection failed: %s", kp_error_message(&error, r));
@@ -219,7 +219,7 @@ int manager_startup(Manager *m)
          */
         for (Guest *g = m->guests; g; g = g->next) {
                 KpPrepared p = KP_PREPARED_INIT;
-                KpPrepareOptions o = { .trust_foreign = m->config->trust_foreign_plans,
+                KpPrepareOptions o = { .trust_foreign = m->settings->trust_foreign_plans,
                                        .vouched = disk_is_vouched(m, g->disk) };
                 KpError error = {};
 
@@ -235,7 +235,7 @@ int manager_startup(Manager *m)
 
 int manager_reload(Manager *m)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         _cleanup_(kp_cache_freep) KpCache *cache = NULL;
         _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
         int r;
@@ -245,9 +245,9 @@ int manager_reload(Manager *m)
                 log_warning("keeping the configuration in force");
                 return r;
         }
-        if (!streq(c->socket_path, m->config->socket_path))
+        if (!streq(c->socket_path, m->settings->socket_path))
                 log_warning("socket_path changed to %s: takes effect at the next restart", c->socket_path);
-        if (!streq(c->cache_dir, m->config->cache_dir) || !streq(c->state_dir, m->config->state_dir)) {
+        if (!streq(c->cache_dir, m->settings->cache_dir) || !streq(c->state_dir, m->settings->state_dir)) {
                 r = open_stores(c, &cache, &state);
                 if (r < 0) {
                         log_warning("keeping the configuration in force");
@@ -258,11 +258,11 @@ int manager_reload(Manager *m)
                 m->cache = TAKE_PTR(cache);
                 m->state = TAKE_PTR(state);
         }
-        kp_config_free(m->config);
-        m->config = TAKE_PTR(c);
+        kp_settings_free(m->settings);
+        m->settings = TAKE_PTR(c);
 
         kp_log_internal(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_CONFIG_RELOADED), "configuration %s reloaded",
-                        m->config->path ? m->config->path : "(defaults)");
+                        m->settings->path ? m->settings->path : "(defaults)");
         r = registry_load(m);
         if (r >= 0)
                 r = watch_refresh(m);

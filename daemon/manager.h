@@ -26,7 +26,7 @@
 #include "store/state.h"
 #include "util/log.h"
 #include "util/macro.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 typedef struct Manager Manager;
 typedef struct Guest Guest;
@@ -169,7 +169,7 @@ struct Connection {
 struct Manager {
         sd_event *event;
         const char *config_arg;        /* --config, or NULL */
-        KpConfig *config;
+        KpSettings *settings;
         KpCache *cache;
         KpStateStore *state;
         char *scan_program;            /* kunpack-scan */

@@ -369,7 +369,7 @@ int registry_load(Manager *m)
         for (Guest *g = m->guests; g; g = g->next)
                 g->seen = g->origin != GUEST_ORIGIN_CONFIG;
 
-        STRV_FOREACH(dir, m->config->domain_config_dirs) {
+        STRV_FOREACH(dir, m->settings->domain_config_dirs) {
                 r = load_dir(m, *dir, at_startup);
                 if (r < 0)
                         return r;

@@ -116,7 +116,7 @@ int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority)
 {
         Manager *m = d->manager;
         KpPrepared p = KP_PREPARED_INIT;
-        KpPrepareOptions o = { .trust_foreign = m->config->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
+        KpPrepareOptions o = { .trust_foreign = m->settings->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
         KpError error = {};
         int r;
 
@@ -168,7 +168,7 @@ static Worker *preemptible_worker(Manager *m)
 
 static void dispatch(Manager *m)
 {
-        unsigned concurrency = m->config->scan_concurrency, drives_max = m->config->drives_per_appliance;
+        unsigned concurrency = m->settings->scan_concurrency, drives_max = m->settings->drives_per_appliance;
 
         while (!m->stopping) {
                 _cleanup_free_ Disk **queued = NULL, **batch = NULL;

@@ -121,7 +121,7 @@ int watch_setup(Manager *m)
 
 static int want(char ***config_dirs, char ***image_dirs, Manager *m)
 {
-        STRV_FOREACH(dir, m->config->domain_config_dirs) {
+        STRV_FOREACH(dir, m->settings->domain_config_dirs) {
                 char *real = realpath(*dir, NULL);
                 if (real && strv_consume(config_dirs, real) < 0)
                         return -ENOMEM;

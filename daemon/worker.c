@@ -260,7 +260,7 @@ static int build_argv(Manager *m, Disk **disks, size_t n, uint64_t timeout_usec,
 
         if (strv_extend(&argv, m->scan_program) < 0)
                 return -ENOMEM;
-        if (m->config->path && (asprintf(&s, "--config=%s", m->config->path) < 0 || strv_consume(&argv, s) < 0))
+        if (m->settings->path && (asprintf(&s, "--config=%s", m->settings->path) < 0 || strv_consume(&argv, s) < 0))
                 return -ENOMEM;
         if (strv_extend(&argv, "--json") < 0 ||
             asprintf(&s, "--timeout=%" PRIu64, MAX((timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC, UINT64_C(1))) < 0 ||

@@ -55,7 +55,7 @@ static void xen_watch_free(XenWatch *x)
 /* scan_interval ± 10 %, so that hundreds of running guests do not all come due at once. */
 static uint64_t jittered_interval(Manager *m)
 {
-        uint64_t base = m->config->scan_interval * USEC_PER_SEC, j = 0;
+        uint64_t base = m->settings->scan_interval * USEC_PER_SEC, j = 0;
 
         if (getrandom(&j, sizeof(j), GRND_NONBLOCK) != (ssize_t) sizeof(j))
                 j = (uint64_t) kp_now_usec(CLOCK_MONOTONIC);

@@ -37,7 +37,7 @@
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/time-util.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 /* pygrub's default when libxl names no output directory (a human running it by hand). */
 #define KP_BOOT_DEFAULT_OUTPUT_DIR "/var/run/xen/pygrub"
@@ -73,7 +73,7 @@ static char arg_invalid[256];
 
 /* What the run needs everywhere: where to answer, and how to fail. */
 typedef struct Boot {
-        KpConfig *config;
+        KpSettings *settings;
         bool config_broken;
         int output_fd;
         KpOutputDir outdir;
@@ -106,7 +106,7 @@ static void help(void)
                "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n",
-               KP_LIBEXECDIR, KP_BOOT_DEFAULT_OUTPUT_DIR, KP_CONFIG_FILE);
+               KP_LIBEXECDIR, KP_BOOT_DEFAULT_OUTPUT_DIR, KP_SETTINGS_FILE);
 }
 
 static void invalid(const char *format, ...) _printf_(1, 2);
@@ -279,8 +279,8 @@ static int fail(Boot *b, int r, const char *format, ...) _printf_(3, 4);
 static int fail(Boot *b, int r, const char *format, ...)
 {
         _cleanup_(kp_answer_done) KpAnswer a = {};
-        const char *pvgrub = b->config ? b->config->pvgrub_path : KP_PVGRUB_PATH, *note = "";
-        bool fallback = b->config_broken || !b->config || b->config->on_failure == KP_ON_FAILURE_PVGRUB;
+        const char *pvgrub = b->settings ? b->settings->pvgrub_path : KP_PVGRUB_PATH, *note = "";
+        bool fallback = b->config_broken || !b->settings || b->settings->on_failure == KP_ON_FAILURE_PVGRUB;
         const char *disk = arg_disk ?: "(no disk)";
         char reason[1024];
         KpError error = {};
@@ -370,7 +370,7 @@ static int run_scan(Boot *b, char **argv, const char *what, KpError *error, KpHe
 
         if (b->deadline < KP_BOOT_ANSWER_RESERVE_USEC + kp_now_usec(CLOCK_MONOTONIC))
                 return kp_error_set(error, -ETIMEDOUT, "no time left within boot_timeout (%" PRIu64 " s) for %s",
-                                    b->config->boot_timeout, what);
+                                    b->settings->boot_timeout, what);
         scan_deadline = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC;
         kill_deadline = MIN(scan_deadline + KP_BOOT_SCAN_GRACE_USEC, b->deadline);
 
@@ -395,7 +395,7 @@ static int run_scan(Boot *b, char **argv, const char *what, KpError *error, KpHe
         if (run->timed_out)
                 return kp_error_set(error, -ETIMEDOUT,
                                     "%s did not finish within boot_timeout (%" PRIu64 " s) and was stopped", what,
-                                    b->config->boot_timeout);
+                                    b->settings->boot_timeout);
         if (run->status == 0)
                 return 0;
 
@@ -422,8 +422,8 @@ static int scan(Boot *b, const KpBootRequest *req, KpError *error)
         size_t n = 2, n_disks = 0; /* argv[0], argv[1]: the program and its deadline (run_scan) */
         int r;
 
-        if (b->config->path) {
-                if (asprintf(&config, "--config=%s", b->config->path) < 0)
+        if (b->settings->path) {
+                if (asprintf(&config, "--config=%s", b->settings->path) < 0)
                         return kp_error_set(error, -ENOMEM, "out of memory");
                 argv[n++] = config;
         }
@@ -498,7 +498,7 @@ static int pvgrub_scan(Boot *b, const char *disk, KpError *error)
         int r;
 
         argv[n++] = (char *) "--pvgrub";
-        if (b->config->path && asprintf(&config, "--config=%s", b->config->path) < 0)
+        if (b->settings->path && asprintf(&config, "--config=%s", b->settings->path) < 0)
                 return kp_error_set(error, -ENOMEM, "out of memory");
         if (config)
                 argv[n++] = config;
@@ -539,9 +539,9 @@ static int pvgrub_mode(Boot *b)
         KpError error = {};
         int r;
 
-        r = kp_state_open(b->config->state_dir, &error, &state);
+        r = kp_state_open(b->settings->state_dir, &error, &state);
         if (r >= 0)
-                r = kp_boot_pvgrub_fresh(state, arg_disk, b->config->trust_foreign_plans, &error, &why);
+                r = kp_boot_pvgrub_fresh(state, arg_disk, b->settings->trust_foreign_plans, &error, &why);
         if (r < 0)
                 return fail(b, r, "pvgrub mode: %s", error.message);
         hot = r > 0;
@@ -556,10 +556,10 @@ static int pvgrub_mode(Boot *b)
                         return fail(b, r, "pvgrub mode: %s", error.message);
         }
 
-        r = kp_boot_fallback_answer(b->config->pvgrub_path, &b->outdir, arg_args, &error, &a);
+        r = kp_boot_fallback_answer(b->settings->pvgrub_path, &b->outdir, arg_args, &error, &a);
         if (r == -E2BIG) {
                 /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
-                r = kp_boot_fallback_answer(b->config->pvgrub_path, &b->outdir, NULL, &error, &a);
+                r = kp_boot_fallback_answer(b->settings->pvgrub_path, &b->outdir, NULL, &error, &a);
                 note = " without --args (too long for libxl)";
         }
         if (r < 0)
@@ -571,7 +571,7 @@ static int pvgrub_mode(Boot *b)
                 log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_BOOT_ANSWERED, b->disk_field),
                            "%s: pvgrub mode: %s; booting pvgrub (%s)%s (%.0f ms)", arg_disk,
                            hot ? "unchanged since kunpack last looked" : "guest's /boot brought up to date",
-                           b->config->pvgrub_path, note,
+                           b->settings->pvgrub_path, note,
                            (double) (kp_now_usec(CLOCK_MONOTONIC) - b->start) / USEC_PER_MSEC);
         return EXIT_SUCCESS;
 }
@@ -605,11 +605,11 @@ static int ask_daemon(Boot *b, int *ret_exit)
         KpError error = {};
         int r;
 
-        if (!b->config->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
+        if (!b->settings->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
                 return 0;
         req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
 
-        r = kp_client_prepare(b->config->socket_path, &req, &error, &reply);
+        r = kp_client_prepare(b->settings->socket_path, &req, &error, &reply);
         switch (r) {
         case -ENOENT:
         case -ECONNREFUSED:
@@ -678,17 +678,17 @@ static int run(int argc, char *argv[])
         b.disk_field = disk_field;
 
         /* A broken config is itself a failure: the guest still boots, through the built-in pvgrub. */
-        path = kp_config_choose_path(arg_config, &explicit);
-        r = kp_config_load(path, explicit, &config_error, &b.config);
+        path = kp_settings_choose_path(arg_config, &explicit);
+        r = kp_settings_load(path, explicit, &config_error, &b.settings);
         if (r < 0) {
                 b.config_broken = true;
-                (void) kp_config_new_default(&b.config);
-                if (b.config) {
-                        free(b.config->pvgrub_path);
-                        b.config->pvgrub_path = strdup(KP_PVGRUB_PATH);
+                (void) kp_settings_new_default(&b.settings);
+                if (b.settings) {
+                        free(b.settings->pvgrub_path);
+                        b.settings->pvgrub_path = strdup(KP_PVGRUB_PATH);
                 }
         }
-        b.deadline = b.start + (b.config ? b.config->boot_timeout : 100) * USEC_PER_SEC;
+        b.deadline = b.start + (b.settings ? b.settings->boot_timeout : 100) * USEC_PER_SEC;
 
         /* Where the answer goes: opened first, as root, whatever happens next. */
         if (arg_output) {
@@ -733,14 +733,14 @@ static int run(int argc, char *argv[])
                 goto finish;
 #endif
 
-        r = kp_cache_open(b.config->cache_dir, &error, &cache);
+        r = kp_cache_open(b.settings->cache_dir, &error, &cache);
         if (r >= 0)
-                r = kp_state_open(b.config->state_dir, &error, &state);
+                r = kp_state_open(b.settings->state_dir, &error, &state);
         if (r < 0) {
                 ret = fail(&b, r, "%s", error.message);
                 goto finish;
         }
-        popts.trust_foreign = b.config->trust_foreign_plans;
+        popts.trust_foreign = b.settings->trust_foreign_plans;
 
         r = kp_boot_prepare(cache, state, &req, &popts, &error, &p);
         if (r < 0) {
@@ -782,7 +782,7 @@ finish:
         if (b.output_fd > STDERR_FILENO)
                 safe_close(b.output_fd);
         kp_output_dir_done(&b.outdir);
-        kp_config_free(b.config);
+        kp_settings_free(b.settings);
         return ret;
 }
 

@@ -24,7 +24,7 @@
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/time-util.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 /* Exit codes (kunpack-scan(8)). */
 #define EXIT_SCAN_FAILED 1   /* at least one disk failed; the others were done */
@@ -82,7 +82,7 @@ static void help(void)
                "  -h --help               Show this help\n"
                "     --version            Show the version\n\n"
                "Exit status: 0 every disk done, 1 some disk failed, 2 invalid arguments or config.\n",
-               KP_CONFIG_FILE, KP_SCAN_DEFAULT_TIMEOUT_SEC, KP_GUEST_MAX_SMP);
+               KP_SETTINGS_FILE, KP_SCAN_DEFAULT_TIMEOUT_SEC, KP_GUEST_MAX_SMP);
 }
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *ret)
@@ -273,16 +273,16 @@ static int parse_argv(int argc, char *argv[])
  * The failure's reason is the last line on stderr, which kunpack-boot
  * repeats; --json adds a one-line summary.
  */
-static int run_pvgrub(const KpConfig *config, KpStateStore *state, const char *disk)
+static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const char *disk)
 {
         _cleanup_free_ char *field = NULL;
         KpPvgrubRunOptions o = {
                 .deadline = arg_deadline,
                 .force = arg_force,
-                .trust_foreign = config->trust_foreign_plans,
+                .trust_foreign = settings->trust_foreign_plans,
                 .exclude_domid = arg_domid,
-                .tmp_dir = config->cache_dir,
-                .max_kernel_size = config->max_kernel_size,
+                .tmp_dir = settings->cache_dir,
+                .max_kernel_size = settings->max_kernel_size,
                 .smp = arg_smp,
         };
         KpDiskSpec spec = { .path = (char *) disk, .format = KP_DISK_FORMAT_RAW };
@@ -334,7 +334,7 @@ static void report(const KpScanResult *res, const char *disk)
 
 static int run(int argc, char *argv[])
 {
-        _cleanup_(kp_config_freep) KpConfig *config = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
         _cleanup_(kp_cache_freep) KpCache *cache = NULL;
         _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
         _cleanup_free_ KpBootRequest *reqs = NULL;
@@ -356,19 +356,19 @@ static int run(int argc, char *argv[])
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
-        path = kp_config_choose_path(arg_config, &explicit);
-        r = kp_config_load(path, explicit, &error, &config);
+        path = kp_settings_choose_path(arg_config, &explicit);
+        r = kp_settings_load(path, explicit, &error, &settings);
         if (r < 0) {
                 log_error_errno(r, "%s", error.message);
                 return EXIT_USAGE;
         }
-        r = kp_cache_open(config->cache_dir, &error, &cache);
+        r = kp_cache_open(settings->cache_dir, &error, &cache);
         if (r >= 0)
-                r = kp_state_open(config->state_dir, &error, &state);
+                r = kp_state_open(settings->state_dir, &error, &state);
         if (arg_pvgrub) {
                 if (r < 0)
                         return log_error_errno(r, "%s: pvgrub mode: %s", argv[optind], error.message), EXIT_SCAN_FAILED;
-                return run_pvgrub(config, state, argv[optind]);
+                return run_pvgrub(settings, state, argv[optind]);
         }
 
         n_disks = (size_t) (argc - optind);
@@ -405,8 +405,8 @@ static int run(int argc, char *argv[])
                 KpScanOptions o = {
                         .deadline = arg_deadline,
                         .force = arg_force,
-                        .trust_foreign = config->trust_foreign_plans,
-                        .max_kernel_size = config->max_kernel_size,
+                        .trust_foreign = settings->trust_foreign_plans,
+                        .max_kernel_size = settings->max_kernel_size,
                         .smp = arg_smp,
                         .progress = progress,
                         .on_step = on_step,
@@ -427,12 +427,12 @@ static int run(int argc, char *argv[])
                 }
 
                 /* Stores may have grown the cache past its cap; the records just saved are kept. */
-                if (kp_boot_gc_if_over(cache, state, config->cache_max_size, config->cache_max_age, &error, &gc_ran,
+                if (kp_boot_gc_if_over(cache, state, settings->cache_max_size, settings->cache_max_age, &error, &gc_ran,
                                        &gc) < 0)
                         log_warning("cache garbage collection: %s", error.message);
                 else if (gc_ran)
                         log_info("cache over %" PRIu64 " bytes: removed %zu entries (%" PRIu64 " bytes)",
-                                 config->cache_max_size, gc.removed, gc.removed_bytes);
+                                 settings->cache_max_size, gc.removed, gc.removed_bytes);
         }
 
         for (size_t i = 0; i < n_disks; i++) {

@@ -19,7 +19,7 @@
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 /* A method that only reads answers at once; one that scans (rescan --wait) gets its own bound. */
 #define KPCTL_CALL_TIMEOUT_USEC (30 * USEC_PER_SEC)
@@ -37,7 +37,7 @@ static void sd_bus_flush_close_unrefp_(sd_bus **b)
 
 static int socket_path(char **ret)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         KpError error = {};
         bool explicit_path;
         const char *path;
@@ -47,8 +47,8 @@ static int socket_path(char **ret)
                 *ret = strdup(arg_socket);
                 return *ret ? 0 : -ENOMEM;
         }
-        path = kp_config_choose_path(arg_config, &explicit_path);
-        r = kp_config_load(path, explicit_path, &error, &c);
+        path = kp_settings_choose_path(arg_config, &explicit_path);
+        r = kp_settings_load(path, explicit_path, &error, &c);
         if (r < 0)
                 return log_error_errno(r, "%s", kp_error_message(&error, r));
         *ret = strdup(c->socket_path);

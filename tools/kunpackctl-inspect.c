@@ -86,7 +86,7 @@ static void print_plan(const char *guest, const KpBootPlan *plan)
                 printf("Guest:    %s\n", guest);
         if (plan->config_path)
                 printf("Config:   %s on %s (%s)\n", plan->config_path, plan->config_device,
-                       kp_config_kind_to_string(plan->kind));
+                       kp_boot_config_kind_to_string(plan->kind));
         else
                 printf("Config:   none; newest kernel on %s\n", plan->config_device);
         printf("Selected: entry %zu, %s%s%s%s\n\n", plan->selected, kp_select_reason_to_string(plan->reason),

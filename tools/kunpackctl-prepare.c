@@ -17,20 +17,20 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time-util.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 /* Disks of one guest given with --disk: as many as a domain config may have. */
 #define KPCTL_PREPARE_MAX_DISKS 64
 
 static int config_values(char **ret_socket, uint64_t *ret_timeout)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         KpError error = {};
         bool explicit_path;
-        const char *path = kp_config_choose_path(arg_config, &explicit_path);
+        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
         int r;
 
-        r = kp_config_load(path, explicit_path, &error, &c);
+        r = kp_settings_load(path, explicit_path, &error, &c);
         if (r < 0)
                 return log_error_errno(r, "%s", kp_error_message(&error, r));
         *ret_socket = strdup(arg_socket ? arg_socket : c->socket_path);

@@ -27,7 +27,7 @@
 #include "util/macro.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 #include "xl/domain.h"
 
 /* Files looked at in one config directory when searching a guest by name = "...": as kunpackd's registry. */
@@ -55,21 +55,21 @@ static DIR *closedir_safe(DIR *d)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir_safe);
 
-static int load_config(KpConfig **ret)
+static int load_config(KpSettings **ret)
 {
         KpError error = {};
         bool explicit_path;
-        const char *path = kp_config_choose_path(arg_config, &explicit_path);
+        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
         int r;
 
-        r = kp_config_load(path, explicit_path, &error, ret);
+        r = kp_settings_load(path, explicit_path, &error, ret);
         if (r < 0)
                 log_error("%s", error.message);
         return r;
 }
 
 /* The xl config a GUEST argument means. */
-static int find_domain(const KpConfig *c, const char *guest, KpDomainConfig **ret)
+static int find_domain(const KpSettings *c, const char *guest, KpDomainConfig **ret)
 {
         KpError error = {};
         int r;
@@ -124,7 +124,7 @@ static int find_domain(const KpConfig *c, const char *guest, KpDomainConfig **re
 }
 
 typedef struct Target {
-        KpConfig *config;
+        KpSettings *settings;
         KpDomainConfig *domain;
         KpDiskSpec disk;
         bool have_disk;
@@ -133,7 +133,7 @@ typedef struct Target {
 
 static void target_done(Target *t)
 {
-        kp_config_free(t->config);
+        kp_settings_free(t->settings);
         kp_domain_config_free(t->domain);
         if (t->have_disk)
                 kp_disk_spec_done(&t->disk);
@@ -190,7 +190,7 @@ static int parse(int argc, char **argv, const char *usage, bool *changes, Target
                 log_error("give one guest, or --disk=DISK (see --help)");
                 return -EINVAL;
         }
-        r = load_config(&t->config);
+        r = load_config(&t->settings);
         if (r < 0)
                 return r;
         if (disk) {
@@ -200,7 +200,7 @@ static int parse(int argc, char **argv, const char *usage, bool *changes, Target
                         return r;
                 }
         } else {
-                r = find_domain(t->config, argv[optind], &t->domain);
+                r = find_domain(t->settings, argv[optind], &t->domain);
                 if (r < 0)
                         return r;
                 if (t->domain->n_disks == 0) {
@@ -220,10 +220,10 @@ static KpPvgrubRunOptions run_options(const Target *t)
 {
         return (KpPvgrubRunOptions) {
                 .deadline = kp_now_usec(CLOCK_MONOTONIC) + t->timeout_sec * USEC_PER_SEC,
-                .trust_foreign = t->config->trust_foreign_plans,
+                .trust_foreign = t->settings->trust_foreign_plans,
                 .exclude_domid = UINT32_MAX,
-                .tmp_dir = t->config->cache_dir,
-                .max_kernel_size = t->config->max_kernel_size,
+                .tmp_dir = t->settings->cache_dir,
+                .max_kernel_size = t->settings->max_kernel_size,
         };
 }
 
@@ -246,7 +246,7 @@ int verb_revert(int argc, char **argv)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;
 
         /* Without a state store the record simply is not there to drop; the disk is what matters. */
-        if (kp_state_open(t.config->state_dir, &error, &state) < 0)
+        if (kp_state_open(t.settings->state_dir, &error, &state) < 0)
                 log_warning("%s; the pvgrub-mode record of %s is left as it is", error.message, t.disk.path);
         o = run_options(&t);
         r = kp_boot_pvgrub_revert(state, &t.disk, &o, &error, &rep);

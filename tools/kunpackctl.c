@@ -47,7 +47,7 @@ static void help(void)
         printf("\nOptions:\n"
                "  -h --help            Show this help\n"
                "     --version         Show the version\n"
-               "     --config=FILE     Read FILE instead of " KP_CONFIG_FILE "\n"
+               "     --config=FILE     Read FILE instead of " KP_SETTINGS_FILE "\n"
                "     --socket=PATH     Talk to kunpackd at PATH\n"
                "     --json            Print JSON (read commands)\n"
                "  -v --verbose         Say more (repeat for debug output)\n"

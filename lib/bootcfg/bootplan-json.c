@@ -118,7 +118,7 @@ int kp_boot_plan_to_json(const KpBootPlan *plan, yajl_gen g)
         CHECK(yajl_gen_map_open(g));
         if (gen_key(g, "file") < 0 || gen_string(g, plan->config_path) < 0 || gen_key(g, "filesystem") < 0 ||
             gen_string(g, plan->config_device) < 0 || gen_key(g, "kind") < 0 ||
-            gen_string(g, kp_config_kind_to_string(plan->kind)) < 0)
+            gen_string(g, kp_boot_config_kind_to_string(plan->kind)) < 0)
                 return -EINVAL;
         CHECK(yajl_gen_map_close(g));
 
@@ -382,8 +382,8 @@ int kp_boot_plan_from_json_value(yajl_val root, KpError *error, KpBootPlan **ret
         r = get_string(config, "kind", false, 32, error, &kind);
         if (r < 0)
                 return r;
-        KpConfigKind k;
-        if (kp_config_kind_from_string(kind, &k) < 0)
+        KpBootConfigKind k;
+        if (kp_boot_config_kind_from_string(kind, &k) < 0)
                 return kp_error_set(error, -EBADMSG, "plan JSON: unknown configuration kind");
         plan = kp_boot_plan_new(k);
         if (!plan)

@@ -10,7 +10,7 @@
  *   "entries": [ENTRY, ...],               every entry, menu order, submenus flattened
  *   "config": { "file": "/boot/grub/grub.cfg" or null,
  *               "filesystem": "/dev/sda1" or null,   (filled by the inspection)
- *               "kind": "grub2" },                    kp_config_kind_to_string()
+ *               "kind": "grub2" },                    kp_boot_config_kind_to_string()
  *   "reason": "default-index",                        kp_select_reason_to_string()
  *   "reason_detail": "default=\"0\"" or null,
  *   "warnings": ["...", ...]

@@ -6,12 +6,12 @@
 #include "bootcfg/grow.h"
 #include "util/strv.h"
 
-static const char *const config_kind_names[_KP_CONFIG_KIND_MAX] = {
-        [KP_CONFIG_NONE] = "none",
-        [KP_CONFIG_GRUB2] = "grub2",
-        [KP_CONFIG_GRUB_LEGACY] = "grub-legacy",
-        [KP_CONFIG_EXTLINUX] = "extlinux",
-        [KP_CONFIG_DIRECT] = "direct",
+static const char *const config_kind_names[_KP_BOOT_CONFIG_KIND_MAX] = {
+        [KP_BOOT_CONFIG_NONE] = "none",
+        [KP_BOOT_CONFIG_GRUB2] = "grub2",
+        [KP_BOOT_CONFIG_GRUB_LEGACY] = "grub-legacy",
+        [KP_BOOT_CONFIG_EXTLINUX] = "extlinux",
+        [KP_BOOT_CONFIG_DIRECT] = "direct",
 };
 
 static const char *const select_reason_names[_KP_SELECT_REASON_MAX] = {
@@ -44,17 +44,17 @@ static int lookup(const char *const *table, size_t n, const char *s)
         return -EINVAL;
 }
 
-const char *kp_config_kind_to_string(KpConfigKind kind)
+const char *kp_boot_config_kind_to_string(KpBootConfigKind kind)
 {
-        return (unsigned) kind < _KP_CONFIG_KIND_MAX ? config_kind_names[kind] : NULL;
+        return (unsigned) kind < _KP_BOOT_CONFIG_KIND_MAX ? config_kind_names[kind] : NULL;
 }
 
-int kp_config_kind_from_string(const char *s, KpConfigKind *ret)
+int kp_boot_config_kind_from_string(const char *s, KpBootConfigKind *ret)
 {
         int r = lookup(config_kind_names, ELEMENTSOF(config_kind_names), s);
         if (r < 0)
                 return r;
-        *ret = (KpConfigKind) r;
+        *ret = (KpBootConfigKind) r;
         return 0;
 }
 
@@ -133,7 +133,7 @@ void kp_boot_entry_done(KpBootEntry *e)
         *e = (KpBootEntry) {};
 }
 
-KpBootPlan *kp_boot_plan_new(KpConfigKind kind)
+KpBootPlan *kp_boot_plan_new(KpBootConfigKind kind)
 {
         KpBootPlan *plan = calloc(1, sizeof(*plan));
 
@@ -229,7 +229,7 @@ int kp_boot_plan_new_direct(const char *kernel, const char *ramdisk, const char 
 
         if (!kernel)
                 return -EINVAL;
-        plan = kp_boot_plan_new(KP_CONFIG_DIRECT);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_DIRECT);
         if (!plan)
                 return -ENOMEM;
 

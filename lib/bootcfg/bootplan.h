@@ -17,11 +17,11 @@
  *
  * How to use it (what lib/guest/ does):
  *
- *   1. For each filesystem of the guest, try kp_config_candidates[] in
+ *   1. For each filesystem of the guest, try kp_boot_config_candidates[] in
  *      order (pygrub's order); the first path that exists is the config.
  *   2. Read it (at most KP_BOOTCFG_MAX_SIZE bytes) and call
  *      kp_boot_config_parse() with a KpBootFs reading that same
- *      filesystem. With no config anywhere, call it with KP_CONFIG_NONE:
+ *      filesystem. With no config anywhere, call it with KP_BOOT_CONFIG_NONE:
  *      the fallback looks for the newest /boot/vmlinuz-*.
  *   3. Look up every entry's kernel and initrds (KpBootEntry.root says on
  *      which filesystem), fill their KpFileInfo, then
@@ -64,19 +64,19 @@
  */
 #define KP_XEN_MAX_GUEST_CMDLINE 1024
 
-typedef enum KpConfigKind {
-        KP_CONFIG_NONE = 0,    /* no config found: fallback to the newest /boot/vmlinuz-* */
-        KP_CONFIG_GRUB2,       /* grub.cfg (with blscfg support) */
-        KP_CONFIG_GRUB_LEGACY, /* menu.lst / grub.conf */
-        KP_CONFIG_EXTLINUX,    /* extlinux.conf / syslinux.cfg / isolinux.cfg */
-        KP_CONFIG_DIRECT,      /* no config read: kernel and ramdisk named by the caller (--kernel=) */
-        _KP_CONFIG_KIND_MAX,
-} KpConfigKind;
+typedef enum KpBootConfigKind {
+        KP_BOOT_CONFIG_NONE = 0,    /* no config found: fallback to the newest /boot/vmlinuz-* */
+        KP_BOOT_CONFIG_GRUB2,       /* grub.cfg (with blscfg support) */
+        KP_BOOT_CONFIG_GRUB_LEGACY, /* menu.lst / grub.conf */
+        KP_BOOT_CONFIG_EXTLINUX,    /* extlinux.conf / syslinux.cfg / isolinux.cfg */
+        KP_BOOT_CONFIG_DIRECT,      /* no config read: kernel and ramdisk named by the caller (--kernel=) */
+        _KP_BOOT_CONFIG_KIND_MAX,
+} KpBootConfigKind;
 
 /* "none", "grub2", "grub-legacy", "extlinux", "direct"; NULL when out of range. */
-const char *kp_config_kind_to_string(KpConfigKind kind);
+const char *kp_boot_config_kind_to_string(KpBootConfigKind kind);
 /* The inverse; -EINVAL for anything else. */
-int kp_config_kind_from_string(const char *s, KpConfigKind *ret);
+int kp_boot_config_kind_from_string(const char *s, KpBootConfigKind *ret);
 
 typedef enum KpSelectReason {
         KP_SELECT_FIRST = 0,       /* no default set, or it named nothing: the first entry, as GRUB does */
@@ -180,7 +180,7 @@ typedef struct KpBootEntry {
 } KpBootEntry;
 
 typedef struct KpBootPlan {
-        KpConfigKind kind;
+        KpBootConfigKind kind;
         char *config_path;     /* the file the plan came from, on config_device; NULL for fallback/direct */
         char *config_device;   /* filled by the inspection */
         KpBootEntry *entries;  /* menu order, submenus flattened */
@@ -191,7 +191,7 @@ typedef struct KpBootPlan {
         char **warnings;       /* strv: things ignored on the way ("unknown command 'foo' at line 12") */
 } KpBootPlan;
 
-KpBootPlan *kp_boot_plan_new(KpConfigKind kind);
+KpBootPlan *kp_boot_plan_new(KpBootConfigKind kind);
 KpBootPlan *kp_boot_plan_free(KpBootPlan *plan);
 DEFINE_TRIVIAL_CLEANUP_FUNC(KpBootPlan *, kp_boot_plan_free);
 
@@ -264,13 +264,13 @@ typedef struct KpBootFs {
 /* ---- the dispatcher (bootcfg.c) ----------------------------------------- */
 
 /* Where pygrub looks for a configuration, in its order, and how to read what it finds there. */
-typedef struct KpConfigCandidate {
+typedef struct KpBootConfigCandidate {
         const char *path;
-        KpConfigKind kind;
-} KpConfigCandidate;
+        KpBootConfigKind kind;
+} KpBootConfigCandidate;
 
-extern const KpConfigCandidate kp_config_candidates[];
-extern const size_t kp_config_candidates_count;
+extern const KpBootConfigCandidate kp_boot_config_candidates[];
+extern const size_t kp_boot_config_candidates_count;
 
 /* Flags for kp_boot_config_parse_full(). */
 typedef enum KpBootParseFlags {
@@ -286,7 +286,7 @@ typedef enum KpBootParseFlags {
 /*
  * Parses the configuration data (size bytes, the content of path on the
  * filesystem fs reads) as kind, and returns every entry and the selected
- * one. KP_CONFIG_NONE ignores path and data and looks for the newest
+ * one. KP_BOOT_CONFIG_NONE ignores path and data and looks for the newest
  * kernel in /boot and / of fs. Nothing is executed; fs is used only to
  * read grubenv, BLS snippets, sourced or included files and directory
  * listings, never more than KP_BOOTCFG_MAX_READ_TOTAL bytes. fs may be
@@ -299,8 +299,8 @@ typedef enum KpBootParseFlags {
  * fallback found no kernel), each with file and line in the message.
  * The returned plan still needs kp_boot_plan_validate().
  */
-int kp_boot_config_parse(KpConfigKind kind, const char *path, const char *data, size_t size,
+int kp_boot_config_parse(KpBootConfigKind kind, const char *path, const char *data, size_t size,
                          const KpBootFs *fs, KpError *error, KpBootPlan **ret_plan);
-int kp_boot_config_parse_full(KpConfigKind kind, const char *path, const char *data, size_t size,
+int kp_boot_config_parse_full(KpBootConfigKind kind, const char *path, const char *data, size_t size,
                               const KpBootFs *fs, KpBootParseFlags flags, KpError *error,
                               KpBootPlan **ret_plan);

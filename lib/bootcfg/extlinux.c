@@ -466,7 +466,7 @@ int kp_extlinux_parse(const char *path, const char *data, size_t size, const KpB
         ssize_t idx;
         int r;
 
-        plan = kp_boot_plan_new(KP_CONFIG_EXTLINUX);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_EXTLINUX);
         if (!plan)
                 return -ENOMEM;
         if (path && !(plan->config_path = strdup(path)))

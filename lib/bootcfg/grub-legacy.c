@@ -302,7 +302,7 @@ int kp_grub_legacy_parse(const char *path, const char *data, size_t size, const 
         r = kp_line_reader_init(&lr, file, data, size, error);
         if (r < 0)
                 return r;
-        plan = kp_boot_plan_new(KP_CONFIG_GRUB_LEGACY);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_GRUB_LEGACY);
         if (!plan)
                 return -ENOMEM;
         if (path && !(plan->config_path = strdup(path)))

@@ -99,7 +99,7 @@ int kp_fallback_parse(const KpBootFs *fs, KpError *error, KpBootPlan **ret)
                 return kp_error_set(error, -ENOENT, "no boot configuration and no %s/vmlinuz-* kernel", dir);
         qsort(kernels, n, sizeof(char *), by_version_desc);
 
-        plan = kp_boot_plan_new(KP_CONFIG_NONE);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_NONE);
         if (!plan)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {

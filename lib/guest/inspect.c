@@ -70,7 +70,7 @@ static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags fl
 
 /*
  * Finds and parses the configuration: the first filesystem, in order, that
- * has one of kp_config_candidates[]. A configuration that is found but
+ * has one of kp_boot_config_candidates[]. A configuration that is found but
  * refused (too big, hostile, unparsable) is an error, not a reason to look
  * elsewhere: GRUB itself would read that file.
  */
@@ -109,8 +109,8 @@ static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags fl
                         continue; /* remembered in fs->mount_error */
                 }
 
-                for (size_t c = 0; c < kp_config_candidates_count; c++) {
-                        const KpConfigCandidate *cand = &kp_config_candidates[c];
+                for (size_t c = 0; c < kp_boot_config_candidates_count; c++) {
+                        const KpBootConfigCandidate *cand = &kp_boot_config_candidates[c];
                         _cleanup_free_ char *resolved = NULL, *data = NULL;
                         uint64_t size;
                         size_t n;
@@ -173,7 +173,7 @@ static int find_fallback(KpGuestSession *s, size_t guest, KpError *error, size_t
                 r = kp_guest_bootfs_init(s, i, &bootfs);
                 if (r < 0)
                         return kp_error_set(error, r, "%s", bootfs.error.message);
-                r = kp_boot_config_parse(KP_CONFIG_NONE, NULL, NULL, 0, &bootfs.ops, &e, ret_plan);
+                r = kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &bootfs.ops, &e, ret_plan);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {

@@ -12,7 +12,7 @@
  *     read through its default subvolume, as a plain mount (and SUSE's
  *     GRUB) sees it; named subvolumes are not searched. This is pygrub's
  *     order on the first disk (it looks at no other).
- *  2. On each, the configuration paths of kp_config_candidates[] are tried
+ *  2. On each, the configuration paths of kp_boot_config_candidates[] are tried
  *     in pygrub's order; the first filesystem holding one wins, and that
  *     file is the configuration. With none anywhere, the first filesystem
  *     holding a /boot/vmlinuz-* (or /vmlinuz-*) gives the fallback plan.

@@ -179,9 +179,9 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                 return r;
         if (!old && !kp_pvgrub_needs_rewrite(plan))
                 goto nothing;
-        if (plan->kind != KP_CONFIG_GRUB2 && plan->kind != KP_CONFIG_GRUB_LEGACY)
+        if (plan->kind != KP_BOOT_CONFIG_GRUB2 && plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
                 return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
-                                    kp_config_kind_to_string(plan->kind) ?: "?");
+                                    kp_boot_config_kind_to_string(plan->kind) ?: "?");
         r = kp_guest_read_regular(s, path, KP_BOOTCFG_MAX_SIZE, error, &config, &config_size);
         if (r < 0)
                 return r;
@@ -488,10 +488,10 @@ int kp_pvgrub_find(KpGuestSession *s, size_t guest, KpError *error, char **ret_d
 
                 if (kp_guest_mount_readonly(s, guest, *n, &e) < 0)
                         continue; /* kunpack never wrote where it cannot mount */
-                for (size_t i = 0; i < kp_config_candidates_count; i++) {
+                for (size_t i = 0; i < kp_boot_config_candidates_count; i++) {
                         _cleanup_(kp_pvgrub_manifest_freep) KpPvgrubManifest *m = NULL;
                         _cleanup_free_ char *mpath =
-                                path_with(kp_config_candidates[i].path, KP_PVGRUB_MANIFEST_SUFFIX);
+                                path_with(kp_boot_config_candidates[i].path, KP_PVGRUB_MANIFEST_SUFFIX);
 
                         if (!mpath)
                                 return -ENOMEM;

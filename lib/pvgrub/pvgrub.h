@@ -72,7 +72,7 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
 
 /*
  * Finds kunpack's manifest among the guest's filesystems (beside any of
- * kp_config_candidates[]). -ENOENT when kunpack changed nothing. The
+ * kp_boot_config_candidates[]). -ENOENT when kunpack changed nothing. The
  * filesystem it is on is left mounted.
  */
 int kp_pvgrub_find(KpGuestSession *s, size_t guest, KpError *error, char **ret_device, char **ret_path,

@@ -125,9 +125,9 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
         char *out;
         int r = 0;
 
-        if (plan->kind != KP_CONFIG_GRUB2 && plan->kind != KP_CONFIG_GRUB_LEGACY)
+        if (plan->kind != KP_BOOT_CONFIG_GRUB2 && plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
                 return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
-                                    kp_config_kind_to_string(plan->kind) ?: "?");
+                                    kp_boot_config_kind_to_string(plan->kind) ?: "?");
 
         edits = calloc(plan->n_entries, sizeof(Edit));
         if (plan->n_entries > 0 && !edits)

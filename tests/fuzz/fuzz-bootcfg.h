@@ -97,7 +97,7 @@ static inline void fuzz_check_plan(KpBootPlan *plan)
         kp_boot_plan_free(back);
 }
 
-static inline void fuzz_parse(KpConfigKind kind, const char *path, const uint8_t *data, size_t size)
+static inline void fuzz_parse(KpBootConfigKind kind, const char *path, const uint8_t *data, size_t size)
 {
         FuzzFs f = { data, size };
         KpBootFs fs = { .userdata = &f, .read_file = fuzz_read_file, .list_dir = fuzz_list_dir };

@@ -6,6 +6,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        fuzz_parse(KP_CONFIG_EXTLINUX, "/boot/extlinux/extlinux.conf", data, size);
+        fuzz_parse(KP_BOOT_CONFIG_EXTLINUX, "/boot/extlinux/extlinux.conf", data, size);
         return 0;
 }

@@ -6,6 +6,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        fuzz_parse(KP_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", data, size);
+        fuzz_parse(KP_BOOT_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", data, size);
         return 0;
 }

@@ -10,6 +10,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        fuzz_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", data, size);
+        fuzz_parse(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", data, size);
         return 0;
 }

@@ -248,7 +248,7 @@ int kp_grub2_parse(const char *path, const char *data, size_t size, const KpBoot
         if (r < 0)
                 return r;
 
-        plan = kp_boot_plan_new(KP_CONFIG_GRUB2);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_GRUB2);
         if (!plan)
                 return -ENOMEM;
         if (path && !(plan->config_path = strdup(path)))

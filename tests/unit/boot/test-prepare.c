@@ -39,7 +39,7 @@ static KpBootPlan *make_plan(void)
 
         ASSERT_OK(kp_boot_plan_new_direct("/boot/vmlinuz-5.4.0-42-generic", "/boot/initrd.img-5.4.0-42-generic",
                                           "root=UUID=6a1f ro quiet splash vt.handoff=7", &plan));
-        plan->kind = KP_CONFIG_GRUB2;
+        plan->kind = KP_BOOT_CONFIG_GRUB2;
         plan->reason = KP_SELECT_DEFAULT_INDEX;
         free(plan->entries[0].title);
         free(plan->entries[0].menu_path);

@@ -5,7 +5,7 @@
  *
  * Parses a boot configuration from ROOT, a host directory standing for a
  * guest's boot filesystem (test data), and prints the plan as JSON. With
- * no --config, the first of kp_config_candidates[] that exists is used, as
+ * no --config, the first of kp_boot_config_candidates[] that exists is used, as
  * the guest inspection does; with none, the fallback. Used by the pygrub
  * comparison (tests/integration/pygrub-config-diff.py) and by hand.
  *
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
         _cleanup_free_ char *data = NULL, *json = NULL;
         const char *config = NULL, *entry = NULL;
-        KpConfigKind kind = KP_CONFIG_NONE;
+        KpBootConfigKind kind = KP_BOOT_CONFIG_NONE;
         KpBootParseFlags flags = 0;
         KpBootFs fs = { .read_file = dir_read_file, .list_dir = dir_list_dir };
         bool have_kind = false, pretty = true;
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
                         config = optarg;
                         break;
                 case 'k':
-                        if (kp_config_kind_from_string(optarg, &kind) < 0) {
+                        if (kp_boot_config_kind_from_string(optarg, &kind) < 0) {
                                 fprintf(stderr, "unknown kind %s\n", optarg);
                                 return 1;
                         }
@@ -179,12 +179,12 @@ int main(int argc, char **argv)
         }
 
         if (!config)
-                for (size_t i = 0; i < kp_config_candidates_count; i++) {
-                        _cleanup_close_ int fd = open_below_root(kp_config_candidates[i].path, O_RDONLY);
+                for (size_t i = 0; i < kp_boot_config_candidates_count; i++) {
+                        _cleanup_close_ int fd = open_below_root(kp_boot_config_candidates[i].path, O_RDONLY);
                         if (fd >= 0) {
-                                config = kp_config_candidates[i].path;
+                                config = kp_boot_config_candidates[i].path;
                                 if (!have_kind)
-                                        kind = kp_config_candidates[i].kind;
+                                        kind = kp_boot_config_candidates[i].kind;
                                 have_kind = true;
                                 break;
                         }

@@ -4,7 +4,7 @@
 #include "bootcfg-test.h"
 #include "util/strv.h"
 
-KpBootPlan *parse_case(const char *name, KpConfigKind kind, const char *config_path, const char *fs_uuid,
+KpBootPlan *parse_case(const char *name, KpBootConfigKind kind, const char *config_path, const char *fs_uuid,
                        KpBootParseFlags flags, MemFs **ret_fs)
 {
         _cleanup_free_ char *dir = test_data_dir(name);
@@ -33,7 +33,7 @@ KpBootPlan *parse_case(const char *name, KpConfigKind kind, const char *config_p
         return plan;
 }
 
-int parse_text(KpConfigKind kind, const char *config_path, const char *text, MemFs *m, KpError *error,
+int parse_text(KpBootConfigKind kind, const char *config_path, const char *text, MemFs *m, KpError *error,
                KpBootPlan **ret)
 {
         return kp_boot_config_parse(kind, config_path, text, strlen(text), m ? &m->fs : NULL, error, ret);

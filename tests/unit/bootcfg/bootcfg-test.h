@@ -12,11 +12,11 @@
  * *ret_fs when not NULL) and parses config_path from it as kind.
  * Returns the plan; aborts on failure with the parser's message.
  */
-KpBootPlan *parse_case(const char *name, KpConfigKind kind, const char *config_path, const char *fs_uuid,
+KpBootPlan *parse_case(const char *name, KpBootConfigKind kind, const char *config_path, const char *fs_uuid,
                        KpBootParseFlags flags, MemFs **ret_fs);
 
 /* Parses text as config_path of kind over m (may be NULL). Returns the parser's result. */
-int parse_text(KpConfigKind kind, const char *config_path, const char *text, MemFs *m, KpError *error,
+int parse_text(KpBootConfigKind kind, const char *config_path, const char *text, MemFs *m, KpError *error,
                KpBootPlan **ret);
 
 /* Checks one entry: initrds is a space-separated list ("" for none); NULL fields are not checked. */

@@ -10,7 +10,7 @@
 
 static void test_fedora_38(void)
 {
-        KpBootPlan *plan = parse_case("fedora-38", KP_CONFIG_GRUB2, "/grub2/grub.cfg", FB, 0, NULL);
+        KpBootPlan *plan = parse_case("fedora-38", KP_BOOT_CONFIG_GRUB2, "/grub2/grub.cfg", FB, 0, NULL);
 
         /* Newest first; the saved_entry is the BLS id (a file name), read the way Fedora's GRUB reads it. */
         ASSERT_EQ(plan->n_entries, 3);
@@ -44,7 +44,7 @@ static void test_fallback_kernelopts(void)
         memfs_load_dir(m, dir);
         memfs_remove(m, "/grub2/grubenv");
         cfg = memfs_get(m, "/grub2/grub.cfg");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/grub2/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB2, "/grub2/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
         ASSERT_EQ(plan->selected, 0);
         ASSERT_EQ(plan->reason, KP_SELECT_FIRST);
         check_entry(selected(plan), NULL, NULL, "/vmlinuz-6.2.15-300.fc38.x86_64", NULL,
@@ -61,7 +61,7 @@ static KpBootPlan *bls(MemFs *m, const char *prelude)
         KpError e = {};
 
         ASSERT_TRUE(asprintf(&text, "%s\nblscfg\n", prelude) >= 0);
-        if (parse_text(KP_CONFIG_GRUB2, "/boot/grub2/grub.cfg", text, m, &e, &plan) < 0)
+        if (parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub2/grub.cfg", text, m, &e, &plan) < 0)
                 TEST_FAIL("%s", e.message);
         return plan;
 }
@@ -111,7 +111,7 @@ static void test_snippets(void)
                 KpBootPlan *p = NULL;
                 KpError e = {};
                 memfs_add_str(empty, "/boot/grub2/grub.cfg", "");
-                ASSERT_ERROR(parse_text(KP_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", empty, &e, &p), -ENOENT);
+                ASSERT_ERROR(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", empty, &e, &p), -ENOENT);
                 ASSERT_STREQ(e.message, "/boot/grub2/grub.cfg: no menu entry");
                 memfs_free(empty);
         }
@@ -135,7 +135,7 @@ static void test_hostile_snippets(void)
         kp_boot_plan_free(plan);
 
         memfs_add(m, "/loader/entries/d-1-1.conf", "linux /a\0b\n", 11);
-        ASSERT_ERROR(parse_text(KP_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", m, &e, &plan), -EBADMSG);
+        ASSERT_ERROR(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", m, &e, &plan), -EBADMSG);
         ASSERT_STREQ(e.message, "/boot/grub2/grub.cfg:1: blscfg: NUL byte in /loader/entries/d-1-1.conf");
         memfs_remove(m, "/loader/entries/d-1-1.conf");
 
@@ -145,7 +145,7 @@ static void test_hostile_snippets(void)
                 snprintf(p, sizeof(p), "/loader/entries/k-%d-1.conf", i);
                 memfs_add_str(m, p, "linux /k\n");
         }
-        ASSERT_ERROR(parse_text(KP_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", m, &e, &plan), -E2BIG);
+        ASSERT_ERROR(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub2/grub.cfg", "blscfg\n", m, &e, &plan), -E2BIG);
         ASSERT_STREQ(e.message, "/boot/grub2/grub.cfg:1: blscfg: /loader/entries: more than 1024 names");
         memfs_free(m);
 }

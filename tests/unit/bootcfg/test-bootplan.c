@@ -9,12 +9,12 @@
 
 static void test_strings(void)
 {
-        KpConfigKind k;
+        KpBootConfigKind k;
         KpSelectReason r;
         KpDeviceKind d;
 
-        for (int i = 0; i < _KP_CONFIG_KIND_MAX; i++) {
-                ASSERT_OK(kp_config_kind_from_string(kp_config_kind_to_string(i), &k));
+        for (int i = 0; i < _KP_BOOT_CONFIG_KIND_MAX; i++) {
+                ASSERT_OK(kp_boot_config_kind_from_string(kp_boot_config_kind_to_string(i), &k));
                 ASSERT_EQ(k, i);
         }
         for (int i = 0; i < _KP_SELECT_REASON_MAX; i++) {
@@ -26,8 +26,8 @@ static void test_strings(void)
                 ASSERT_EQ(d, i);
         }
         ASSERT_STREQ(kp_select_reason_to_string(KP_SELECT_SAVED_ENTRY), "saved-entry");
-        ASSERT_STREQ(kp_config_kind_to_string(KP_CONFIG_GRUB_LEGACY), "grub-legacy");
-        ASSERT_TRUE(!kp_config_kind_to_string(_KP_CONFIG_KIND_MAX));
+        ASSERT_STREQ(kp_boot_config_kind_to_string(KP_BOOT_CONFIG_GRUB_LEGACY), "grub-legacy");
+        ASSERT_TRUE(!kp_boot_config_kind_to_string(_KP_BOOT_CONFIG_KIND_MAX));
         ASSERT_ERROR(kp_select_reason_from_string("nope", &r), -EINVAL);
 
         _cleanup_free_ char *p = kp_menu_path_append("A>>B", "C>D");
@@ -38,7 +38,7 @@ static void test_strings(void)
 
 static void test_select(void)
 {
-        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
         KpError e = {};
 
         ASSERT_OK(kp_boot_plan_select(plan, "3", &e));
@@ -74,7 +74,7 @@ static void test_direct_and_validate(void)
         char big[KP_BOOTCFG_MAX_CMDLINE + 2];
 
         ASSERT_OK(kp_boot_plan_new_direct("/boot/vmlinuz", "/boot/initrd", "root=/dev/xvda1", &plan));
-        ASSERT_EQ(plan->kind, KP_CONFIG_DIRECT);
+        ASSERT_EQ(plan->kind, KP_BOOT_CONFIG_DIRECT);
         ASSERT_EQ(plan->reason, KP_SELECT_DIRECT);
         check_entry(selected(plan), "direct", "direct", "/boot/vmlinuz", "/boot/initrd", "root=/dev/xvda1");
         ASSERT_OK(kp_boot_plan_validate(plan, &e));
@@ -98,7 +98,7 @@ static void test_direct_and_validate(void)
         ASSERT_STREQ(e.message, "warning \"tab\\there\" contains a control character");
         kp_boot_plan_free(plan);
 
-        plan = kp_boot_plan_new(KP_CONFIG_GRUB2);
+        plan = kp_boot_plan_new(KP_BOOT_CONFIG_GRUB2);
         ASSERT_ERROR(kp_boot_plan_validate(plan, &e), -ENOENT);
         ASSERT_STREQ(e.message, "the configuration offers no entry");
         kp_boot_plan_free(plan);
@@ -153,11 +153,11 @@ static void test_json_round_trip(void)
 
         for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
                 _cleanup_free_ char *json = NULL, *json2 = NULL;
-                KpConfigKind kind;
+                KpBootConfigKind kind;
                 KpBootPlan *plan, *back = NULL;
                 KpError e = {};
 
-                ASSERT_OK(kp_config_kind_from_string(cases[c][1], &kind));
+                ASSERT_OK(kp_boot_config_kind_from_string(cases[c][1], &kind));
                 plan = parse_case(cases[c][0], kind, cases[c][2], NULL, 0, NULL);
 
                 /* What the inspection adds. */
@@ -187,7 +187,7 @@ static void test_json_round_trip(void)
 static void test_json_shape(void)
 {
         _cleanup_free_ char *json = NULL;
-        KpBootPlan *plan = parse_case("centos-7", KP_CONFIG_GRUB2, "/grub2/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("centos-7", KP_BOOT_CONFIG_GRUB2, "/grub2/grub.cfg", NULL, 0, NULL);
 
         ASSERT_OK(kp_boot_plan_format_json(plan, false, &json));
         ASSERT_CONTAINS(json, "{\"selected\":{\"index\":1,\"title\":\"CentOS Linux (3.10.0-1127.el7.x86_64) 7 (Core)\","

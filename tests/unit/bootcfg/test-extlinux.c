@@ -6,7 +6,7 @@
 
 static void test_alpine(void)
 {
-        KpBootPlan *plan = parse_case("alpine", KP_CONFIG_EXTLINUX, "/boot/extlinux.conf", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("alpine", KP_BOOT_CONFIG_EXTLINUX, "/boot/extlinux.conf", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 1);
         ASSERT_EQ(plan->reason, KP_SELECT_LABEL);
@@ -21,7 +21,7 @@ static void test_alpine(void)
 
 static void test_classic(void)
 {
-        KpBootPlan *plan = parse_case("extlinux-classic", KP_CONFIG_EXTLINUX, "/boot/extlinux/extlinux.conf", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("extlinux-classic", KP_BOOT_CONFIG_EXTLINUX, "/boot/extlinux/extlinux.conf", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 2);
         ASSERT_EQ(plan->selected, 1);
@@ -35,7 +35,7 @@ static void test_classic(void)
 static KpBootPlan *ext(const char *text, MemFs *m, int expect, KpError *e)
 {
         KpBootPlan *plan = NULL;
-        int r = parse_text(KP_CONFIG_EXTLINUX, "/boot/syslinux/syslinux.cfg", text, m, e, &plan);
+        int r = parse_text(KP_BOOT_CONFIG_EXTLINUX, "/boot/syslinux/syslinux.cfg", text, m, e, &plan);
         if (r != expect)
                 TEST_FAIL("returned %d, expected %d: %s", r, expect, e->message);
         return plan;

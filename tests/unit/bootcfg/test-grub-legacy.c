@@ -8,7 +8,7 @@
 
 static void test_centos_6(void)
 {
-        KpBootPlan *plan = parse_case("centos-6", KP_CONFIG_GRUB_LEGACY, "/grub/grub.conf", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("centos-6", KP_BOOT_CONFIG_GRUB_LEGACY, "/grub/grub.conf", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 2);
         ASSERT_EQ(plan->selected, 1);
@@ -26,7 +26,7 @@ static void test_centos_6(void)
 
 static void test_debian_5_saved(void)
 {
-        KpBootPlan *plan = parse_case("debian-5", KP_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("debian-5", KP_BOOT_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 2);
         ASSERT_EQ(plan->selected, 1);
@@ -40,7 +40,7 @@ static void test_debian_5_saved(void)
 static KpBootPlan *legacy(const char *text, MemFs *m, int expect, KpError *e)
 {
         KpBootPlan *plan = NULL;
-        int r = parse_text(KP_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", text, m, e, &plan);
+        int r = parse_text(KP_BOOT_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", text, m, e, &plan);
         if (r != expect)
                 TEST_FAIL("returned %d, expected %d: %s", r, expect, e->message);
         return plan;
@@ -123,7 +123,7 @@ static void test_hostile(void)
 
         static const char nul[] = "title a\nkernel /k\0x\n";
         KpBootPlan *plan = NULL;
-        ASSERT_ERROR(kp_boot_config_parse(KP_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", nul, sizeof(nul) - 1, NULL, &e,
+        ASSERT_ERROR(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB_LEGACY, "/boot/grub/menu.lst", nul, sizeof(nul) - 1, NULL, &e,
                                           &plan),
                      -EBADMSG);
         ASSERT_STREQ(e.message, "/boot/grub/menu.lst:2: NUL byte in configuration");

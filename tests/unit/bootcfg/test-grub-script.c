@@ -19,7 +19,7 @@ static char *cmdline_of(const char *prelude, const char *args)
         char *c;
 
         ASSERT_TRUE(asprintf(&text, "%s\nmenuentry 'T' {\n\tlinux /k %s\n}\n", prelude, args) >= 0);
-        if (parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan) < 0)
+        if (parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan) < 0)
                 TEST_FAIL("parse of <<%s>> failed: %s", text, e.message);
         c = strdup(selected(plan)->cmdline);
         kp_boot_plan_free(plan);
@@ -38,7 +38,7 @@ static void check_error(const char *text, int err, const char *message)
         KpBootPlan *plan = NULL;
         KpError e = {};
 
-        ASSERT_ERROR(parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan), err);
+        ASSERT_ERROR(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan), err);
         ASSERT_STREQ(e.message, message);
         ASSERT_TRUE(!plan);
 }
@@ -147,7 +147,7 @@ static void test_hostile_syntax(void)
                 static const char text[] = "menuentry 'a\0b' {\n linux /k\n}\n";
                 KpBootPlan *plan = NULL;
                 KpError e = {};
-                ASSERT_ERROR(kp_boot_config_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, sizeof(text) - 1, NULL,
+                ASSERT_ERROR(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, sizeof(text) - 1, NULL,
                                                   &e, &plan),
                              -EBADMSG);
                 ASSERT_STREQ(e.message, "/boot/grub/grub.cfg:1: NUL byte in configuration");

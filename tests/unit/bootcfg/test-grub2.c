@@ -14,7 +14,7 @@
 
 static void test_ubuntu_2004(void)
 {
-        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
         const KpBootEntry *e = selected(plan);
 
         ASSERT_EQ(plan->n_entries, 5);
@@ -59,7 +59,7 @@ static void test_ubuntu_2004_recordfail(void)
         memfs_add_str(m, "/boot/grub/grubenv",
                       "# GRUB Environment Block\nrecordfail=1\n#########################################");
         cfg = memfs_get(m, "/boot/grub/grub.cfg");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
         check_entry(selected(plan), "Ubuntu", NULL, "/boot/vmlinuz-5.4.0-42-generic", NULL,
                     "root=UUID=" U2004 " ro quiet splash");
         kp_boot_plan_free(plan);
@@ -68,7 +68,7 @@ static void test_ubuntu_2004_recordfail(void)
 
 static void test_ubuntu_2004_default_path(void)
 {
-        KpBootPlan *plan = parse_case("ubuntu-20.04-default-path", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("ubuntu-20.04-default-path", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
 
         ASSERT_EQ(plan->selected, 3);
         ASSERT_EQ(plan->reason, KP_SELECT_DEFAULT_PATH);
@@ -81,7 +81,7 @@ static void test_ubuntu_2004_default_path(void)
 
 static void test_ubuntu_2004_next_entry(void)
 {
-        KpBootPlan *plan = parse_case("ubuntu-20.04-next-entry", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("ubuntu-20.04-next-entry", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
 
         /* next_entry=1>2: entry 2 of the submenu, once. */
         ASSERT_EQ(plan->selected, 3);
@@ -92,7 +92,7 @@ static void test_ubuntu_2004_next_entry(void)
         kp_boot_plan_free(plan);
 
         /* Once it has been served, the guest's GRUB would have cleared it. */
-        plan = parse_case("ubuntu-20.04-next-entry", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL,
+        plan = parse_case("ubuntu-20.04-next-entry", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL,
                           KP_BOOTCFG_IGNORE_NEXT_ENTRY, NULL);
         ASSERT_EQ(plan->selected, 0);
         ASSERT_EQ(plan->reason, KP_SELECT_DEFAULT_INDEX);
@@ -101,7 +101,7 @@ static void test_ubuntu_2004_next_entry(void)
 
 static void test_ubuntu_2204_separate_boot_saved(void)
 {
-        KpBootPlan *plan = parse_case("ubuntu-22.04", KP_CONFIG_GRUB2, "/grub/grub.cfg", B2204, 0, NULL);
+        KpBootPlan *plan = parse_case("ubuntu-22.04", KP_BOOT_CONFIG_GRUB2, "/grub/grub.cfg", B2204, 0, NULL);
         const KpBootEntry *e = selected(plan);
 
         ASSERT_EQ(plan->n_entries, 5);
@@ -121,7 +121,7 @@ static void test_ubuntu_2204_separate_boot_saved(void)
 
 static void test_debian_12(void)
 {
-        KpBootPlan *plan = parse_case("debian-12", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("debian-12", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 5);
         ASSERT_EQ(plan->reason, KP_SELECT_DEFAULT_INDEX);
@@ -137,7 +137,7 @@ static void test_debian_12(void)
 
 static void test_debian_12_default_id(void)
 {
-        KpBootPlan *plan = parse_case("debian-12-default-id", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("debian-12-default-id", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, NULL);
 
         ASSERT_EQ(plan->selected, 3);
         ASSERT_EQ(plan->reason, KP_SELECT_DEFAULT_PATH);
@@ -149,7 +149,7 @@ static void test_debian_12_default_id(void)
 
 static void test_centos_7_saved_entry(void)
 {
-        KpBootPlan *plan = parse_case("centos-7", KP_CONFIG_GRUB2, "/grub2/grub.cfg", NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("centos-7", KP_BOOT_CONFIG_GRUB2, "/grub2/grub.cfg", NULL, 0, NULL);
 
         ASSERT_EQ(plan->n_entries, 3);
         ASSERT_EQ(plan->selected, 1);
@@ -174,7 +174,7 @@ static void test_centos_7_without_grubenv(void)
         memfs_load_dir(m, dir);
         memfs_remove(m, "/grub2/grubenv");
         cfg = memfs_get(m, "/grub2/grub.cfg");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/grub2/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB2, "/grub2/grub.cfg", cfg->data, cfg->size, &m->fs, &e, &plan));
         ASSERT_EQ(plan->selected, 0);
         ASSERT_EQ(plan->reason, KP_SELECT_FIRST);
         ASSERT_STREQ(plan->reason_detail, "default=\"\" names no entry; GRUB boots the first");
@@ -187,7 +187,7 @@ static void test_centos_7_without_grubenv(void)
 static KpBootPlan *parse(const char *text, MemFs *m, KpError *e, int expect)
 {
         KpBootPlan *plan = NULL;
-        int r = parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, m, e, &plan);
+        int r = parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, m, e, &plan);
         if (r != expect)
                 TEST_FAIL("parse returned %d, expected %d: %s\n<<%.300s>>", r, expect, e->message, text);
         return plan;

@@ -4,11 +4,11 @@
 
 static void test_debian_boot(void)
 {
-        KpBootPlan *plan = parse_case("fallback", KP_CONFIG_NONE, NULL, NULL, 0, NULL);
+        KpBootPlan *plan = parse_case("fallback", KP_BOOT_CONFIG_NONE, NULL, NULL, 0, NULL);
 
         /* 26 > 8 by version order (not by bytes); the .dpkg-bak copy is skipped. */
         ASSERT_EQ(plan->n_entries, 2);
-        ASSERT_EQ(plan->kind, KP_CONFIG_NONE);
+        ASSERT_EQ(plan->kind, KP_BOOT_CONFIG_NONE);
         ASSERT_EQ(plan->reason, KP_SELECT_FALLBACK);
         ASSERT_STREQ(plan->reason_detail, "no boot configuration; the newest of 2 kernels in /boot by version order");
         ASSERT_TRUE(!plan->config_path);
@@ -32,7 +32,7 @@ static void test_layouts(void)
         memfs_add_str(m, "/vmlinuz-6.2.15-300.fc38.x86_64.efi.signed", "");
         memfs_add_str(m, "/initramfs-6.2.15-300.fc38.x86_64.img", "");
         memfs_add_str(m, "/initramfs-0-rescue-5f1c.img", "");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan));
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan));
         ASSERT_EQ(plan->n_entries, 3);
         check_entry(&plan->entries[0], NULL, NULL, "/vmlinuz-6.2.15-300.fc38.x86_64", "/initramfs-6.2.15-300.fc38.x86_64.img", "");
         check_entry(&plan->entries[1], NULL, NULL, "/vmlinuz-6.2.9-300.fc38.x86_64", "", "");
@@ -46,7 +46,7 @@ static void test_layouts(void)
         m = memfs_new();
         memfs_add_str(m, "/boot/vmlinux-4.0", "");
         memfs_add_str(m, "/boot/initrd-4.0", "");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan));
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan));
         check_entry(selected(plan), NULL, NULL, "/boot/vmlinux-4.0", "/boot/initrd-4.0", "");
         kp_boot_plan_free(plan);
         plan = NULL;
@@ -54,9 +54,9 @@ static void test_layouts(void)
         memfs_free(m);
         m = memfs_new();
         memfs_add_str(m, "/boot/config-5.10", "");
-        ASSERT_ERROR(kp_boot_config_parse(KP_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan), -ENOENT);
+        ASSERT_ERROR(kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &m->fs, &e, &plan), -ENOENT);
         ASSERT_STREQ(e.message, "no boot configuration and no /boot/vmlinuz-* kernel");
-        ASSERT_ERROR(kp_boot_config_parse(KP_CONFIG_NONE, NULL, NULL, 0, NULL, &e, &plan), -ENOENT);
+        ASSERT_ERROR(kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, NULL, &e, &plan), -ENOENT);
         ASSERT_STREQ(e.message, "no boot configuration and no filesystem to look for kernels in");
         memfs_free(m);
 }

@@ -49,7 +49,7 @@ static char *replace_all(const char *text, size_t size, const char *from, const 
 static void test_ubuntu_2004(void)
 {
         MemFs *m = NULL;
-        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, &m);
+        KpBootPlan *plan = parse_case("ubuntu-20.04", KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", NULL, 0, &m);
         const MemFile *cfg = memfs_get(m, "/boot/grub/grub.cfg");
         KpBootPlan *again = NULL;
         KpPvgrubRewrite rw = {};
@@ -75,7 +75,7 @@ static void test_ubuntu_2004(void)
         /* GRUB reads the result as the same menu, with the ELF where the LZ4 kernel was. */
         memfs_add(m, "/boot/grub/grub.cfg", rw.config, rw.config_size);
         cfg = memfs_get(m, "/boot/grub/grub.cfg");
-        ASSERT_OK(kp_boot_config_parse(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs,
+        ASSERT_OK(kp_boot_config_parse(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", cfg->data, cfg->size, &m->fs,
                                        &e, &again));
         ASSERT_EQ(again->n_entries, plan->n_entries);
         ASSERT_EQ(again->selected, plan->selected);
@@ -106,14 +106,14 @@ static KpFormat all_xz(const char *path)
 }
 
 /* Parses text as /boot/grub/grub.cfg with every kernel zstd on /dev/sda1, and rewrites it. */
-static int rewrite_text(KpConfigKind kind, const char *text, KpFormat (*fmt)(const char *),
+static int rewrite_text(KpBootConfigKind kind, const char *text, KpFormat (*fmt)(const char *),
                         const char *device, KpError *e, KpPvgrubRewrite *rw)
 {
         KpBootPlan *plan = NULL;
         int r;
 
         ASSERT_OK(parse_text(kind,
-                             kind == KP_CONFIG_GRUB_LEGACY ? "/boot/grub/menu.lst" : "/boot/grub/grub.cfg",
+                             kind == KP_BOOT_CONFIG_GRUB_LEGACY ? "/boot/grub/menu.lst" : "/boot/grub/grub.cfg",
                              text, NULL, e, &plan));
         add_facts(plan, fmt, device);
         r = kp_pvgrub_rewrite(plan, text, strlen(text), e, rw);
@@ -127,7 +127,7 @@ static void test_literals(void)
         KpError e = {};
 
         /* A device prefix and a Windows line end stay; only the file name changes. */
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2,
+        ASSERT_OK(rewrite_text(KP_BOOT_CONFIG_GRUB2,
                                "menuentry 'A' {\r\n  linux (hd0,msdos1)/vmlinuz-6.8 ro\r\n}\r\n", all_zstd,
                                "/dev/sda1", &e, &rw));
         ASSERT_STREQ(rw.config, "menuentry 'A' {\r\n  linux (hd0,msdos1)/vmlinux-6.8 ro\r\n}\r\n");
@@ -135,7 +135,7 @@ static void test_literals(void)
         kp_pvgrub_rewrite_done(&rw);
 
         /* Two entries, one line each; a kernel not called vmlinuz* gets ".elf". */
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2,
+        ASSERT_OK(rewrite_text(KP_BOOT_CONFIG_GRUB2,
                                "menuentry A { linux /boot/kernel-6.8 ro; }\nmenuentry B { linux16 "
                                "/boot/kernel-6.8 single; }\n",
                                all_zstd, "/dev/sda1", &e, &rw));
@@ -148,13 +148,13 @@ static void test_literals(void)
         /* Nothing pvgrub cannot load: the same bytes, nothing to do. */
         {
                 KpBootPlan *plan = NULL;
-                ASSERT_OK(parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg",
+                ASSERT_OK(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg",
                                      "menuentry A { linux /vmlinuz-1 ro; }\n", NULL, &e, &plan));
                 add_facts(plan, all_xz, "/dev/sda1");
                 ASSERT_FALSE(kp_pvgrub_needs_rewrite(plan));
                 kp_boot_plan_free(plan);
         }
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_xz,
+        ASSERT_OK(rewrite_text(KP_BOOT_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_xz,
                                "/dev/sda1", &e, &rw));
         ASSERT_STREQ(rw.config, "menuentry A { linux /vmlinuz-1 ro; }\n");
         ASSERT_EQ(rw.n_conversions, 0);
@@ -162,7 +162,7 @@ static void test_literals(void)
         kp_pvgrub_rewrite_done(&rw);
 
         /* GRUB legacy: tabs and the rest of the line as written. */
-        ASSERT_OK(rewrite_text(KP_CONFIG_GRUB_LEGACY,
+        ASSERT_OK(rewrite_text(KP_BOOT_CONFIG_GRUB_LEGACY,
                                "default 0\ntitle Debian\n  root (hd0,0)\n  "
                                "kernel\t\t/boot/vmlinuz-2.6.26-1-xen-686 root=/dev/xvda1 ro\n",
                                all_zstd, "/dev/sda1", &e, &rw));
@@ -177,19 +177,19 @@ static void test_refused(void)
         KpError e = {};
 
         /* A variable, a quoted word, a function: not a literal kunpack can rewrite. */
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "set k=/vmlinuz-1\nmenuentry A { linux $k ro; }\n",
+        ASSERT_ERROR(rewrite_text(KP_BOOT_CONFIG_GRUB2, "set k=/vmlinuz-1\nmenuentry A { linux $k ro; }\n",
                                   all_zstd, "/dev/sda1", &e, &rw),
                      -EOPNOTSUPP);
         ASSERT_CONTAINS(e.message, "entry \"A\": kernel /vmlinuz-1 is not named by a plain word");
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux \"/vmlinuz-1\" ro; }\n", all_zstd,
+        ASSERT_ERROR(rewrite_text(KP_BOOT_CONFIG_GRUB2, "menuentry A { linux \"/vmlinuz-1\" ro; }\n", all_zstd,
                                   "/dev/sda1", &e, &rw),
                      -EOPNOTSUPP);
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2,
+        ASSERT_ERROR(rewrite_text(KP_BOOT_CONFIG_GRUB2,
                                   "function l { linux /vmlinuz-1 ro; }\nmenuentry A { l; }\n", all_zstd,
                                   "/dev/sda1", &e, &rw),
                      -EOPNOTSUPP);
         /* A kernel on another filesystem than the config. */
-        ASSERT_ERROR(rewrite_text(KP_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_zstd,
+        ASSERT_ERROR(rewrite_text(KP_BOOT_CONFIG_GRUB2, "menuentry A { linux /vmlinuz-1 ro; }\n", all_zstd,
                                   "/dev/sda2", &e, &rw),
                      -EXDEV);
         ASSERT_CONTAINS(e.message, "is on /dev/sda2, not on /dev/sda1");
@@ -203,7 +203,7 @@ static void test_moved_bytes(void)
         KpError e = {};
 
         /* Bytes that are not what the parser saw (the config changed in between): refused. */
-        ASSERT_OK(parse_text(KP_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan));
+        ASSERT_OK(parse_text(KP_BOOT_CONFIG_GRUB2, "/boot/grub/grub.cfg", text, NULL, &e, &plan));
         add_facts(plan, all_zstd, "/dev/sda1");
         ASSERT_EQ(plan->entries[0].kernel_span.line, 2);
         ASSERT_EQ(plan->entries[0].kernel_span.column, 7);
@@ -213,7 +213,7 @@ static void test_moved_bytes(void)
                 -EBADMSG);
         ASSERT_ERROR(kp_pvgrub_rewrite(plan, "menuentry A {\n", 14, &e, &rw), -EBADMSG);
         /* Not pvgrub's: extlinux. */
-        plan->kind = KP_CONFIG_EXTLINUX;
+        plan->kind = KP_BOOT_CONFIG_EXTLINUX;
         ASSERT_ERROR(kp_pvgrub_rewrite(plan, text, strlen(text), &e, &rw), -EOPNOTSUPP);
         kp_boot_plan_free(plan);
 }

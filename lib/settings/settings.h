@@ -24,7 +24,7 @@ typedef enum KpOnFailure {
 
 const char *kp_on_failure_to_string(KpOnFailure f);
 
-typedef struct KpConfig {
+typedef struct KpSettings {
         char *path;                    /* the file read; NULL when only defaults apply */
         char *cache_dir;               /* decompressed kernels, content-addressed */
         char *state_dir;               /* per-disk boot plans */
@@ -40,23 +40,23 @@ typedef struct KpConfig {
         unsigned drives_per_appliance; /* disks batched into one appliance */
         char **domain_config_dirs;     /* where xl domain configs are looked for */
         bool trust_foreign_plans;      /* accept plans whose disk identity cannot be re-checked here */
-} KpConfig;
+} KpSettings;
 
 /*
  * Which file to read: explicit (a --config option) if set, else
- * $KUNPACK_CONFIG if set, else KP_CONFIG_FILE. ret_explicit says whether the
+ * $KUNPACK_CONFIG if set, else KP_SETTINGS_FILE. ret_explicit says whether the
  * admin named it (then a missing file is an error, not "use defaults").
  */
-const char *kp_config_choose_path(const char *explicit_path, bool *ret_explicit);
+const char *kp_settings_choose_path(const char *explicit_path, bool *ret_explicit);
 
 /* A config holding only the defaults. */
-int kp_config_new_default(KpConfig **ret);
+int kp_settings_new_default(KpSettings **ret);
 
 /*
  * Loads path over the defaults. When path is missing and must_exist is
  * false, the defaults are returned with ret->path NULL.
  */
-int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig **ret);
+int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettings **ret);
 
-KpConfig *kp_config_free(KpConfig *c);
-DEFINE_TRIVIAL_CLEANUP_FUNC(KpConfig *, kp_config_free);
+KpSettings *kp_settings_free(KpSettings *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(KpSettings *, kp_settings_free);

@@ -7,10 +7,10 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/strv.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 /* A configuration file is small; a bigger one is a mistake, not a config. */
-#define KP_CONFIG_MAX_SIZE (256 * 1024)
+#define KP_SETTINGS_MAX_SIZE (256 * 1024)
 
 /* libxl kills a restricted bootloader after 120 s (libxl_bootloader.c); answer before that. */
 #define LIBXL_BOOTLOADER_LIMIT 120
@@ -30,7 +30,7 @@ const char *kp_on_failure_to_string(KpOnFailure f)
         return f == KP_ON_FAILURE_FAIL ? "fail" : "pvgrub";
 }
 
-const char *kp_config_choose_path(const char *explicit_path, bool *ret_explicit)
+const char *kp_settings_choose_path(const char *explicit_path, bool *ret_explicit)
 {
         const char *e;
 
@@ -44,10 +44,10 @@ const char *kp_config_choose_path(const char *explicit_path, bool *ret_explicit)
                 return e;
         }
         *ret_explicit = false;
-        return KP_CONFIG_FILE;
+        return KP_SETTINGS_FILE;
 }
 
-KpConfig *kp_config_free(KpConfig *c)
+KpSettings *kp_settings_free(KpSettings *c)
 {
         if (!c)
                 return NULL;
@@ -61,9 +61,9 @@ KpConfig *kp_config_free(KpConfig *c)
         return NULL;
 }
 
-int kp_config_new_default(KpConfig **ret)
+int kp_settings_new_default(KpSettings **ret)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = calloc(1, sizeof(KpConfig));
+        _cleanup_(kp_settings_freep) KpSettings *c = calloc(1, sizeof(KpSettings));
 
         if (!c)
                 return -ENOMEM;
@@ -184,20 +184,20 @@ typedef struct KeyDef {
 } KeyDef;
 
 static const KeyDef key_defs[] = {
-        { "cache_dir", KEY_PATH, offsetof(KpConfig, cache_dir) },
-        { "state_dir", KEY_PATH, offsetof(KpConfig, state_dir) },
-        { "socket_path", KEY_PATH, offsetof(KpConfig, socket_path) },
-        { "pvgrub_path", KEY_PATH, offsetof(KpConfig, pvgrub_path) },
-        { "on_failure", KEY_ON_FAILURE, offsetof(KpConfig, on_failure) },
-        { "max_kernel_size", KEY_SIZE, offsetof(KpConfig, max_kernel_size) },
-        { "cache_max_size", KEY_SIZE, offsetof(KpConfig, cache_max_size) },
-        { "cache_max_age", KEY_DURATION, offsetof(KpConfig, cache_max_age) },
-        { "boot_timeout", KEY_DURATION, offsetof(KpConfig, boot_timeout) },
-        { "scan_interval", KEY_DURATION, offsetof(KpConfig, scan_interval) },
-        { "scan_concurrency", KEY_COUNT, offsetof(KpConfig, scan_concurrency) },
-        { "drives_per_appliance", KEY_COUNT, offsetof(KpConfig, drives_per_appliance) },
-        { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpConfig, domain_config_dirs) },
-        { "trust_foreign_plans", KEY_BOOL, offsetof(KpConfig, trust_foreign_plans) },
+        { "cache_dir", KEY_PATH, offsetof(KpSettings, cache_dir) },
+        { "state_dir", KEY_PATH, offsetof(KpSettings, state_dir) },
+        { "socket_path", KEY_PATH, offsetof(KpSettings, socket_path) },
+        { "pvgrub_path", KEY_PATH, offsetof(KpSettings, pvgrub_path) },
+        { "on_failure", KEY_ON_FAILURE, offsetof(KpSettings, on_failure) },
+        { "max_kernel_size", KEY_SIZE, offsetof(KpSettings, max_kernel_size) },
+        { "cache_max_size", KEY_SIZE, offsetof(KpSettings, cache_max_size) },
+        { "cache_max_age", KEY_DURATION, offsetof(KpSettings, cache_max_age) },
+        { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
+        { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
+        { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
+        { "drives_per_appliance", KEY_COUNT, offsetof(KpSettings, drives_per_appliance) },
+        { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
+        { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
 };
 
 static const KeyDef *find_key(const char *name)
@@ -281,8 +281,8 @@ static int path_ok(const char *p)
         return 0;
 }
 
-/* Reads one value with libxlutil into the KpConfig field it belongs to. */
-static int apply_key(KpConfig *c, XLU_Config *x, const KeyDef *def, const char *file, unsigned line,
+/* Reads one value with libxlutil into the KpSettings field it belongs to. */
+static int apply_key(KpSettings *c, XLU_Config *x, const KeyDef *def, const char *file, unsigned line,
                      KpError *error)
 {
         void *field = (uint8_t *) c + def->offset;
@@ -371,7 +371,7 @@ static int apply_key(KpConfig *c, XLU_Config *x, const KeyDef *def, const char *
         return -EINVAL;
 }
 
-static int check_consistency(const KpConfig *c, KpError *error)
+static int check_consistency(const KpSettings *c, KpError *error)
 {
         const char *f = c->path;
 
@@ -396,9 +396,9 @@ static int check_consistency(const KpConfig *c, KpError *error)
         return 0;
 }
 
-int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig **ret)
+int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettings **ret)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         _cleanup_free_ char *text = NULL, *report = NULL;
         _cleanup_free_ ConfigKey *keys = NULL;
         _cleanup_fclose_ FILE *report_f = NULL;
@@ -406,11 +406,11 @@ int kp_config_load(const char *path, bool must_exist, KpError *error, KpConfig *
         size_t size = 0, report_size = 0, n_keys = 0;
         int r;
 
-        r = kp_config_new_default(&c);
+        r = kp_settings_new_default(&c);
         if (r < 0)
                 return kp_error_set(error, r, "out of memory");
 
-        r = kp_read_file(path, KP_CONFIG_MAX_SIZE, error, &text, &size);
+        r = kp_read_file(path, KP_SETTINGS_MAX_SIZE, error, &text, &size);
         if (r == -ENOENT && !must_exist) {
                 kp_error_clear(error);
                 *ret = TAKE_PTR(c);

@@ -5,27 +5,27 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/strv.h"
-#include "xl/config.h"
+#include "settings/settings.h"
 
 static char dir[] = "/tmp/kp-test-config-XXXXXX";
 
 /* Writes text to a fresh file and loads it; returns the load result. */
-static int load_text(const char *text, KpError *error, KpConfig **ret)
+static int load_text(const char *text, KpError *error, KpSettings **ret)
 {
         _cleanup_free_ char *path = NULL;
 
         ASSERT_TRUE(asprintf(&path, "%s/kunpack.conf", dir) > 0);
         ASSERT_OK(kp_write_file_atomic(path, text, strlen(text), 0644, NULL));
         kp_error_clear(error);
-        return kp_config_load(path, true, error, ret);
+        return kp_settings_load(path, true, error, ret);
 }
 
 static void test_defaults(void)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         KpError error = {};
 
-        ASSERT_OK(kp_config_load("/nonexistent/kunpack.conf", false, &error, &c));
+        ASSERT_OK(kp_settings_load("/nonexistent/kunpack.conf", false, &error, &c));
         ASSERT_TRUE(c->path == NULL);
         ASSERT_STREQ(c->cache_dir, "/var/cache/kunpack");
         ASSERT_STREQ(c->state_dir, "/var/lib/kunpack");
@@ -42,17 +42,17 @@ static void test_defaults(void)
 
 static void test_missing_explicit(void)
 {
-        KpConfig *c = NULL;
+        KpSettings *c = NULL;
         KpError error = {};
 
-        ASSERT_ERROR(kp_config_load("/nonexistent/kunpack.conf", true, &error, &c), -ENOENT);
+        ASSERT_ERROR(kp_settings_load("/nonexistent/kunpack.conf", true, &error, &c), -ENOENT);
         ASSERT_STREQ(error.message, "cannot open /nonexistent/kunpack.conf: No such file or directory");
         ASSERT_TRUE(c == NULL);
 }
 
 static void test_full(void)
 {
-        _cleanup_(kp_config_freep) KpConfig *c = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         KpError error = {};
 
         ASSERT_OK(load_text("# kunpack test\n"
@@ -88,7 +88,7 @@ static void test_full(void)
 
 static void test_refusals(void)
 {
-        KpConfig *c = NULL;
+        KpSettings *c = NULL;
         KpError error = {};
         _cleanup_free_ char *prefix = NULL;
 
@@ -138,12 +138,12 @@ static void test_choose_path(void)
         bool explicit;
 
         ASSERT_OK(unsetenv("KUNPACK_CONFIG"));
-        ASSERT_STREQ(kp_config_choose_path(NULL, &explicit), "/etc/kunpack/kunpack.conf");
+        ASSERT_STREQ(kp_settings_choose_path(NULL, &explicit), "/etc/kunpack/kunpack.conf");
         ASSERT_FALSE(explicit);
         ASSERT_OK(setenv("KUNPACK_CONFIG", "/tmp/env.conf", 1));
-        ASSERT_STREQ(kp_config_choose_path(NULL, &explicit), "/tmp/env.conf");
+        ASSERT_STREQ(kp_settings_choose_path(NULL, &explicit), "/tmp/env.conf");
         ASSERT_TRUE(explicit);
-        ASSERT_STREQ(kp_config_choose_path("/tmp/arg.conf", &explicit), "/tmp/arg.conf");
+        ASSERT_STREQ(kp_settings_choose_path("/tmp/arg.conf", &explicit), "/tmp/arg.conf");
         ASSERT_TRUE(explicit);
         ASSERT_OK(unsetenv("KUNPACK_CONFIG"));
 }
@@ -155,14 +155,14 @@ static void test_choose_path(void)
  */
 static void test_shipped_file(void)
 {
-        _cleanup_(kp_config_freep) KpConfig *plain = NULL, *uncommented = NULL, *def = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *plain = NULL, *uncommented = NULL, *def = NULL;
         _cleanup_free_ char *path = NULL, *text = NULL, *out = NULL;
         KpError error = {};
         size_t size, n = 0, keys = 0;
 
         ASSERT_TRUE(asprintf(&path, "%s/conf/kunpack.conf", test_fixture_dir("KP_SOURCE_DIR")) > 0);
-        ASSERT_OK(kp_config_load(path, true, &error, &plain));
-        ASSERT_OK(kp_config_new_default(&def));
+        ASSERT_OK(kp_settings_load(path, true, &error, &plain));
+        ASSERT_OK(kp_settings_new_default(&def));
         ASSERT_OK(kp_read_file(path, 1 << 20, &error, &text, &size));
 
         out = malloc(size + 1);
@@ -181,10 +181,10 @@ static void test_shipped_file(void)
                 line = *nl ? nl + 1 : nl;
         }
         out[n] = '\0';
-        ASSERT_EQ(keys, 14); /* every key of KpConfig */
+        ASSERT_EQ(keys, 14); /* every key of KpSettings */
         ASSERT_OK(load_text(out, &error, &uncommented));
 
-        for (KpConfig *c = plain; c; c = c == plain ? uncommented : NULL) {
+        for (KpSettings *c = plain; c; c = c == plain ? uncommented : NULL) {
                 ASSERT_STREQ(c->cache_dir, def->cache_dir);
                 ASSERT_STREQ(c->state_dir, def->state_dir);
                 ASSERT_STREQ(c->socket_path, def->socket_path);
