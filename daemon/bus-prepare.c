@@ -12,8 +12,12 @@
 
 #include "boot/answer.h"
 #include "client/bus-api.h"
+#include "daemon/bus-prepare.h"
+#include "daemon/bus.h"
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
 #include "util/log.h"

@@ -14,8 +14,11 @@
 
 #include "client/bus-api.h"
 #include "daemon/bus-methods.h"
+#include "daemon/bus.h"
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"

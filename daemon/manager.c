@@ -5,8 +5,14 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/bus.h"
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
+#include "daemon/watch.h"
+#include "daemon/worker.h"
+#include "daemon/xen.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -222,50 +222,6 @@ void manager_stop(Manager *m);
 void manager_update_status(Manager *m);
 bool manager_xen_running(const Manager *m);
 
-/* registry.c */
-int registry_load(Manager *m);
-Guest *registry_find_guest(Manager *m, const char *name);
-Disk *registry_find_disk(Manager *m, const char *path, const char *request_key);
-int registry_disk_for_request(Manager *m, const KpDiskSpec *specs, size_t n_specs, const char *entry,
-                              const char *kernel, const char *ramdisk, KpError *error, Disk **ret);
-Guest *registry_guest_for_disk(Manager *m, Disk *d);
-int registry_add_prepare_guest(Manager *m, Disk *d);
-const char *disk_display_name(Manager *m, Disk *d);
-void registry_free(Manager *m);
-bool disk_is_vouched(Manager *m, Disk *d);
-
-/* scheduler.c */
-void scheduler_enqueue(Disk *d, ScanPriority priority);
-/* The same for a disk whose next start would not be served at once; returns 1 when it queued it. */
-int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
-void scheduler_stop_all(Manager *m);
-size_t scheduler_count(Manager *m, DiskScanState state);
-void disk_add_waiter(Disk *d, Waiter *w);
-void waiter_free(Waiter *w);
-void worker_free(Worker *w);
-void disk_mark_changed(Disk *d, const char *why);
-
-/* bus.c */
-int bus_listen(Manager *m);
-void bus_close(Manager *m);
-void bus_emit_progress(Manager *m, Disk *d);
-void bus_emit_finished(Manager *m, Disk *d);
-int bus_reply_errno(sd_bus_message *call, int r, const char *message);
-
-/* bus-prepare.c */
-int method_prepare(sd_bus_message *m, void *userdata, sd_bus_error *error);
-/* Tries to answer a waiting Prepare: 1 answered, 0 still needs a scan. */
-int prepare_try_answer(Waiter *w, bool after_scan);
-
-/* watch.c */
-int watch_setup(Manager *m);
-int watch_refresh(Manager *m);
-void watch_close(Manager *m);
-
-/* xen.c */
-int xen_watch_start(Manager *m);
-void xen_watch_stop(Manager *m);
-
 /* journal fields: "GUEST=x" etc. built at run time */
 void log_disk_event(int level, int error, const char *message_id, Manager *m, Disk *d, const char *sha256,
                     const char *format, ...) _printf_(7, 8);

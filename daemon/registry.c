@@ -14,6 +14,8 @@
 
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"

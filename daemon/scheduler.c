@@ -18,8 +18,13 @@
 #include <sys/wait.h>
 
 #include "boot/scan-summary.h"
+#include "daemon/bus-methods.h"
+#include "daemon/bus-prepare.h"
+#include "daemon/bus.h"
 #include "daemon/manager.h"
 #include "daemon/messages.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
 #include "util/log.h"

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 
 #include "daemon/manager.h"
+#include "daemon/registry.h"
+#include "daemon/scheduler.h"
+#include "daemon/watch.h"
 #include "daemon/worker.h"
 #include "util/log.h"
 #include "util/strv.h"

@@ -21,16 +21,8 @@
 #define KP_WORKER_MAX_PROGRESS_LINE 4096
 
 int worker_start(Manager *m, Disk **disks, size_t n);
+void worker_free(Worker *w);
 /* Whether two disks can share a run: the scan program's request options apply to all its disks. */
 bool worker_same_request(const Disk *a, const Disk *b);
 /* Asks the run to stop; requeue: its disks go back to the queue instead of failing. */
 void worker_terminate(Worker *w, bool requeue);
-
-/* scheduler.c, for the worker */
-void scheduler_disk_finished(Disk *d, int error, const char *message, const char *kernel_sha256);
-void scheduler_disk_requeue(Disk *d);
-void scheduler_disk_progress(Disk *d, const char *step, unsigned percent);
-void disk_remove_waiter(Disk *d, Waiter *w);
-
-/* bus.c */
-void rescan_call_result(RescanCall *c, size_t index, int error, const char *message);

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "daemon/xen.h"
 #include "daemon/manager.h"
+#include "daemon/scheduler.h"
+#include "daemon/registry.h"
 #include "daemon/messages.h"
 #include "daemon/worker.h"
 #include "util/log.h"

@@ -14,12 +14,12 @@
 #include "client/bus-api.h"
 #include "client/client.h"
 #include "kunpackctl.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-#include "settings/settings.h"
 
 /* A method that only reads answers at once; one that scans (rescan --wait) gets its own bound. */
 #define KPCTL_CALL_TIMEOUT_USEC (30 * USEC_PER_SEC)

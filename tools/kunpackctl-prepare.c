@@ -13,11 +13,11 @@
 #include "client/client.h"
 #include "guest/diskspec.h"
 #include "kunpackctl.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time-util.h"
-#include "settings/settings.h"
 
 /* Disks of one guest given with --disk: as many as a domain config may have. */
 #define KPCTL_PREPARE_MAX_DISKS 64

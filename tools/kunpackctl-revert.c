@@ -21,13 +21,13 @@
 #include "boot/pvgrub-mode.h"
 #include "guest/diskspec.h"
 #include "kunpackctl.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-#include "settings/settings.h"
 #include "xl/domain.h"
 
 /* Files looked at in one config directory when searching a guest by name = "...": as kunpackd's registry. */

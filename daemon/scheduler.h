@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The scan queue (scheduler.c): which disk is scanned next, its waiters,
+ * and what becomes of a disk when its scan ends.
+ */
+
+#include "daemon/manager.h"
+
+void scheduler_enqueue(Disk *d, ScanPriority priority);
+/* The same for a disk whose next start would not be served at once; returns 1 when it queued it. */
+int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
+void scheduler_stop_all(Manager *m);
+size_t scheduler_count(Manager *m, DiskScanState state);
+void disk_add_waiter(Disk *d, Waiter *w);
+void waiter_free(Waiter *w);
+void disk_mark_changed(Disk *d, const char *why);
+
+void scheduler_disk_finished(Disk *d, int error, const char *message, const char *kernel_sha256);
+void scheduler_disk_requeue(Disk *d);
+void scheduler_disk_progress(Disk *d, const char *step, unsigned percent);
+void disk_remove_waiter(Disk *d, Waiter *w);
