@@ -16,12 +16,12 @@
 #include "daemon/bus-methods.h"
 #include "daemon/bus.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/messages.h"
 
 /* Clients at once: an admin's kunpackctl and one kunpack-boot per starting domain; a host starts tens at once. */
 #define KP_BUS_MAX_CONNECTIONS 512

@@ -7,7 +7,6 @@
 
 #include "daemon/bus.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/watch.h"
@@ -16,6 +15,7 @@
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/messages.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 

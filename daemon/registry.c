@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/messages.h"
 #include "util/strv.h"
 #include "xl/domain.h"
 

@@ -22,12 +22,12 @@
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
 #include "daemon/manager.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/messages.h"
 #include "util/time-util.h"
 
 size_t scheduler_count(Manager *m, DiskScanState state)

@@ -8,12 +8,12 @@
 
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
-#include "daemon/messages.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/messages.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 

@@ -20,7 +20,7 @@
 #include "daemon/manager.h"
 #include "daemon/scheduler.h"
 #include "daemon/registry.h"
-#include "daemon/messages.h"
+#include "util/messages.h"
 #include "daemon/worker.h"
 #include "util/log.h"
 #include "util/time-util.h"

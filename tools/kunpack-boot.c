@@ -25,7 +25,7 @@
 
 #include "boot/answer.h"
 #include "boot/fallback.h"
-#include "boot/messages.h"
+#include "util/messages.h"
 #include "boot/prepare.h"
 #include "boot/pvgrub-mode.h"
 #include "boot/scan-summary.h"

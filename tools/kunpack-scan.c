@@ -16,15 +16,15 @@
 #include <string.h>
 
 #include "boot/gc.h"
-#include "boot/messages.h"
 #include "boot/pvgrub-mode.h"
 #include "boot/scan.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/messages.h"
 #include "util/time-util.h"
-#include "settings/settings.h"
 
 /* Exit codes (kunpack-scan(8)). */
 #define EXIT_SCAN_FAILED 1   /* at least one disk failed; the others were done */
@@ -301,7 +301,7 @@ static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const cha
                        r < 0 ? "false" : "true", fresh ? "true" : "false", rep.written, rep.kept, rep.removed,
                        rep.config_written ? "true" : "false");
         if (r < 0) {
-                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk,
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field), "%s: pvgrub mode: %s", disk,
                            error.message);
                 return EXIT_SCAN_FAILED;
         }
@@ -318,7 +318,7 @@ static void report(const KpScanResult *res, const char *disk)
         if (asprintf(&field, "DISK=%s", disk) < 0)
                 field = NULL;
         if (res->status == KP_SCAN_FAILED) {
-                log_struct(LOG_ERR, res->error, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field ?: "DISK="), "%s: %s", disk,
+                log_struct(LOG_ERR, res->error, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field ?: "DISK="), "%s: %s", disk,
                            res->message);
                 return;
         }
