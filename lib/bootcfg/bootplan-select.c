@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan-internal.h"
-#include "bootcfg/grow.h"
+#include "util/grow.h"
 #include "bootcfg/menu.h"
 #include "bootcfg/text.h"
 #include "util/error.h"

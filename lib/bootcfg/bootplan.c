@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan-internal.h"
-#include "bootcfg/grow.h"
+#include "util/grow.h"
 #include "util/strv.h"
 
 static const char *const config_kind_names[_KP_BOOT_CONFIG_KIND_MAX] = {

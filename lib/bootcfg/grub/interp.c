@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bootcfg/grow.h"
+#include "util/grow.h"
 #include "bootcfg/grub/interp.h"
 #include "bootcfg/text.h"
 #include "util/error.h"

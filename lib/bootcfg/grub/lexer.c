@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
-#include "bootcfg/grow.h"
+#include "util/grow.h"
 #include "bootcfg/grub/lexer.h"
 #include "util/error.h"
 #include "util/macro.h"

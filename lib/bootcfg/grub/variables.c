@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "bootcfg/grow.h"
+#include "util/grow.h"
 #include "bootcfg/grub/interp.h"
 #include "bootcfg/text.h"
 
