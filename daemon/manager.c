@@ -16,24 +16,19 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/messages.h"
+#include "util/string-table.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 
 /* Unreferenced cache entries are collected once a day (and on `kunpackctl gc`). */
 #define KP_DAEMON_GC_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
 
-const char *guest_origin_to_string(GuestOrigin o)
-{
-        switch (o) {
-        case GUEST_ORIGIN_CONFIG:
-                return "config";
-        case GUEST_ORIGIN_PREPARE:
-                return "prepare";
-        case GUEST_ORIGIN_XEN:
-                return "xen";
-        }
-        return "unknown";
-}
+static const char *const guest_origin_table[_GUEST_ORIGIN_MAX] = {
+        [GUEST_ORIGIN_CONFIG] = "config",
+        [GUEST_ORIGIN_PREPARE] = "prepare",
+        [GUEST_ORIGIN_XEN] = "xen",
+};
+KP_DEFINE_STRING_TABLE_TO_STRING(guest_origin, GuestOrigin, guest_origin_table);
 
 void log_disk_event(int level, int error, const char *message_id, Manager *m, Disk *d, const char *sha256,
                     const char *format, ...)

@@ -55,6 +55,7 @@ typedef enum GuestOrigin {
         GUEST_ORIGIN_CONFIG,           /* an xl config in domain_config_dirs */
         GUEST_ORIGIN_PREPARE,          /* a disk some Prepare call named */
         GUEST_ORIGIN_XEN,              /* a running domain libxl told us about */
+        _GUEST_ORIGIN_MAX,
 } GuestOrigin;
 
 const char *guest_origin_to_string(GuestOrigin o);

@@ -10,17 +10,14 @@
 #include "boot/request.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/string-table.h"
 
-int kp_answer_format_from_string(const char *s, KpAnswerFormat *ret)
-{
-        if (streq(s, "simple0"))
-                *ret = KP_ANSWER_SIMPLE0;
-        else if (streq(s, "simple"))
-                *ret = KP_ANSWER_SIMPLE;
-        else
-                return -EINVAL;
-        return 0;
-}
+/* libxl's --output-format= values (libxl_bootloader.c). */
+static const char *const answer_format_table[] = {
+        [KP_ANSWER_SIMPLE] = "simple",
+        [KP_ANSWER_SIMPLE0] = "simple0",
+};
+KP_DEFINE_STRING_TABLE_FROM_STRING(kp_answer_format, KpAnswerFormat, answer_format_table);
 
 void kp_answer_done(KpAnswer *a)
 {

@@ -5,29 +5,17 @@
 #include "boot/scan-summary.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/string-table.h"
 
 /* errno values end well below this on Linux (EHWPOISON is 133). */
 #define KP_ERRNO_MAX 4096
 
-const char *kp_scan_status_to_string(KpScanStatus s)
-{
-        static const char *const names[_KP_SCAN_STATUS_MAX] = {
-                [KP_SCAN_SCANNED] = "scanned",
-                [KP_SCAN_FRESH] = "fresh",
-                [KP_SCAN_FAILED] = "failed",
-        };
-        return s < _KP_SCAN_STATUS_MAX ? names[s] : NULL;
-}
-
-int kp_scan_status_from_string(const char *s, KpScanStatus *ret)
-{
-        for (KpScanStatus i = 0; i < _KP_SCAN_STATUS_MAX; i++)
-                if (streq_ptr(s, kp_scan_status_to_string(i))) {
-                        *ret = i;
-                        return 0;
-                }
-        return -EINVAL;
-}
+static const char *const scan_status_table[_KP_SCAN_STATUS_MAX] = {
+        [KP_SCAN_SCANNED] = "scanned",
+        [KP_SCAN_FRESH] = "fresh",
+        [KP_SCAN_FAILED] = "failed",
+};
+KP_DEFINE_STRING_TABLE(kp_scan_status, KpScanStatus, scan_status_table);
 
 const char *kp_errno_name(int r)
 {

@@ -5,6 +5,7 @@
 #include "bootcfg/bootplan-internal.h"
 #include "util/grow.h"
 #include "util/strv.h"
+#include "util/string-table.h"
 
 static const char *const config_kind_names[_KP_BOOT_CONFIG_KIND_MAX] = {
         [KP_BOOT_CONFIG_NONE] = "none",
@@ -36,55 +37,9 @@ static const char *const device_kind_names[_KP_DEVICE_KIND_MAX] = {
         [KP_DEVICE_GRUB] = "grub",
 };
 
-static int lookup(const char *const *table, size_t n, const char *s)
-{
-        for (size_t i = 0; s && i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-const char *kp_boot_config_kind_to_string(KpBootConfigKind kind)
-{
-        return (unsigned) kind < _KP_BOOT_CONFIG_KIND_MAX ? config_kind_names[kind] : NULL;
-}
-
-int kp_boot_config_kind_from_string(const char *s, KpBootConfigKind *ret)
-{
-        int r = lookup(config_kind_names, ELEMENTSOF(config_kind_names), s);
-        if (r < 0)
-                return r;
-        *ret = (KpBootConfigKind) r;
-        return 0;
-}
-
-const char *kp_select_reason_to_string(KpSelectReason reason)
-{
-        return (unsigned) reason < _KP_SELECT_REASON_MAX ? select_reason_names[reason] : NULL;
-}
-
-int kp_select_reason_from_string(const char *s, KpSelectReason *ret)
-{
-        int r = lookup(select_reason_names, ELEMENTSOF(select_reason_names), s);
-        if (r < 0)
-                return r;
-        *ret = (KpSelectReason) r;
-        return 0;
-}
-
-const char *kp_device_kind_to_string(KpDeviceKind kind)
-{
-        return (unsigned) kind < _KP_DEVICE_KIND_MAX ? device_kind_names[kind] : NULL;
-}
-
-int kp_device_kind_from_string(const char *s, KpDeviceKind *ret)
-{
-        int r = lookup(device_kind_names, ELEMENTSOF(device_kind_names), s);
-        if (r < 0)
-                return r;
-        *ret = (KpDeviceKind) r;
-        return 0;
-}
+KP_DEFINE_STRING_TABLE(kp_boot_config_kind, KpBootConfigKind, config_kind_names);
+KP_DEFINE_STRING_TABLE(kp_select_reason, KpSelectReason, select_reason_names);
+KP_DEFINE_STRING_TABLE(kp_device_kind, KpDeviceKind, device_kind_names);
 
 void kp_file_info_done(KpFileInfo *f)
 {

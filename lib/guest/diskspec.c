@@ -3,29 +3,26 @@
 
 #include "guest/diskspec.h"
 #include "util/error.h"
+#include "util/string-table.h"
 
 static const char *const disk_format_table[_KP_DISK_FORMAT_MAX] = {
         [KP_DISK_FORMAT_RAW] = "raw",
         [KP_DISK_FORMAT_QCOW2] = "qcow2",
 };
 
-const char *kp_disk_format_to_string(KpDiskFormat format)
-{
-        if (format < 0 || format >= _KP_DISK_FORMAT_MAX)
-                return NULL;
-        return disk_format_table[format];
-}
+KP_DEFINE_STRING_TABLE_TO_STRING(kp_disk_format, KpDiskFormat, disk_format_table);
 
 int kp_disk_format_from_string(const char *s, KpError *error, KpDiskFormat *ret)
 {
         /* Formats xl accepts for disks that we deliberately do not read. */
         static const char *const unsupported[] = { "qcow", "vhd", "qed", "empty" };
 
-        for (KpDiskFormat f = 0; f < _KP_DISK_FORMAT_MAX; f++)
-                if (streq(s, disk_format_table[f])) {
-                        *ret = f;
-                        return 0;
-                }
+        ssize_t f = kp_string_table_lookup(disk_format_table, ELEMENTSOF(disk_format_table), s);
+
+        if (f >= 0) {
+                *ret = (KpDiskFormat) f;
+                return 0;
+        }
         /* xl spells raw "aio" in its old tap:aio: syntax. */
         if (streq(s, "aio")) {
                 *ret = KP_DISK_FORMAT_RAW;

@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/strv.h"
 #include "util/time-util.h"
+#include "util/string-table.h"
 
 static const char *const stage_table[_KP_GUEST_STAGE_MAX] = {
         [KP_GUEST_STAGE_LAUNCH] = "launch",
@@ -20,12 +21,7 @@ static const char *const stage_table[_KP_GUEST_STAGE_MAX] = {
         [KP_GUEST_STAGE_FILES] = "files",
 };
 
-const char *kp_guest_stage_to_string(KpGuestStage stage)
-{
-        if (stage < 0 || stage >= _KP_GUEST_STAGE_MAX)
-                return NULL;
-        return stage_table[stage];
-}
+KP_DEFINE_STRING_TABLE_TO_STRING(kp_guest_stage, KpGuestStage, stage_table);
 
 void kp_guest_progress(KpGuestSession *s, KpGuestStage stage, unsigned percent)
 {

@@ -16,6 +16,7 @@
 #include "util/sha256.h"
 #include "util/strv.h"
 #include "util/time-util.h"
+#include "util/string-table.h"
 
 /* A record holds one plan; kp_boot_plan_from_json's own limit is the bound. */
 #define KP_STATE_RECORD_MAX (KP_BOOTPLAN_JSON_MAX + 64 * 1024)
@@ -64,16 +65,13 @@ int kp_disk_identity_read(const char *path, KpError *error, KpDiskIdentity *ret)
         return 0;
 }
 
-const char *kp_freshness_to_string(KpFreshness f)
-{
-        static const char *const names[_KP_FRESHNESS_MAX] = {
-                [KP_FRESH] = "fresh",
-                [KP_STALE_CHANGED] = "changed",
-                [KP_STALE_BLOCK_DEVICE] = "block-device",
-                [KP_STALE_NO_PLAN] = "no-plan",
-        };
-        return f < _KP_FRESHNESS_MAX ? names[f] : NULL;
-}
+static const char *const freshness_table[_KP_FRESHNESS_MAX] = {
+        [KP_FRESH] = "fresh",
+        [KP_STALE_CHANGED] = "changed",
+        [KP_STALE_BLOCK_DEVICE] = "block-device",
+        [KP_STALE_NO_PLAN] = "no-plan",
+};
+KP_DEFINE_STRING_TABLE_TO_STRING(kp_freshness, KpFreshness, freshness_table);
 
 static KpFreshness stale(char **ret_reason, KpFreshness f, const char *format, ...) _printf_(3, 4);
 static KpFreshness stale(char **ret_reason, KpFreshness f, const char *format, ...)
