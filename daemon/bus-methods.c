@@ -91,13 +91,13 @@ static int method_rescan(sd_bus_message *call, void *userdata, sd_bus_error *err
                 return bus_reply_errno(call, -E2BIG, "too many guests named");
 
         if (flags & KP_RESCAN_ALL) {
-                for (Guest *g = m->guests; g; g = g->next)
+                KP_LIST_FOREACH(guests, g, m->guests)
                         n++;
                 guests = calloc(n ? n : 1, sizeof(Guest *));
                 if (!guests)
                         return -ENOMEM;
                 n = 0;
-                for (Guest *g = m->guests; g; g = g->next)
+                KP_LIST_FOREACH(guests, g, m->guests)
                         guests[n++] = g;
         } else {
                 guests = calloc(strv_length(names) + 1, sizeof(Guest *));
@@ -206,7 +206,7 @@ static int method_list(sd_bus_message *call, void *userdata, sd_bus_error *error
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sssbss)");
-        for (Guest *g = m->guests; r >= 0 && g; g = g->next) {
+        for (Guest *g = m->guests; r >= 0 && g; g = g->guests_next) {
                 _cleanup_free_ char *status = NULL, *kernel = NULL;
 
                 guest_status(m, g, &status, &kernel, NULL);
@@ -313,7 +313,7 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         size_t guests = 0;
         int r;
 
-        for (Guest *x = m->guests; x; x = x->next)
+        KP_LIST_FOREACH(guests, x, m->guests)
                 guests++;
         r = kp_json_gen_new(false, &g);
         if (r < 0)
@@ -343,7 +343,7 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_string(g, "status", m->status);
         kp_json_key(g, "workers");
         yajl_gen_array_open(g);
-        for (Worker *w = m->workers; w; w = w->next) {
+        KP_LIST_FOREACH(workers, w, m->workers) {
                 yajl_gen_map_open(g);
                 kp_json_kv_uint(g, "pid", (uint64_t) w->pid);
                 kp_json_kv_uint(g, "seconds", (kp_now_usec(CLOCK_MONOTONIC) - w->started_usec) / USEC_PER_SEC);
@@ -400,7 +400,7 @@ static int method_verify(sd_bus_message *call, void *userdata, sd_bus_error *err
          * removes an entry written since it was sealed.) Disks of running
          * domains keep to their schedule.
          */
-        for (Disk *d = m->disks; stats.damaged > 0 && !m->stopping && d; d = d->next)
+        for (Disk *d = m->disks; stats.damaged > 0 && !m->stopping && d; d = d->disks_next)
                 if (d->in_use == 0 && d->scan == DISK_IDLE &&
                     scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND) > 0)
                         log_disk_event(LOG_NOTICE, 0, NULL, m, d, NULL,

@@ -48,11 +48,7 @@ static void connection_free(Connection *c)
 {
         Manager *m = c->manager;
 
-        for (Connection **p = &m->connections; *p; p = &(*p)->next)
-                if (*p == c) {
-                        *p = c->next;
-                        break;
-                }
+        KP_LIST_REMOVE(connections, m->connections, c);
         (void) sd_bus_detach_event(c->bus);
         sd_bus_flush_close_unref(c->bus);
         free(c);
@@ -94,7 +90,7 @@ static int connection_new(Manager *m, int fd)
         size_t n = 0;
         int r;
 
-        for (Connection *x = m->connections; x; x = x->next)
+        KP_LIST_FOREACH(connections, x, m->connections)
                 n++;
         if (n >= KP_BUS_MAX_CONNECTIONS) {
                 log_warning("too many clients (%zu): refusing a connection", n);
@@ -140,8 +136,7 @@ static int connection_new(Manager *m, int fd)
                 free(c);
                 return log_error_errno(r, "cannot start a client connection (%s): %s", step, strerror(-r));
         }
-        c->next = m->connections;
-        m->connections = c;
+        KP_LIST_PREPEND(connections, m->connections, c);
         return 0;
 }
 
@@ -291,7 +286,7 @@ static uint32_t scans_left(Manager *m)
 
 void bus_emit_progress(Manager *m, Disk *d)
 {
-        for (Connection *c = m->connections; c; c = c->next)
+        KP_LIST_FOREACH(connections, c, m->connections)
                 if (c->uid == 0)
                         (void) sd_bus_emit_signal(c->bus, KP_BUS_PATH, KP_BUS_INTERFACE, "ScanProgress", "sssuu",
                                                   disk_display_name(m, d), d->request.disk, d->step ? d->step : "",
@@ -300,7 +295,7 @@ void bus_emit_progress(Manager *m, Disk *d)
 
 void bus_emit_finished(Manager *m, Disk *d)
 {
-        for (Connection *c = m->connections; c; c = c->next)
+        KP_LIST_FOREACH(connections, c, m->connections)
                 if (c->uid == 0)
                         (void) sd_bus_emit_signal(c->bus, KP_BUS_PATH, KP_BUS_INTERFACE, "ScanFinished", "ssis",
                                                   disk_display_name(m, d), d->request.disk, d->last_error,

@@ -132,9 +132,8 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         scheduler_stop_all(m);
-        while (m->workers) {
-                Worker *w = m->workers;
-                m->workers = w->next;
+        KP_LIST_FOREACH_SAFE(workers, w, n, m->workers) {
+                KP_LIST_REMOVE(workers, m->workers, w);
                 worker_free(w);
         }
         xen_watch_stop(m);
@@ -218,7 +217,7 @@ int manager_startup(Manager *m)
          * the autostart guests first, since xendomains (ordered after us)
          * starts them next.
          */
-        for (Guest *g = m->guests; g; g = g->next) {
+        KP_LIST_FOREACH(guests, g, m->guests) {
                 KpPrepared p = KP_PREPARED_INIT;
                 KpPrepareOptions o = { .trust_foreign = m->settings->trust_foreign_plans,
                                        .vouched = disk_is_vouched(m, g->disk) };
@@ -293,7 +292,7 @@ void manager_update_status(Manager *m)
 
         if (m->stopping)
                 return;
-        for (Guest *g = m->guests; g; g = g->next)
+        KP_LIST_FOREACH(guests, g, m->guests)
                 guests++;
 
         if (running == 0 && queued == 0)
@@ -301,7 +300,7 @@ void manager_update_status(Manager *m)
                              guests == 1 ? "" : "s", m->scans_ok, m->scans_failed);
         else {
                 Disk *busy = NULL;
-                for (Disk *d = m->disks; d && !busy; d = d->next)
+                for (Disk *d = m->disks; d && !busy; d = d->disks_next)
                         if (d->scan == DISK_RUNNING)
                                 busy = d;
                 r = asprintf(&text, "Scanning %zu disk%s in %u appliance%s (%s: %s), %zu queued", running,

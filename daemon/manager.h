@@ -25,6 +25,7 @@
 #include "store/cache.h"
 #include "store/state.h"
 #include "util/log.h"
+#include "util/list.h"
 #include "util/macro.h"
 #include "settings/settings.h"
 
@@ -91,7 +92,7 @@ struct Disk {
         Waiter *waiters;
         sd_event_source *settle;       /* inotify debounce: rescan once writes stop */
         sd_event_source *periodic;     /* running guests: rescan every scan_interval */
-        Disk *next;
+        KP_LIST_FIELDS(Disk, disks);
 };
 
 struct Guest {
@@ -103,7 +104,7 @@ struct Guest {
         char *mode;                    /* --mode= from bootloader_args */
         Disk *disk;
         bool seen;                     /* mark for a registry reload */
-        Guest *next;
+        KP_LIST_FIELDS(Guest, guests);
 };
 
 typedef enum WaiterKind {
@@ -123,7 +124,7 @@ struct Waiter {
         unsigned scans;                /* PREPARE: scans it has waited for */
         RescanCall *rescan;            /* RESCAN */
         size_t index;                  /* RESCAN: slot in rescan->results */
-        Waiter *next;
+        KP_LIST_FIELDS(Waiter, waiters);
 };
 
 struct RescanCall {
@@ -156,7 +157,7 @@ struct Worker {
         bool terminated;               /* we asked it to stop */
         bool requeue;                  /* stopped to make room: its disks go back to the queue */
         sd_event_source *timer;        /* its deadline, then the SIGKILL after SIGTERM */
-        Worker *next;
+        KP_LIST_FIELDS(Worker, workers);
 };
 
 struct Connection {
@@ -164,7 +165,7 @@ struct Connection {
         sd_bus *bus;
         uid_t uid;
         pid_t pid;
-        Connection *next;
+        KP_LIST_FIELDS(Connection, connections);
 };
 
 struct Manager {

@@ -33,7 +33,7 @@ static void closedirp(DIR **d)
 
 Guest *registry_find_guest(Manager *m, const char *name)
 {
-        for (Guest *g = m->guests; g; g = g->next)
+        KP_LIST_FOREACH(guests, g, m->guests)
                 if (streq(g->name, name))
                         return g;
         return NULL;
@@ -41,7 +41,7 @@ Guest *registry_find_guest(Manager *m, const char *name)
 
 Disk *registry_find_disk(Manager *m, const char *path, const char *request_key)
 {
-        for (Disk *d = m->disks; d; d = d->next)
+        KP_LIST_FOREACH(disks, d, m->disks)
                 if (streq(d->request.disk, path) && streq(d->request_key, request_key))
                         return d;
         return NULL;
@@ -49,7 +49,7 @@ Disk *registry_find_disk(Manager *m, const char *path, const char *request_key)
 
 Guest *registry_guest_for_disk(Manager *m, Disk *d)
 {
-        for (Guest *g = m->guests; g; g = g->next)
+        KP_LIST_FOREACH(guests, g, m->guests)
                 if (g->disk == d)
                         return g;
         return NULL;
@@ -168,8 +168,7 @@ int registry_disk_for_request(Manager *m, const KpDiskSpec *specs, size_t n_spec
                 return kp_error_set(error, r, "out of memory");
         }
         d->n_specs = n_specs;
-        d->next = m->disks;
-        m->disks = d;
+        KP_LIST_PREPEND(disks, m->disks, d);
         *ret = d;
         return 0;
 }
@@ -177,29 +176,23 @@ int registry_disk_for_request(Manager *m, const KpDiskSpec *specs, size_t n_spec
 /* Disks no guest names any more, with nothing running or waiting, are forgotten (their state stays on disk). */
 static void registry_prune_disks(Manager *m)
 {
-        for (Disk **p = &m->disks; *p;) {
-                Disk *d = *p;
+        KP_LIST_FOREACH_SAFE(disks, d, n, m->disks)
                 if (d->scan == DISK_IDLE && !d->waiters && !registry_guest_for_disk(m, d)) {
-                        *p = d->next;
+                        KP_LIST_REMOVE(disks, m->disks, d);
                         disk_free(d);
-                } else
-                        p = &d->next;
-        }
+                }
 }
 
 void registry_free(Manager *m)
 {
-        while (m->guests) {
-                Guest *g = m->guests;
-                m->guests = g->next;
+        KP_LIST_FOREACH_SAFE(guests, g, n, m->guests) {
+                KP_LIST_REMOVE(guests, m->guests, g);
                 guest_free(g);
         }
-        while (m->disks) {
-                Disk *d = m->disks;
-                m->disks = d->next;
-                while (d->waiters) {
-                        Waiter *w = d->waiters;
-                        d->waiters = w->next;
+        KP_LIST_FOREACH_SAFE(disks, d, n, m->disks) {
+                KP_LIST_REMOVE(disks, m->disks, d);
+                KP_LIST_FOREACH_SAFE(waiters, w, wn, d->waiters) {
+                        KP_LIST_REMOVE(waiters, d->waiters, w);
                         waiter_free(w);
                 }
                 disk_free(d);
@@ -279,8 +272,7 @@ static int register_config(Manager *m, const KpDomainConfig *c, bool autostart, 
                         free(g);
                         return log_oom();
                 }
-                g->next = m->guests;
-                m->guests = g;
+                KP_LIST_PREPEND(guests, m->guests, g);
                 added = true;
         } else if (g->disk != d && !at_startup)
                 (void) scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND);
@@ -368,7 +360,7 @@ int registry_load(Manager *m)
         bool at_startup = !m->guests && !m->disks && m->scans_ok + m->scans_failed == 0;
         int r;
 
-        for (Guest *g = m->guests; g; g = g->next)
+        KP_LIST_FOREACH(guests, g, m->guests)
                 g->seen = g->origin != GUEST_ORIGIN_CONFIG;
 
         STRV_FOREACH(dir, m->settings->domain_config_dirs) {
@@ -377,17 +369,14 @@ int registry_load(Manager *m)
                         return r;
         }
 
-        for (Guest **p = &m->guests; *p;) {
-                Guest *g = *p;
+        KP_LIST_FOREACH_SAFE(guests, g, n, m->guests)
                 if (!g->seen) {
                         log_disk_event(LOG_INFO, 0, KP_MESSAGE_GUEST_REMOVED, m, NULL, NULL,
                                        "guest %s removed (%s is gone or no longer names kunpack-boot)", g->name,
                                        g->config_file);
-                        *p = g->next;
+                        KP_LIST_REMOVE(guests, m->guests, g);
                         guest_free(g);
-                } else
-                        p = &g->next;
-        }
+                }
         registry_prune_disks(m);
         return 0;
 }
@@ -414,7 +403,6 @@ int registry_add_prepare_guest(Manager *m, Disk *d)
         g->origin = GUEST_ORIGIN_PREPARE;
         g->seen = true;
         g->disk = d;
-        g->next = m->guests;
-        m->guests = g;
+        KP_LIST_PREPEND(guests, m->guests, g);
         return 0;
 }

@@ -34,7 +34,7 @@ size_t scheduler_count(Manager *m, DiskScanState state)
 {
         size_t n = 0;
 
-        for (Disk *d = m->disks; d; d = d->next)
+        KP_LIST_FOREACH(disks, d, m->disks)
                 if (d->scan == state)
                         n++;
         return n;
@@ -54,15 +54,14 @@ void waiter_free(Waiter *w)
 void disk_add_waiter(Disk *d, Waiter *w)
 {
         w->disk = d;
-        w->next = d->waiters;
-        d->waiters = w;
+        KP_LIST_PREPEND(waiters, d->waiters, w);
 }
 
 void disk_remove_waiter(Disk *d, Waiter *w)
 {
-        for (Waiter **p = &d->waiters; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
+        KP_LIST_FOREACH(waiters, x, d->waiters)
+                if (x == w) {
+                        KP_LIST_REMOVE(waiters, d->waiters, w);
                         return;
                 }
 }
@@ -160,7 +159,7 @@ static Worker *preemptible_worker(Manager *m)
 {
         Worker *best = NULL;
 
-        for (Worker *w = m->workers; w; w = w->next) {
+        KP_LIST_FOREACH(workers, w, m->workers) {
                 bool background = !w->terminated;
                 for (size_t i = 0; background && i < w->n_disks; i++)
                         if (w->disks[i]->waiters || w->disks[i]->priority >= SCAN_PRIORITY_ADMIN)
@@ -179,7 +178,7 @@ static void dispatch(Manager *m)
                 _cleanup_free_ Disk **queued = NULL, **batch = NULL;
                 size_t n = 0, n_batch = 0, drives = 0;
 
-                for (Disk *d = m->disks; d; d = d->next)
+                KP_LIST_FOREACH(disks, d, m->disks)
                         if (d->scan == DISK_QUEUED)
                                 n++;
                 if (n == 0)
@@ -191,7 +190,7 @@ static void dispatch(Manager *m)
                         return;
                 }
                 n = 0;
-                for (Disk *d = m->disks; d; d = d->next)
+                KP_LIST_FOREACH(disks, d, m->disks)
                         if (d->scan == DISK_QUEUED)
                                 queued[n++] = d;
                 qsort(queued, n, sizeof(Disk *), compare_queued);
@@ -278,8 +277,8 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
         d->waiters = NULL;
         while (waiters) {
                 Waiter *w = waiters;
-                waiters = w->next;
-                w->next = NULL;
+                waiters = w->waiters_next;
+                w->waiters_next = w->waiters_prev = NULL;
                 if (w->kind == WAITER_PREPARE) {
                         disk_add_waiter(d, w);
                         if (prepare_try_answer(w, true) != 0) {
@@ -319,7 +318,7 @@ void scheduler_disk_progress(Disk *d, const char *step, unsigned percent)
 
 void scheduler_stop_all(Manager *m)
 {
-        for (Disk *d = m->disks; d; d = d->next) {
+        KP_LIST_FOREACH(disks, d, m->disks) {
                 Waiter *waiters = d->waiters;
 
                 if (d->scan == DISK_QUEUED) {
@@ -329,7 +328,7 @@ void scheduler_stop_all(Manager *m)
                 d->waiters = NULL;
                 while (waiters) {
                         Waiter *w = waiters;
-                        waiters = w->next;
+                        waiters = w->waiters_next;
                         if (w->kind == WAITER_PREPARE)
                                 (void) bus_reply_errno(w->call, -ESHUTDOWN, "kunpackd is stopping");
                         else
@@ -337,6 +336,6 @@ void scheduler_stop_all(Manager *m)
                         waiter_free(w);
                 }
         }
-        for (Worker *w = m->workers; w; w = w->next)
+        KP_LIST_FOREACH(workers, w, m->workers)
                 worker_terminate(w, false);
 }

@@ -65,7 +65,7 @@ static void image_event(Manager *m, const char *dir, const char *name)
 {
         size_t dl = strlen(dir);
 
-        for (Disk *d = m->disks; d; d = d->next) {
+        KP_LIST_FOREACH(disks, d, m->disks) {
                 const char *p = d->request.disk;
 
                 if (strncmp(p, dir, dl) != 0 || p[dl] != '/' || !streq(p + dl + 1, name))
@@ -92,7 +92,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (e->mask & IN_Q_OVERFLOW) {
                                 /* Lost events: assume everything changed, let freshness sort it out. */
                                 arm(m, &m->registry_settle, KP_WATCH_CONFIG_SETTLE_USEC, on_registry_settle, m);
-                                for (Disk *d = m->disks; d; d = d->next)
+                                KP_LIST_FOREACH(disks, d, m->disks)
                                         arm(m, &d->settle, KP_WATCH_IMAGE_SETTLE_USEC, on_image_settle, d);
                                 continue;
                         }
@@ -129,7 +129,7 @@ static int want(char ***config_dirs, char ***image_dirs, Manager *m)
                 if (real && strv_consume(config_dirs, real) < 0)
                         return -ENOMEM;
         }
-        for (Disk *d = m->disks; d; d = d->next) {
+        KP_LIST_FOREACH(disks, d, m->disks) {
                 char *slash;
                 if (d->request.disk[0] != '/' || !strchr(d->request.disk + 1, '/'))
                         continue;

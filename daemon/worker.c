@@ -41,9 +41,9 @@ static void worker_unlink(Worker *w)
 {
         Manager *m = w->manager;
 
-        for (Worker **p = &m->workers; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
+        KP_LIST_FOREACH(workers, x, m->workers)
+                if (x == w) {
+                        KP_LIST_REMOVE(workers, m->workers, w);
                         m->n_workers--;
                         return;
                 }
@@ -331,7 +331,7 @@ int worker_start(Manager *m, Disk **disks, size_t n)
                 bool only_waiting = true;
                 for (size_t i = 0; i < n; i++) {
                         bool any = false;
-                        for (Waiter *x = disks[i]->waiters; x; x = x->next)
+                        KP_LIST_FOREACH(waiters, x, disks[i]->waiters)
                                 if (x->kind == WAITER_PREPARE) {
                                         any = true;
                                         latest = MAX(latest, x->deadline_usec);
@@ -382,8 +382,7 @@ int worker_start(Manager *m, Disk **disks, size_t n)
         w->out_fd = TAKE_FD(out_r);
         w->progress_fd = TAKE_FD(prog_r);
 
-        w->next = m->workers;
-        m->workers = w;
+        KP_LIST_PREPEND(workers, m->workers, w);
         m->n_workers++;
 
         r = sd_event_add_child(m->event, &w->child, pid, WEXITED, on_worker_exit, w);

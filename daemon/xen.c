@@ -83,7 +83,7 @@ static Disk *find_disk_by_path(Manager *m, const char *path)
 
         if (!real)
                 return NULL;
-        for (Disk *d = m->disks; d; d = d->next)
+        KP_LIST_FOREACH(disks, d, m->disks)
                 if (streq(d->request.disk, real))
                         return d;
         return NULL;
@@ -120,8 +120,7 @@ static void register_running(Manager *m, XenWatch *x, uint32_t domid, const char
                         g->origin = GUEST_ORIGIN_XEN;
                         g->seen = true;
                         g->disk = d;
-                        g->next = m->guests;
-                        m->guests = g;
+                        KP_LIST_PREPEND(guests, m->guests, g);
                         log_disk_event(LOG_INFO, 0, KP_MESSAGE_GUEST_ADDED, m, d, NULL,
                                        "guest %s (domain %u) added from libxl", name, domid);
                 } else
@@ -153,7 +152,7 @@ static void xen_refresh(Manager *m)
                 free(name);
         }
 
-        for (Disk *d = m->disks; d; d = d->next)
+        KP_LIST_FOREACH(disks, d, m->disks)
                 n_disks++;
         count = calloc(n_disks ? n_disks : 1, sizeof(unsigned));
         if (!count) {
@@ -170,7 +169,7 @@ static void xen_refresh(Manager *m)
                 for (int j = 0; disks && j < num; j++) {
                         Disk *d = disks[j].pdev_path ? find_disk_by_path(m, disks[j].pdev_path) : NULL;
                         i = 0;
-                        for (Disk *e = m->disks; e && d; e = e->next, i++)
+                        for (Disk *e = m->disks; e && d; e = e->disks_next, i++)
                                 if (e == d) {
                                         count[i]++;
                                         break;
@@ -182,7 +181,7 @@ static void xen_refresh(Manager *m)
         libxl_dominfo_list_free(doms, n_doms);
 
         i = 0;
-        for (Disk *d = m->disks; d; d = d->next, i++) {
+        for (Disk *d = m->disks; d; d = d->disks_next, i++) {
                 if (count[i] > 0 && d->in_use == 0) {
                         log_disk_event(LOG_INFO, 0, KP_MESSAGE_DOMAIN_EVENT, m, d, NULL,
                                        "%s is in use by a running domain: possibly changing until it stops",
