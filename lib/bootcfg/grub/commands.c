@@ -192,91 +192,101 @@ static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t ar
         return cmd_status(in, 0);
 }
 
+/* What a search command asks for. */
+typedef struct SearchArgs {
+        const char *key;
+        const char *var;        /* the variable to set, NULL for none */
+        bool by_file, by_label, by_uuid;
+} SearchArgs;
+
+/* search.fs_uuid KEY [VAR], search.fs_label, search.file: 1 when parsed, 0 (status set) when GRUB fails it. */
+static int parse_search_shortcut(GrubInterp *in, char **argv, size_t argc, SearchArgs *ret)
+{
+        if (argc < 2)
+                return cmd_status(in, 1);
+        *ret = (SearchArgs) {
+                .by_uuid = streq(argv[0], "search.fs_uuid"),
+                .by_label = streq(argv[0], "search.fs_label"),
+                .by_file = streq(argv[0], "search.file"),
+                .key = argv[1],
+                .var = argc > 2 ? argv[2] : NULL,
+        };
+        return 1;
+}
+
+static int search_unknown_option(GrubInterp *in, const GrubCmd *c, const char *a)
+{
+        _cleanup_free_ char *shown = kp_text_escape_short(a);
+        grub_interp_warn(in, c->line, "search: unknown option \"%s\"", shown ?: "?");
+        return cmd_status(in, 1);
+}
+
 /*
  * search [--file|--label|--fs-uuid] [--set[=VAR]] [--no-floppy] [--hint...] KEY,
- * options read as GRUB 2.06's grub_arg_parse() reads them.
+ * options read as GRUB 2.06's grub_arg_parse() reads them. 1 when parsed,
+ * 0 (status set) when GRUB would fail the command.
  */
-static int cmd_search(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+static int parse_search(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc, SearchArgs *ret)
 {
         static const char *const valued_long[] = { "hint", "hint-ieee1275", "hint-bios", "hint-baremetal",
                                                    "hint-efi", "hint-arc" };
-        _cleanup_free_ char *name = NULL;
-        const char *key = NULL, *var = NULL, *set_value = NULL;
-        bool by_file = false, by_label = false, by_uuid = false, set = false, is_config_fs = false;
-        KpDeviceSpec spec = {};
-        size_t i;
-        int r;
+        SearchArgs a = {};
+        const char *set_value = NULL;
+        bool set = false;
 
-        if (argv[0][6] == '.') {
-                /* search.fs_uuid KEY [VAR], search.fs_label, search.file */
-                if (argc < 2)
-                        return cmd_status(in, 1);
-                by_uuid = streq(argv[0], "search.fs_uuid");
-                by_label = streq(argv[0], "search.fs_label");
-                by_file = streq(argv[0], "search.file");
-                key = argv[1];
-                var = argc > 2 ? argv[2] : NULL;
-                goto found;
-        }
+        for (size_t i = 1; i < argc; i++) {
+                const char *w = argv[i];
 
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (a[0] != '-' || strlen(a) == 1) {
-                        if (!key)
-                                key = a;
+                if (w[0] != '-' || strlen(w) == 1) {
+                        if (!a.key)
+                                a.key = w;
                         continue;
                 }
-                if (streq(a, "--")) {
-                        if (!key && i + 1 < argc)
-                                key = argv[i + 1];
+                if (streq(w, "--")) {
+                        if (!a.key && i + 1 < argc)
+                                a.key = argv[i + 1];
                         break;
                 }
-                if (a[1] == '-') {
-                        const char *eq = strchr(a, '=');
-                        size_t len = eq ? (size_t) (eq - a - 2) : strlen(a) - 2;
+                if (w[1] == '-') {
+                        const char *eq = strchr(w, '=');
+                        size_t len = eq ? (size_t) (eq - w - 2) : strlen(w) - 2;
                         const char *value = eq ? eq + 1 : NULL;
-                        bool valued = false;
+                        bool valued = long_is(w, len, "set");
 
                         for (size_t k = 0; k < ELEMENTSOF(valued_long); k++)
-                                valued = valued || long_is(a, len, valued_long[k]);
-                        valued = valued || long_is(a, len, "set");
+                                valued = valued || long_is(w, len, valued_long[k]);
                         /* A long option taking a value takes the next word unless it starts with '-'. */
                         if (!value && valued && i + 1 < argc && argv[i + 1][0] != '-')
                                 value = argv[++i];
-                        if (long_is(a, len, "file"))
-                                by_file = true;
-                        else if (long_is(a, len, "label"))
-                                by_label = true;
-                        else if (long_is(a, len, "fs-uuid"))
-                                by_uuid = true;
-                        else if (long_is(a, len, "no-floppy"))
+                        if (long_is(w, len, "file"))
+                                a.by_file = true;
+                        else if (long_is(w, len, "label"))
+                                a.by_label = true;
+                        else if (long_is(w, len, "fs-uuid"))
+                                a.by_uuid = true;
+                        else if (long_is(w, len, "no-floppy"))
                                 ;
-                        else if (long_is(a, len, "set")) {
+                        else if (long_is(w, len, "set")) {
                                 set = true;
                                 set_value = value;
-                        } else if (valued) {
-                                if (!value)
-                                        return cmd_status(in, 1); /* missing mandatory option */
-                        } else {
-                                _cleanup_free_ char *shown = kp_text_escape_short(a);
-                                grub_interp_warn(in, c->line, "search: unknown option \"%s\"", shown ?: "?");
-                                return cmd_status(in, 1);
-                        }
+                        } else if (!valued)
+                                return search_unknown_option(in, c, w);
+                        else if (!value)
+                                return cmd_status(in, 1); /* missing mandatory option */
                         continue;
                 }
                 /* Short options, possibly several in one word. */
-                for (const char *s = a + 1; *s; s++) {
+                for (const char *s = w + 1; *s; s++) {
                         bool last = s[1] == '\0';
                         switch (*s) {
                         case 'f':
-                                by_file = true;
+                                a.by_file = true;
                                 break;
                         case 'l':
-                                by_label = true;
+                                a.by_label = true;
                                 break;
                         case 'u':
-                                by_uuid = true;
+                                a.by_uuid = true;
                                 break;
                         case 'n':
                                 break;
@@ -291,62 +301,77 @@ static int cmd_search(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc
                                         return cmd_status(in, 1);
                                 i++;
                                 break;
-                        default: {
-                                _cleanup_free_ char *shown = kp_text_escape_short(a);
-                                grub_interp_warn(in, c->line, "search: unknown option \"%s\"", shown ?: "?");
-                                return cmd_status(in, 1);
+                        default:
+                                return search_unknown_option(in, c, w);
                         }
-                        }
-                        if (i > 0 && argv[i] != a)
+                        if (argv[i] != w)
                                 break; /* the value consumed the next word */
                 }
         }
 
         if (set)
-                var = set_value ?: "root";
-        if (!key) {
-                if (set && set_value) {
-                        key = set_value;
-                        var = "root";
-                } else
+                a.var = set_value ?: "root";
+        if (!a.key) {
+                if (!set || !set_value)
                         return cmd_status(in, 1); /* "one argument expected" */
+                a.key = set_value;
+                a.var = "root";
         }
+        *ret = a;
+        return 1;
+}
 
-found:
-        if (by_label) {
+/*
+ * What a search found, as a device name ("kp-uuid:<uuid>") whose meaning
+ * the device table keeps, put in the variable it sets. Whether it is the
+ * configuration's own filesystem is the best guess the reader allows.
+ */
+static int search_record(GrubInterp *in, const GrubCmd *c, const SearchArgs *a)
+{
+        _cleanup_(kp_device_spec_done) KpDeviceSpec spec = {};
+        _cleanup_free_ char *name = NULL;
+        const KpBootFs *fs = in->reader ? in->reader->fs : NULL;
+        bool is_config_fs = false;
+        int r;
+
+        if (a->by_label) {
                 spec.kind = KP_DEVICE_LABEL;
-                is_config_fs = in->reader && in->reader->fs && in->reader->fs->fs_label &&
-                               streq(in->reader->fs->fs_label, key);
-        } else if (by_uuid) {
+                is_config_fs = fs && fs->fs_label && streq(fs->fs_label, a->key);
+        } else if (a->by_uuid) {
                 spec.kind = KP_DEVICE_UUID;
-                is_config_fs = in->reader && in->reader->fs && in->reader->fs->fs_uuid &&
-                               strcasecmp(in->reader->fs->fs_uuid, key) == 0;
-        } else if (by_file) {
+                is_config_fs = fs && fs->fs_uuid && strcasecmp(fs->fs_uuid, a->key) == 0;
+        } else if (a->by_file) {
                 KpFileKind kind;
                 spec.kind = KP_DEVICE_FILE;
                 /* pvgrub2 takes the first disk holding the file; the config's own filesystem is the likely one. */
-                is_config_fs = key[0] == '/' && kp_boot_fs_probe(in->reader, key, &kind) >= 0 &&
+                is_config_fs = a->key[0] == '/' && kp_boot_fs_probe(in->reader, a->key, &kind) >= 0 &&
                                kind != KP_FILE_MISSING;
         } else
                 return cmd_status(in, 1); /* "unspecified search type" */
 
-        spec.value = strdup(key);
-        if (!spec.value)
+        spec.value = strdup(a->key);
+        if (!spec.value || asprintf(&name, "kp-%s:%s", kp_device_kind_to_string(spec.kind), a->key) < 0)
                 return -ENOMEM;
-        if (asprintf(&name, "kp-%s:%s", kp_device_kind_to_string(spec.kind), key) < 0) {
-                kp_device_spec_done(&spec);
-                return -ENOMEM;
-        }
         r = grub_interp_add_device(in, name, &spec, is_config_fs);
-        kp_device_spec_done(&spec);
+        if (r >= 0 && a->var)
+                r = grub_interp_set(in, c->line, a->var, name, GRUB_ORIGIN_SCRIPT);
         if (r < 0)
                 return r;
-        if (var) {
-                r = grub_interp_set(in, c->line, var, name, GRUB_ORIGIN_SCRIPT);
-                if (r < 0)
-                        return r;
-        }
         return cmd_status(in, 0);
+}
+
+static int cmd_search(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
+{
+        SearchArgs a;
+        int r;
+
+        if (argv[0][6] == '.')
+                r = parse_search_shortcut(in, argv, argc, &a);
+        else
+                r = parse_search(in, c, argv, argc, &a);
+        if (r <= 0)
+                return r;
+        return search_record(in, c, &a);
 }
 
 int grub_interp_add_item(GrubInterp *in, unsigned line, const char *title, const char *id, bool submenu,
