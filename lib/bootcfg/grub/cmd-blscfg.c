@@ -283,6 +283,129 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
         return r;
 }
 
+static void snippets_free(BlsSnippet *snips, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                snippet_done(&snips[i]);
+        free(snips);
+}
+
+/*
+ * The snippets' directory as blscfg looks for it: $blsdir, else
+ * /loader/entries (a separate /boot), else /boot/loader/entries. Returns
+ * 1 with its listing, 0 when there is none (warned about).
+ */
+static int find_snippet_dir(GrubInterp *in, const GrubCmd *c, const char *cmd, char **ret_dir, char ***ret_names)
+{
+        const char *blsdir = grub_interp_get(in, "blsdir");
+        const char *dirs[] = { blsdir ?: "/loader/entries", blsdir ? NULL : "/boot/loader/entries" };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs) && dirs[i]; i++) {
+                _cleanup_free_ char *d = strdup(dirs[i]);
+                size_t l;
+
+                if (!d)
+                        return -ENOMEM;
+                l = strlen(d);
+                while (l > 1 && d[l - 1] == '/')
+                        d[--l] = '\0';
+                r = kp_boot_fs_list(in->reader, d, in->error, ret_names);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        continue;
+                if (r < 0)
+                        return kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, cmd);
+                *ret_dir = TAKE_PTR(d);
+                return 1;
+        }
+        grub_interp_warn(in, c->line, "%s: no /loader/entries or /boot/loader/entries", cmd);
+        return 0;
+}
+
+/* Reads dir/name as a snippet into ret: 1 when it is one, 0 when it is gone, < 0 on a fatal error. */
+static int read_snippet(GrubInterp *in, const GrubCmd *c, const char *cmd, const char *dir, const char *name,
+                        BlsSnippet *ret)
+{
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        BlsSnippet s = {};
+        size_t len = strlen(name), size = 0, pos = 0;
+        bool cut;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        r = kp_boot_fs_read(in->reader, path, in->error, &data, &size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, cmd);
+        /* GRUB's line reader drops carriage returns. */
+        for (size_t k = 0; k < size; k++)
+                if (data[k] != '\r')
+                        data[pos++] = data[k];
+        size = pos;
+        if (memchr(data, '\0', size)) {
+                _cleanup_free_ char *shown = kp_text_escape_short(path);
+                return grub_interp_fail(in, -EBADMSG, c->line, "%s: NUL byte in %s", cmd, shown ?: "?");
+        }
+
+        s.id = strndup(name, len - 5);
+        if (!s.id)
+                return -ENOMEM;
+        r = snippet_parse(&s, data, size, &cut);
+        if (r < 0) {
+                snippet_done(&s);
+                return r;
+        }
+        if (cut) {
+                _cleanup_free_ char *shown = kp_text_escape_short(path);
+                grub_interp_warn(in, c->line, "%s: %s: a line without a value ends the snippet, as in blscfg", cmd,
+                                 shown ?: "?");
+        }
+        *ret = s;
+        return 1;
+}
+
+/*
+ * Puts s into snips, newest first (blscfg's order); a name that compares
+ * equal to one already there is dropped, as blscfg does. Takes s either way.
+ */
+static int insert_snippet(GrubInterp *in, const GrubCmd *c, const char *cmd, BlsSnippet **snips_in,
+                          size_t *n_snips, BlsSnippet *s)
+{
+        BlsSnippet *snips = *snips_in, *n;
+        size_t pos;
+        int k = 1;
+
+        for (pos = 0; pos < *n_snips; pos++) {
+                k = kp_version_compare_nvr(s->id, snips[pos].id);
+                if (k >= 0)
+                        break;
+        }
+        if (pos < *n_snips && k == 0) {
+                _cleanup_free_ char *shown = kp_text_escape_short(s->id);
+                grub_interp_warn(in, c->line, "%s: snippet \"%s\" sorts equal to another one; dropped", cmd,
+                                 shown ?: "?");
+                snippet_done(s);
+                return 0;
+        }
+        if (*n_snips >= BLS_MAX_SNIPPETS) {
+                snippet_done(s);
+                return grub_interp_fail(in, -E2BIG, c->line, "more than %d BLS snippets", BLS_MAX_SNIPPETS);
+        }
+        n = kp_grow(snips, *n_snips, sizeof(BlsSnippet));
+        if (!n) {
+                snippet_done(s);
+                return -ENOMEM;
+        }
+        memmove(&n[pos + 1], &n[pos], (*n_snips - pos) * sizeof(BlsSnippet));
+        n[pos] = *s;
+        *s = (BlsSnippet) {};
+        (*n_snips)++;
+        *snips_in = n;
+        return 0;
+}
+
 int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
 {
         _cleanup_strv_free_ char **names = NULL;
@@ -309,119 +432,33 @@ int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
                 grub_interp_warn(in, c->line, "%s reads $root, not known to be the configuration's filesystem; read there anyway",
                                  argv[0]);
 
-        /* $blsdir, else /loader/entries (a separate /boot), else /boot/loader/entries. */
-        const char *blsdir = grub_interp_get(in, "blsdir");
-        const char *dirs[] = { blsdir ?: "/loader/entries", blsdir ? NULL : "/boot/loader/entries" };
-        for (size_t i = 0; i < ELEMENTSOF(dirs) && dirs[i]; i++) {
-                _cleanup_free_ char *d = strdup(dirs[i]);
-                size_t l;
-                if (!d)
-                        return -ENOMEM;
-                l = strlen(d);
-                while (l > 1 && d[l - 1] == '/')
-                        d[--l] = '\0';
-                r = kp_boot_fs_list(in->reader, d, in->error, &names);
-                if (r == -ENOENT || r == -ENOTDIR)
-                        continue;
-                if (r < 0)
-                        return kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, argv[0]);
-                dir = TAKE_PTR(d);
-                break;
-        }
-        if (!dir) {
-                grub_interp_warn(in, c->line, "%s: no /loader/entries or /boot/loader/entries", argv[0]);
+        r = find_snippet_dir(in, c, argv[0], &dir, &names);
+        if (r <= 0) {
                 in->status = 1;
-                return 0;
+                return r;
         }
 
         STRV_FOREACH(name, names) {
-                _cleanup_free_ char *path = NULL, *data = NULL;
                 BlsSnippet s = {};
-                size_t len = strlen(*name), size = 0, pos;
-                bool cut;
+                size_t len = strlen(*name);
 
                 if ((*name)[0] == '.' || len <= 5 || !streq(*name + len - 5, ".conf"))
                         continue;
-                if (asprintf(&path, "%s/%s", dir, *name) < 0)
-                        goto nomem;
-                r = kp_boot_fs_read(in->reader, path, in->error, &data, &size);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0) {
-                        r = kp_error_prefix(in->error, r, "%s:%u: %s", in->file, c->line, argv[0]);
-                        goto fail;
-                }
-                /* GRUB's line reader drops carriage returns. */
-                pos = 0;
-                for (size_t k = 0; k < size; k++)
-                        if (data[k] != '\r')
-                                data[pos++] = data[k];
-                size = pos;
-                if (memchr(data, '\0', size)) {
-                        _cleanup_free_ char *shown = kp_text_escape_short(path);
-                        r = grub_interp_fail(in, -EBADMSG, c->line, "%s: NUL byte in %s", argv[0], shown ?: "?");
-                        goto fail;
-                }
-
-                s.id = strndup(*name, len - 5);
-                if (!s.id)
-                        goto nomem;
-                r = snippet_parse(&s, data, size, &cut);
-                if (r < 0) {
-                        snippet_done(&s);
-                        goto fail;
-                }
-                if (cut) {
-                        _cleanup_free_ char *shown = kp_text_escape_short(path);
-                        grub_interp_warn(in, c->line, "%s: %s: a line without a value ends the snippet, as in blscfg",
-                                         argv[0], shown ?: "?");
-                }
-
-                /* Newest first; a name that compares equal to one already there is dropped, as blscfg does. */
-                for (pos = 0; pos < n_snips; pos++) {
-                        int k = kp_version_compare_nvr(s.id, snips[pos].id);
-                        if (k == 0)
-                                break;
-                        if (k > 0)
-                                break;
-                }
-                if (pos < n_snips && kp_version_compare_nvr(s.id, snips[pos].id) == 0) {
-                        _cleanup_free_ char *shown = kp_text_escape_short(s.id);
-                        grub_interp_warn(in, c->line, "%s: snippet \"%s\" sorts equal to another one; dropped", argv[0],
-                                         shown ?: "?");
-                        snippet_done(&s);
-                        continue;
-                }
-                if (n_snips >= BLS_MAX_SNIPPETS) {
-                        snippet_done(&s);
-                        r = grub_interp_fail(in, -E2BIG, c->line, "more than %d BLS snippets", BLS_MAX_SNIPPETS);
-                        goto fail;
-                }
-                BlsSnippet *n = kp_grow(snips, n_snips, sizeof(BlsSnippet));
-                if (!n) {
-                        snippet_done(&s);
-                        goto nomem;
-                }
-                snips = n;
-                memmove(&snips[pos + 1], &snips[pos], (n_snips - pos) * sizeof(BlsSnippet));
-                snips[pos] = s;
-                n_snips++;
+                r = read_snippet(in, c, argv[0], dir, *name, &s);
+                if (r > 0)
+                        r = insert_snippet(in, c, argv[0], &snips, &n_snips, &s);
+                if (r < 0)
+                        goto finish;
         }
 
         for (size_t i = 0; i < n_snips; i++) {
                 r = add_snippet_entry(in, c, dir, &snips[i]);
                 if (r < 0)
-                        goto fail;
+                        goto finish;
         }
         r = 0;
         in->status = 0;
-        goto finish;
-nomem:
-        r = -ENOMEM;
-fail:
 finish:
-        for (size_t i = 0; i < n_snips; i++)
-                snippet_done(&snips[i]);
-        free(snips);
+        snippets_free(snips, n_snips);
         return r;
 }
