@@ -104,6 +104,152 @@ static bool ends_with_ci(const char *s, const char *suffix)
         return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
+/* The label's APPEND, else the global one ("-" is none), after KERNEL's own arguments, into s->append. */
+static int label_join_append(ExtState *s)
+{
+        const char *a = s->append ?: s->global_append;
+        char *joined = NULL;
+
+        if (a && streq(a, "-"))
+                a = NULL;
+        if (asprintf(&joined, "%s%s%s", s->kernel_args ?: "", s->kernel_args && a ? " " : "", a ?: "") < 0)
+                return -ENOMEM;
+        free(s->append);
+        s->append = joined;
+        return 0;
+}
+
+/*
+ * Xen's mboot.c32: "xen.gz --- vmlinuz args --- initrd", as pygrub reads
+ * it. The Linux module becomes the kernel (*kernel, NULL when there is
+ * none), its arguments the APPEND, and its initrd one of the label's.
+ */
+static int label_mboot(ExtState *s, const char *file, const char *label, char **kernel)
+{
+        _cleanup_free_ char *a = strdup(s->append);
+        char *mods[4] = {}, *k, *i;
+        size_t n = 0;
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        for (char *p = a; n < 4;) {
+                char *sep = strstr(p, "---");
+                mods[n++] = p;
+                if (!sep)
+                        break;
+                *sep = '\0';
+                p = sep + 3;
+        }
+        *kernel = mfree(*kernel);
+        k = n == 3 ? mods[1] : n == 2 ? mods[0] : NULL;
+        i = n == 3 ? mods[2] : n == 2 ? mods[1] : NULL;
+        if (k) {
+                char *args;
+
+                k += strspn(k, " \t");
+                args = k + strcspn(k, " \t");
+                if (*args)
+                        *args++ = '\0';
+                *kernel = strdup(k);
+                free(s->append);
+                s->append = strdup(args);
+                if (!*kernel || !s->append)
+                        return -ENOMEM;
+        }
+        if (i) {
+                i += strspn(i, " \t");
+                i[strcspn(i, " \t")] = '\0';
+                r = add_initrd_list(s, i);
+                if (r < 0)
+                        return r;
+        }
+        kp_warnings_add(s->warnings, "%s: label \"%s\" boots Xen through mboot.c32; its Linux module is used", file,
+                        label);
+        return 0;
+}
+
+/* KERNEL (not LINUX) guesses the type by extension: these are not Linux kernels. */
+static bool is_other_kernel_type(const char *kernel)
+{
+        static const char *const suffixes[] = { ".c32", ".cbt", ".bin", ".bs", ".bss", ".0", ".com", ".img" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (ends_with_ci(kernel, suffixes[i]))
+                        return true;
+        return false;
+}
+
+/* The command line is APPEND without initrd= (whose files are loaded instead, added to the label's). */
+static int label_cmdline(ExtState *s, char **ret)
+{
+        size_t j = 0;
+        char *out;
+        int r;
+
+        if (!s->append || streq(s->append, "-")) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        out = malloc(strlen(s->append) + 1);
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = s->append; *p;) {
+                const char *w = p;
+                size_t wl;
+
+                while (*p && *p != ' ' && *p != '\t')
+                        p++;
+                wl = (size_t) (p - w);
+                if (wl >= 7 && strncasecmp(w, "initrd=", 7) == 0) {
+                        _cleanup_free_ char *list = strndup(w + 7, wl - 7);
+                        r = list ? add_initrd_list(s, list) : -ENOMEM;
+                        if (r < 0) {
+                                free(out);
+                                return r;
+                        }
+                } else if (wl > 0) {
+                        if (j > 0)
+                                out[j++] = ' ';
+                        memcpy(out + j, w, wl);
+                        j += wl;
+                }
+                while (*p == ' ' || *p == '\t')
+                        p++;
+        }
+        out[j] = '\0';
+        *ret = out;
+        return 0;
+}
+
+/* The kernel's and the initrds' paths, relative to the configuration's directory. */
+static int label_resolve_files(ExtState *s, const char *file, const char *label, const char *kernel)
+{
+        KpBootEntry *e = &s->cur;
+        int r;
+
+        r = kp_guest_path_resolve_relative(s->dir, kernel, &e->kernel.path);
+        if (r == -E2BIG)
+                return kp_error_set(s->error, r, "%s: label \"%s\": kernel path longer than %d bytes", file, label,
+                                    KP_BOOTCFG_MAX_PATH);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++) {
+                _cleanup_free_ char *p = NULL;
+
+                r = kp_guest_path_resolve_relative(s->dir, s->initrd_files[i], &p);
+                if (r >= 0)
+                        r = kp_boot_entry_add_initrd(e, p);
+                if (r == -E2BIG)
+                        return kp_error_set(s->error, r,
+                                            "%s: label \"%s\": an initrd path longer than %d bytes, or more than %d initrds",
+                                            file, label, KP_BOOTCFG_MAX_PATH, KP_BOOTCFG_MAX_INITRDS);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Turns the current label's KERNEL/APPEND/INITRD into the entry's kernel, initrds and command line. */
 static int finish_label(ExtState *s, const char *file)
 {
@@ -118,114 +264,22 @@ static int finish_label(ExtState *s, const char *file)
         label = kp_text_escape_short(e->id);
         if (!label)
                 return -ENOMEM;
-
-        if (s->kernel_arg) {
-                kernel = strdup(s->kernel_arg);
-                if (!kernel)
-                        return -ENOMEM;
-        }
-
-        /* The label's APPEND, else the global one; "-" is none. KERNEL's own arguments come first. */
-        {
-                const char *a = s->append ?: s->global_append;
-                char *joined = NULL;
-
-                if (a && streq(a, "-"))
-                        a = NULL;
-                if (asprintf(&joined, "%s%s%s", s->kernel_args ?: "", s->kernel_args && a ? " " : "", a ?: "") < 0)
-                        return -ENOMEM;
-                free(s->append);
-                s->append = joined;
-        }
-
-        /* Xen's mboot.c32: "xen.gz --- vmlinuz args --- initrd", as pygrub reads it. */
-        if (kernel && ends_with_ci(kernel, "mboot.c32") && s->append) {
-                _cleanup_free_ char *a = strdup(s->append);
-                char *mods[4] = {}, *p;
-                size_t n = 0;
-
-                if (!a)
-                        return -ENOMEM;
-                for (p = a; n < 4;) {
-                        char *sep = strstr(p, "---");
-                        mods[n++] = p;
-                        if (!sep)
-                                break;
-                        *sep = '\0';
-                        p = sep + 3;
-                }
-                free(kernel);
-                kernel = NULL;
-                char *k = n == 3 ? mods[1] : n == 2 ? mods[0] : NULL, *i = n == 3 ? mods[2] : n == 2 ? mods[1] : NULL;
-                if (k) {
-                        while (*k == ' ' || *k == '\t')
-                                k++;
-                        char *args = k + strcspn(k, " \t");
-                        if (*args)
-                                *args++ = '\0';
-                        kernel = strdup(k);
-                        free(s->append);
-                        s->append = strdup(args);
-                        if (!kernel || !s->append)
-                                return -ENOMEM;
-                }
-                if (i) {
-                        i += strspn(i, " \t");
-                        i[strcspn(i, " \t")] = '\0';
-                        r = add_initrd_list(s, i);
-                        if (r < 0)
-                                return r;
-                }
-                kp_warnings_add(s->warnings, "%s: label \"%s\" boots Xen through mboot.c32; its Linux module is used",
-                                file, label);
-        } else if (kernel && !s->kernel_is_linux &&
-                   (ends_with_ci(kernel, ".c32") || ends_with_ci(kernel, ".cbt") || ends_with_ci(kernel, ".bin") ||
-                    ends_with_ci(kernel, ".bs") || ends_with_ci(kernel, ".bss") || ends_with_ci(kernel, ".0") ||
-                    ends_with_ci(kernel, ".com") || ends_with_ci(kernel, ".img"))) {
-                /* KERNEL guesses the type by extension: these are not Linux kernels. */
-                free(kernel);
-                kernel = NULL;
-        }
-
-        /* The command line is APPEND without initrd= (whose files are loaded instead). */
-        if (s->append && !streq(s->append, "-")) {
-                size_t len = strlen(s->append), j = 0;
-                char *out = malloc(len + 1);
-
-                if (!out)
-                        return -ENOMEM;
-                for (const char *p = s->append; *p;) {
-                        const char *w = p;
-                        size_t wl;
-
-                        while (*p && *p != ' ' && *p != '\t')
-                                p++;
-                        wl = (size_t) (p - w);
-                        if (wl >= 7 && strncasecmp(w, "initrd=", 7) == 0) {
-                                _cleanup_free_ char *list = strndup(w + 7, wl - 7);
-                                if (!list) {
-                                        free(out);
-                                        return -ENOMEM;
-                                }
-                                r = add_initrd_list(s, list);
-                                if (r < 0) {
-                                        free(out);
-                                        return r;
-                                }
-                        } else if (wl > 0) {
-                                if (j > 0)
-                                        out[j++] = ' ';
-                                memcpy(out + j, w, wl);
-                                j += wl;
-                        }
-                        while (*p == ' ' || *p == '\t')
-                                p++;
-                }
-                out[j] = '\0';
-                cmdline = out;
-        } else if (!(cmdline = strdup("")))
+        if (s->kernel_arg && !(kernel = strdup(s->kernel_arg)))
                 return -ENOMEM;
 
+        r = label_join_append(s);
+        if (r < 0)
+                return r;
+        if (kernel && ends_with_ci(kernel, "mboot.c32") && s->append) {
+                r = label_mboot(s, file, label, &kernel);
+                if (r < 0)
+                        return r;
+        } else if (kernel && !s->kernel_is_linux && is_other_kernel_type(kernel))
+                kernel = mfree(kernel);
+
+        r = label_cmdline(s, &cmdline);
+        if (r < 0)
+                return r;
         if (strlen(cmdline) > KP_BOOTCFG_MAX_CMDLINE)
                 return kp_error_set(s->error, -E2BIG, "%s: label \"%s\": command line of %zu bytes exceeds the limit of %d bytes",
                                     file, label, strlen(cmdline), KP_BOOTCFG_MAX_CMDLINE);
@@ -234,23 +288,9 @@ static int finish_label(ExtState *s, const char *file)
                                 file, label, strlen(cmdline), KP_XEN_MAX_GUEST_CMDLINE - 1);
 
         if (kernel && *kernel) {
-                r = kp_guest_path_resolve_relative(s->dir, kernel, &e->kernel.path);
-                if (r == -E2BIG)
-                        return kp_error_set(s->error, r, "%s: label \"%s\": kernel path longer than %d bytes", file,
-                                            label, KP_BOOTCFG_MAX_PATH);
+                r = label_resolve_files(s, file, label, kernel);
                 if (r < 0)
                         return r;
-                for (size_t i = 0; s->initrd_files && s->initrd_files[i]; i++) {
-                        _cleanup_free_ char *p = NULL;
-                        r = kp_guest_path_resolve_relative(s->dir, s->initrd_files[i], &p);
-                        if (r >= 0)
-                                r = kp_boot_entry_add_initrd(e, p);
-                        if (r == -E2BIG)
-                                return kp_error_set(s->error, r, "%s: label \"%s\": an initrd path longer than %d bytes, or more than %d initrds",
-                                                    file, label, KP_BOOTCFG_MAX_PATH, KP_BOOTCFG_MAX_INITRDS);
-                        if (r < 0)
-                                return r;
-                }
         } else if (kernel)
                 kp_warnings_add(s->warnings, "%s: label \"%s\": KERNEL without a file", file, label);
         e->cmdline = TAKE_PTR(cmdline);
