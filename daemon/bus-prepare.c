@@ -19,6 +19,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/log.h"
 #include "util/messages.h"
 #include "util/time-util.h"
@@ -205,7 +206,7 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
                         return bus_reply_errno(call, r < 0 ? r : -EINVAL,
                                                r < 0 ? kp_error_message(&error, r) : "disk paths must be absolute");
                 }
-                n = realloc(specs, (n_specs + 1) * sizeof(KpDiskSpec));
+                n = kp_grow(specs, n_specs, sizeof(KpDiskSpec));
                 if (!n) {
                         kp_disk_specs_free(specs, n_specs);
                         return -ENOMEM;

@@ -4,6 +4,7 @@
 
 #include "guest/guest-internal.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/strv.h"
 
 /*
@@ -46,7 +47,7 @@ static void scan_note(KpGuestSession *s, size_t guest, const char *format, ...)
         va_end(ap);
         if (!text)
                 return;
-        notes = reallocarray(s->notes, s->n_notes + 1, sizeof(KpGuestNote));
+        notes = kp_grow(s->notes, s->n_notes, sizeof(KpGuestNote));
         if (!notes) {
                 free(text);
                 return;
@@ -318,7 +319,7 @@ static int add_fs(KpGuestSession *s, const char *device, bool lvm, size_t guest,
                 .partition = partition,
                 .lvm = lvm,
         };
-        list = fs.mountable && fs.name ? reallocarray(s->filesystems, s->n_filesystems + 1, sizeof(KpGuestFs))
+        list = fs.mountable && fs.name ? kp_grow(s->filesystems, s->n_filesystems, sizeof(KpGuestFs))
                                        : NULL;
         if (!list) {
                 free(fs.mountable);

@@ -9,6 +9,7 @@
 #include "kernel/bzimage.h"
 #include "kernel/format.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/sha256.h"
 
 /*
@@ -117,7 +118,7 @@ int kp_guest_file_facts(KpGuestSession *s, size_t fs, const char *path, bool ker
                         goto done;
         }
 
-        list = reallocarray(s->facts, s->n_facts + 1, sizeof(KpGuestFileFacts));
+        list = kp_grow(s->facts, s->n_facts, sizeof(KpGuestFileFacts));
         if (!list)
                 return -ENOMEM;
         s->facts = list;

@@ -5,6 +5,7 @@
 #include "bootcfg/bootplan.h"
 #include "pvgrub/manifest.h"
 #include "util/error.h"
+#include "util/grow.h"
 
 #define MANIFEST_HEADER "kunpack-changes 1"
 
@@ -52,7 +53,7 @@ int kp_pvgrub_manifest_add_file(KpPvgrubManifest *m, const char *path, const cha
 
         if (m->n_files >= KP_PVGRUB_MANIFEST_MAX_FILES)
                 return -E2BIG;
-        f = reallocarray(m->files, m->n_files + 1, sizeof(KpPvgrubFile));
+        f = kp_grow(m->files, m->n_files, sizeof(KpPvgrubFile));
         if (!f)
                 return -ENOMEM;
         m->files = f;

@@ -4,6 +4,7 @@
 
 #include "pvgrub/rewrite.h"
 #include "util/error.h"
+#include "util/grow.h"
 #include "util/macro.h"
 
 void kp_pvgrub_rewrite_done(KpPvgrubRewrite *r)
@@ -180,7 +181,7 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
                         known = known || streq(rw.conversions[j].source, e->kernel.path);
                 if (!known) {
                         KpPvgrubConversion *c =
-                                reallocarray(rw.conversions, rw.n_conversions + 1, sizeof(*c));
+                                kp_grow(rw.conversions, rw.n_conversions, sizeof(*c));
                         if (!c) {
                                 r = -ENOMEM;
                                 break;

@@ -12,6 +12,7 @@
 #include "store/state.h"
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/grow.h"
 #include "util/json.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -451,7 +452,7 @@ int kp_state_list(KpStateStore *s, KpError *error, KpDiskState ***ret_states, si
                         }
                         continue;
                 }
-                grown = reallocarray(states, n + 1, sizeof(KpDiskState *));
+                grown = kp_grow(states, n, sizeof(KpDiskState *));
                 if (!grown) {
                         kp_disk_state_free(st);
                         r = -ENOMEM;
