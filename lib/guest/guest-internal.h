@@ -96,6 +96,11 @@ struct KpGuestSession {
         pid_t hv_pid;
         atomic_bool cancelled;
         atomic_bool timed_out;
+        atomic_bool overlay_full;
+
+        /* The temp directory libguestfs puts its overlays in (guestfs_set_tmpdir), ours, measured. */
+        char *tmpdir;
+        int tmpdir_fd;
 
         /* The deadline watchdog. */
         bool have_watchdog;
@@ -163,6 +168,17 @@ typedef enum KpGuestFileType {
  */
 int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, KpError *error,
                     char **ret_resolved, uint64_t *ret_size);
+
+/*
+ * Whether libguestfs would take path as a device of the appliance rather
+ * than a file of the guest: its Dev_or_Path parameters (guestfs_download(),
+ * download_offset, upload) treat names under /dev/ as devices
+ * (guestfsd's is_device_parameter()), whatever the guest's filesystem
+ * holds there, so a guest file named /dev/sdb would stream the appliance's
+ * second disk. Every guest path is refused when this holds, as asked and
+ * as resolved.
+ */
+bool kp_guest_path_is_device(const char *path);
 
 /* What one guestfs_pread() may return: protocol messages are at most 4 MiB (GUESTFS_MESSAGE_MAX). */
 #define KP_GUEST_PREAD_MAX (2 * 1024 * 1024)

@@ -5,14 +5,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 
 #include "guest/guest-internal.h"
 #include "util/error.h"
 #include "util/strv.h"
-#include "util/time-util.h"
 #include "util/string-table.h"
+#include "util/time-util.h"
 
 static const char *const stage_table[_KP_GUEST_STAGE_MAX] = {
         [KP_GUEST_STAGE_LAUNCH] = "launch",
@@ -33,6 +34,11 @@ int kp_guest_check_cancelled(KpGuestSession *s, KpError *error)
 {
         if (atomic_load(&s->timed_out))
                 return kp_error_set(error, -ETIMEDOUT, "deadline passed: the libguestfs appliance was stopped");
+        if (atomic_load(&s->overlay_full))
+                return kp_error_set(error, -EFBIG,
+                                    "the appliance's overlay in dom0's temp directory grew past %" PRIu64
+                                    " MiB (a big journal replayed?): the libguestfs appliance was stopped",
+                                    s->options.overlay_max / (1024 * 1024));
         if (atomic_load(&s->cancelled))
                 return kp_error_set(error, -ECANCELED, "cancelled: the libguestfs appliance was stopped");
         return 0;
@@ -226,8 +232,53 @@ static struct timespec usec_to_timespec(uint64_t usec)
         };
 }
 
+/* Bytes allocated to the files under dir (libguestfs's own temp directory inside ours), two levels deep. */
+static uint64_t dir_usage(int dir_fd, unsigned depth)
+{
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        struct dirent *de;
+        uint64_t total = 0;
+
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d)
+                return 0;
+        fd = -EBADF; /* the DIR owns it now */
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode) && depth > 0) {
+                        _cleanup_close_ int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (sub >= 0)
+                                total += dir_usage(sub, depth - 1);
+                } else if (S_ISREG(st.st_mode))
+                        total += (uint64_t) st.st_blocks * 512;
+        }
+        closedir(d);
+        return total;
+}
+
+/* With s->lock held: whether the overlays went past their share, then stopping the session. */
+static void check_overlay_locked(KpGuestSession *s)
+{
+        if (s->tmpdir_fd < 0 || atomic_load(&s->cancelled))
+                return;
+        if (dir_usage(s->tmpdir_fd, 2) > s->options.overlay_max) {
+                atomic_store(&s->overlay_full, true);
+                cancel_locked(s);
+        }
+}
+
 /*
  * Runs from the launch until the session is freed. It fires the deadline,
+ * measures the appliance's overlays every KP_GUEST_OVERLAY_CHECK_USEC,
  * and while a stopped session is still inside guestfs_launch() it kills
  * qemu again and again: libguestfs runs the hypervisor more than once
  * while launching (first to query its features, then to boot the
@@ -245,12 +296,18 @@ static void *watchdog_thread(void *userdata)
                         cancel_locked(s);
                         ts = usec_to_timespec(kp_now_usec(CLOCK_MONOTONIC) + KP_GUEST_KILL_INTERVAL_USEC);
                         (void) pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts);
-                } else if (s->options.deadline != 0 && !atomic_load(&s->timed_out)) {
-                        ts = usec_to_timespec(s->options.deadline);
+                } else if (!atomic_load(&s->cancelled)) {
+                        uint64_t now = kp_now_usec(CLOCK_MONOTONIC), wake = now + KP_GUEST_OVERLAY_CHECK_USEC;
+                        bool deadline = s->options.deadline != 0 && s->options.deadline <= wake;
+
+                        ts = usec_to_timespec(deadline ? s->options.deadline : wake);
                         if (pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts) == ETIMEDOUT &&
                             !s->watchdog_stop) {
-                                atomic_store(&s->timed_out, true);
-                                cancel_locked(s);
+                                if (deadline) {
+                                        atomic_store(&s->timed_out, true);
+                                        cancel_locked(s);
+                                } else
+                                        check_overlay_locked(s);
                         }
                 } else
                         (void) pthread_cond_wait(&s->watchdog_cond, &s->lock);
@@ -297,10 +354,40 @@ static void event_callback(guestfs_h *g, void *opaque, uint64_t event, int event
                 kp_guest_progress(s, KP_GUEST_STAGE_LAUNCH, (unsigned) MIN(array[2] * 100 / array[3], 100));
 }
 
+/*
+ * A temp directory of this session's own for libguestfs (its sockets and
+ * the drives' overlays go in a directory it creates inside), so that the
+ * watchdog can measure what the appliance writes there. Under $TMPDIR as
+ * libguestfs itself would use, else /tmp.
+ */
+static int make_tmpdir(KpGuestSession *s, KpError *error)
+{
+        const char *base = getenv("TMPDIR");
+
+        if (!base || base[0] != '/')
+                base = "/tmp";
+        if (asprintf(&s->tmpdir, "%s/kunpack-appliance-XXXXXX", base) < 0) {
+                s->tmpdir = NULL;
+                return -ENOMEM;
+        }
+        if (!mkdtemp(s->tmpdir)) {
+                int r = negative_errno();
+                s->tmpdir = mfree(s->tmpdir);
+                return kp_error_set_errno(error, r, "cannot create a temporary directory in %s", base);
+        }
+        s->tmpdir_fd = open(s->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->tmpdir_fd < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot open %s", s->tmpdir);
+        if (guestfs_set_tmpdir(s->g, s->tmpdir) < 0)
+                return kp_guest_error(s, error, "guestfs_set_tmpdir(%s)", s->tmpdir);
+        return 0;
+}
+
 int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestSession **ret)
 {
         _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         pthread_condattr_t attr;
+        int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -309,7 +396,12 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
                 s->options = *options;
         if (s->options.smp > KP_GUEST_MAX_SMP)
                 s->options.smp = KP_GUEST_MAX_SMP;
+        if (s->options.memsize_mib == 0)
+                s->options.memsize_mib = KP_GUEST_DEFAULT_MEMSIZE_MIB;
+        if (s->options.overlay_max == 0)
+                s->options.overlay_max = KP_GUEST_DEFAULT_OVERLAY_MAX;
         s->mounted = -1;
+        s->tmpdir_fd = -EBADF;
         pthread_mutex_init(&s->lock, NULL);
         /* The deadline is on CLOCK_MONOTONIC, immune to the wall clock being set. */
         pthread_condattr_init(&attr);
@@ -334,6 +426,11 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
                 return kp_guest_error(s, error, "guestfs_set_autosync");
         if (s->options.smp > 0 && guestfs_set_smp(s->g, (int) s->options.smp) < 0)
                 return kp_guest_error(s, error, "guestfs_set_smp");
+        if (guestfs_set_memsize(s->g, (int) s->options.memsize_mib) < 0)
+                return kp_guest_error(s, error, "guestfs_set_memsize(%u)", s->options.memsize_mib);
+        r = make_tmpdir(s, error);
+        if (r < 0)
+                return r;
         if (guestfs_set_event_callback(s->g, event_callback, GUESTFS_EVENT_PROGRESS, 0, s) < 0)
                 return kp_guest_error(s, error, "guestfs_set_event_callback");
 
@@ -358,6 +455,11 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
                 kp_guest_enter(s);
                 guestfs_close(s->g);
         }
+        /* libguestfs removed its own directory inside ours on close. */
+        safe_close(s->tmpdir_fd);
+        if (s->tmpdir)
+                (void) rmdir(s->tmpdir);
+        free(s->tmpdir);
 
         for (size_t i = 0; i < s->n_filesystems; i++) {
                 KpGuestFs *fs = &s->filesystems[i];
@@ -395,6 +497,13 @@ int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_
         kp_guest_enter(s);
         if (s->launched)
                 return kp_error_set(error, -EBUSY, "disks must be added before the appliance is launched");
+        /*
+         * One guest, one appliance (docs/isolation.md): a guest that takes
+         * over the appliance sees every disk attached to it, so no other
+         * guest's disk is ever added, now or later.
+         */
+        if (s->n_guests > 0)
+                return kp_error_set(error, -EBUSY, "an appliance holds the disks of one guest only");
         if (n_disks == 0)
                 return kp_error_set(error, -EINVAL, "a guest needs at least one disk");
         if (s->n_disks + n_disks > KP_GUEST_MAX_DISKS)

@@ -2,16 +2,18 @@
 #pragma once
 
 /*
- * A guest session: one libguestfs appliance holding the disks of one or
- * more guests, every disk added read-only with an explicit format. All
+ * A guest session: one libguestfs appliance holding the disks of exactly
+ * one guest, every disk added read-only with an explicit format. All
  * parsing of guest filesystems happens inside that appliance; the host
- * only ever sees bytes the appliance hands back (DESIGN.md, security
- * model).
+ * only ever sees bytes the appliance hands back (docs/isolation.md). A
+ * hostile filesystem may take the appliance over, so it never holds
+ * another guest's disk and is never used for another guest: a second
+ * kp_guest_session_add_guest() is refused, and a session launches once.
  *
- * A launch costs seconds to tens of seconds under software emulation, so a
- * session launches exactly once: every disk of every guest is added first
- * (kp_guest_session_add_guest()), then kp_guest_session_launch() boots the
- * appliance, and inspections, checksums and downloads all run in it.
+ * The guest's disks are added first (kp_guest_session_add_guest()), then
+ * kp_guest_session_launch() boots the appliance, and inspections,
+ * checksums and downloads all run in it. The "guest" index the functions
+ * below take is that guest's, 0.
  *
  * Deadlines and cancellation. guestfs_launch() cannot be interrupted
  * through libguestfs: guestfs_user_cancel() only stops uploads and
@@ -61,6 +63,14 @@ typedef struct KpGuestOptions {
         uint64_t deadline;
         /* Virtual CPUs of the appliance; 0: libguestfs's default (1). */
         unsigned smp;
+        /* Memory of the appliance in MiB; 0: KP_GUEST_DEFAULT_MEMSIZE_MIB. */
+        unsigned memsize_mib;
+        /*
+         * Bytes the appliance's throw-away overlays may take in dom0's temp
+         * directory (a guest's journal replays into them); past it the
+         * session is stopped with -EFBIG. 0: KP_GUEST_DEFAULT_OVERLAY_MAX.
+         */
+        uint64_t overlay_max;
         /*
          * Disks go to qemu writable (pvgrub mode's rewrite, lib/guest/write.h)
          * instead of through a throw-away overlay. Only for a disk no domain
@@ -70,6 +80,25 @@ typedef struct KpGuestOptions {
         KpGuestProgressFunc progress;
         void *userdata;
 } KpGuestOptions;
+
+/*
+ * The appliance's memory. libguestfs's default is 1280 MiB of guest RAM, a
+ * large share of a dom0's 1-4 GiB when several guests are scanned at once;
+ * kunpack's appliance only mounts filesystems read-only and streams files,
+ * and docs/isolation.md gives the measurement behind this figure.
+ */
+#define KP_GUEST_DEFAULT_MEMSIZE_MIB 512
+/* libguestfs refuses less than 256 MiB (guestfs_set_memsize); more than 8 GiB is a typo. */
+#define KP_GUEST_MIN_MEMSIZE_MIB 256
+#define KP_GUEST_MAX_MEMSIZE_MIB 8192
+/*
+ * The overlays' share of dom0's temp directory per appliance: an ext4
+ * journal is 128 MiB for filesystems from 32 GiB up (mke2fs.conf), 256 MiB
+ * from 256 GiB up; a replay writes at most the journal's blocks.
+ */
+#define KP_GUEST_DEFAULT_OVERLAY_MAX (512 * 1024 * 1024ULL)
+/* How often the overlays are measured while the appliance runs. */
+#define KP_GUEST_OVERLAY_CHECK_USEC (250 * 1000ULL)
 
 /* Appliance vCPUs beyond which nothing gets faster: its work is one thread at a time. */
 #define KP_GUEST_MAX_SMP 4
@@ -88,8 +117,8 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(KpGuestSession *, kp_guest_session_free);
 
 /*
- * Adds one guest's disks, in the guest's order (its first disk is GRUB's
- * hd0), before the launch. Every disk goes to qemu read-only, through a
+ * Adds the guest's disks, in the guest's order (its first disk is GRUB's
+ * hd0), before the launch; -EBUSY for a second guest. Every disk goes to qemu read-only, through a
  * throw-away overlay (unless the session is writable), with its format
  * given: nothing is written to a guest disk and nothing is probed. The index of the guest within the
  * session goes to ret_guest.
