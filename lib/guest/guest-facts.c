@@ -194,8 +194,16 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
                 return kp_error_set(error, -EFBIG, "%s is %" PRIu64 " bytes, more than the %" PRIu64 " allowed",
                                     path, size, max_size);
 
+        /*
+         * Exactly the announced size: a file that grew since it was
+         * measured, or anything else behind the name, cannot send more.
+         * Like guestfs_download(), download_offset takes a Dev_or_Path
+         * (guestfsd's is_device_parameter(): names under /dev/ are the
+         * appliance's devices), which is why kp_guest_lookup() refused
+         * every name under /dev, asked or resolved.
+         */
         (void) snprintf(target, sizeof(target), "/dev/fd/%d", fd);
-        if (guestfs_download(s->g, resolved, target) < 0)
+        if (guestfs_download_offset(s->g, resolved, target, 0, (int64_t) size) < 0)
                 return kp_guest_error(s, error, "could not download %s", path);
 
         if (fstat(fd, &st) < 0)

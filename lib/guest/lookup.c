@@ -17,6 +17,11 @@ static bool path_is_clean(const char *path)
         return true;
 }
 
+bool kp_guest_path_is_device(const char *path)
+{
+        return streq(path, "/dev") || startswith_lit(path, "/dev/");
+}
+
 /* The directory part of an absolute, normalised path, as a length: "/boot/x" -> 5, "/x" -> 1. */
 static size_t dir_length(const char *path)
 {
@@ -63,6 +68,9 @@ int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, K
         r = kp_guest_path_resolve(NULL, path, &normal);
         if (r < 0)
                 return kp_error_set(error, r, "path \"%s\" cannot be normalised", path);
+        if (kp_guest_path_is_device(normal))
+                return kp_error_set(error, -EPERM, "%s is under /dev, where libguestfs reads devices of the "
+                                    "appliance, not files of the guest: refused", normal);
 
         r = kp_guest_check_cancelled(s, error);
         if (r < 0)
@@ -83,6 +91,10 @@ int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, K
                                             e == ELOOP ? "too many levels of symbolic links" : "not found");
                 return kp_guest_error(s, error, "%s", normal);
         }
+        if (kp_guest_path_is_device(resolved))
+                return kp_error_set(error, -EPERM, "%s is a symbolic link to %s, under /dev, where libguestfs reads "
+                                    "devices of the appliance, not files of the guest: refused", normal,
+                                    path_is_clean(resolved) ? resolved : "(unprintable)");
         if (!streq(resolved, normal) && !link_target_allowed(normal, resolved))
                 return kp_error_set(error, -EPERM, "%s is a symbolic link to %s, outside /boot: refused",
                                     normal, path_is_clean(resolved) ? resolved : "(unprintable)");

@@ -26,6 +26,9 @@ static int check_path(const char *path, KpError *error)
                         return kp_error_set(error, -EINVAL, "guest path holds control characters");
         if (strstr(path, "/../") || (strlen(path) >= 3 && streq(path + strlen(path) - 3, "/..")))
                 return kp_error_set(error, -EINVAL, "guest path holds \"..\"");
+        if (kp_guest_path_is_device(path))
+                return kp_error_set(error, -EPERM, "%s is under /dev, where libguestfs writes devices of the "
+                                    "appliance, not files of the guest: refused", path);
         return 0;
 }
 
