@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kunpack-scan DISK...: the cold path, in a process of its own. Scans
- * guest disks in one libguestfs appliance, brings the kernel cache up to
- * date for what each boots, and records it in the state store, so that the
- * next start of each guest is answered by kunpack-boot's hot path.
+ * guests' disks, each guest in a libguestfs appliance of its own, brings
+ * the kernel cache up to date for what each boots, and records it in the
+ * state store, so that the next start of each guest is answered by
+ * kunpack-boot's hot path.
  *
  * kunpack-boot runs it (with --deadline and --json) when a disk's record
  * is stale; kunpackd runs it for its scans; an admin or a test rig runs it
@@ -12,8 +13,10 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot/gc.h"
 #include "boot/pvgrub-mode.h"
@@ -24,7 +27,9 @@
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/messages.h"
+#include "util/strv.h"
 #include "util/time-util.h"
+#include "xl/domain.h"
 
 /* Exit codes (kunpack-scan(8)). */
 #define EXIT_SCAN_FAILED 1   /* at least one disk failed; the others were done */
@@ -38,8 +43,8 @@
 #define KP_SCAN_DEFAULT_TIMEOUT_SEC 300
 /* --timeout: at most a day. */
 #define KP_SCAN_MAX_TIMEOUT_SEC (24 * 3600)
-/* Disks of one scan: the appliance's own limit. */
-#define KP_SCAN_MAX_DISKS KP_GUEST_MAX_DISKS
+/* Guests of one scan (DISK arguments and --domain-config files together). */
+#define KP_SCAN_MAX_GUESTS 256
 
 static const char *arg_config;
 static const char *arg_entry;
@@ -53,18 +58,26 @@ static bool arg_json;
 static bool arg_quiet;
 static unsigned arg_smp;
 static int arg_progress_fd = -EBADF;
-/* Position on the command line of each request given to kp_boot_scan(). */
+static char **arg_domain_configs;
+/* Position among the guests (DISKs, then --domain-config files) of each guest given to kp_boot_scan(). */
 static size_t *arg_slots;
+/* The last appliance stage logged for each of them (guests are scanned in threads of their own). */
+static int *arg_last_stage;
+static const char **arg_names;
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void help(void)
 {
-        printf("Usage: kunpack-scan [OPTIONS] DISK...\n\n"
-               "Scan guest disks in one libguestfs appliance: find what each boots, put its\n"
-               "decompressed kernel and initrds in the cache, and record it, so that the next\n"
-               "start of each guest needs no scan. A disk whose record is fresh and whose files\n"
-               "are cached is left alone (see --force).\n\n"
+        printf("Usage: kunpack-scan [OPTIONS] DISK... [--domain-config=FILE]...\n\n"
+               "Scan guests' disks, each guest in a libguestfs appliance of its own: find what\n"
+               "each boots, put its decompressed kernel and initrds in the cache, and record it,\n"
+               "so that the next start of each guest needs no scan. Each DISK is a guest of its\n"
+               "own; the disks of an xl domain config named with --domain-config form one guest.\n"
+               "A guest whose record is fresh and whose files are cached is left alone (see\n"
+               "--force).\n\n"
                "Options:\n"
                "     --config=FILE        Read FILE instead of $KUNPACK_CONFIG or %s\n"
+               "     --domain-config=FILE The disks of this xl domain config are one guest\n"
                "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
                "     --kernel=PATH        Use this guest file as the kernel, read no config (direct)\n"
                "     --ramdisk=PATH       ... and this one as the ramdisk\n"
@@ -100,8 +113,10 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *ret)
 
 /*
  * Progress for a program (kunpackd): one line per event on --progress-fd,
- * "INDEX STEP PERCENT", INDEX the disk's position among the DISK
- * arguments from 0, or "-" for the appliance, which serves them all.
+ * "INDEX STEP PERCENT", INDEX the guest's position among the guests
+ * (DISK arguments, then --domain-config files) from 0. Each line is one
+ * write() of less than PIPE_BUF bytes, so lines from the threads that scan
+ * guests at once never interleave.
  */
 static void progress_line(const char *index, const char *what, unsigned percent)
 {
@@ -123,29 +138,34 @@ static void on_step(size_t index, const char *what, void *userdata)
         progress_line(i, what, streq(what, "done") || streq(what, "failed") ? 100 : 0);
 }
 
-static void progress(KpGuestStage stage, unsigned percent, void *userdata)
+static void progress(size_t index, KpGuestStage stage, unsigned percent, void *userdata)
 {
         static const char *const words[_KP_GUEST_STAGE_MAX] = {
-                [KP_GUEST_STAGE_LAUNCH] = "launching the libguestfs appliance",
+                [KP_GUEST_STAGE_LAUNCH] = "launching its libguestfs appliance",
                 [KP_GUEST_STAGE_READY] = "appliance ready",
-                [KP_GUEST_STAGE_SCAN] = "looking at the guests' filesystems",
+                [KP_GUEST_STAGE_SCAN] = "looking at the guest's filesystems",
                 [KP_GUEST_STAGE_FILES] = "checksumming kernels and initrds",
         };
-        int *last = userdata;
+        char i[32];
+        bool say;
 
-        progress_line("-", kp_guest_stage_to_string(stage), MIN(percent, 100u));
-        if ((int) stage == *last || arg_quiet)
-                return;
-        *last = (int) stage;
-        log_info("%s", words[stage]);
+        (void) snprintf(i, sizeof(i), "%zu", arg_slots[index]);
+        progress_line(i, kp_guest_stage_to_string(stage), MIN(percent, 100u));
+        pthread_mutex_lock(&progress_lock);
+        say = (int) stage != arg_last_stage[index] && !arg_quiet;
+        arg_last_stage[index] = (int) stage;
+        pthread_mutex_unlock(&progress_lock);
+        if (say)
+                log_info("%s: %s", arg_names[arg_slots[index]], words[stage]);
 }
 
 static int parse_argv(int argc, char *argv[])
 {
-        enum { ARG_CONFIG = 0x100, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
+        enum { ARG_CONFIG = 0x100, ARG_DOMAIN_CONFIG, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
                ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
+                { "domain-config", required_argument, NULL, ARG_DOMAIN_CONFIG },
                 { "entry", required_argument, NULL, ARG_ENTRY },
                 { "kernel", required_argument, NULL, ARG_KERNEL },
                 { "ramdisk", required_argument, NULL, ARG_RAMDISK },
@@ -171,6 +191,14 @@ static int parse_argv(int argc, char *argv[])
                 switch (c) {
                 case ARG_CONFIG:
                         arg_config = optarg;
+                        break;
+                case ARG_DOMAIN_CONFIG:
+                        if (access(optarg, R_OK) < 0) {
+                                log_error("--domain-config: cannot read \"%s\": %m", optarg);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&arg_domain_configs, optarg) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory");
                         break;
                 case ARG_ENTRY:
                         arg_entry = optarg;
@@ -248,20 +276,22 @@ static int parse_argv(int argc, char *argv[])
                 default:
                         return -EINVAL;
                 }
-        if (optind >= argc) {
+        if (optind >= argc && !arg_domain_configs) {
                 log_error("no disk given (see --help)");
                 return -EINVAL;
         }
-        if (argc - optind > KP_SCAN_MAX_DISKS) {
-                log_error("%d disks given; one scan takes at most %d", argc - optind, KP_SCAN_MAX_DISKS);
+        if ((size_t) (argc - optind) + strv_length(arg_domain_configs) > KP_SCAN_MAX_GUESTS) {
+                log_error("%zu guests given; one scan takes at most %d",
+                          (size_t) (argc - optind) + strv_length(arg_domain_configs), KP_SCAN_MAX_GUESTS);
                 return -EINVAL;
         }
         if (arg_ramdisk && !arg_kernel) {
                 log_error("--ramdisk needs --kernel");
                 return -EINVAL;
         }
-        if (arg_pvgrub && (argc - optind != 1 || arg_kernel || arg_entry)) {
-                log_error("--pvgrub takes one disk, and neither --kernel nor --entry (GRUB shows its own menu)");
+        if (arg_pvgrub && (argc - optind != 1 || arg_kernel || arg_entry || arg_domain_configs)) {
+                log_error("--pvgrub takes one disk, and neither --kernel, --entry nor --domain-config "
+                          "(GRUB shows its own menu)");
                 return -EINVAL;
         }
         return 1;
@@ -332,21 +362,63 @@ static void report(const KpScanResult *res, const char *disk)
                    res->fetched ? ", files fetched into the cache" : "");
 }
 
+/*
+ * The guest an xl domain config describes: its disks, in its order; the
+ * first is the one libxl hands the bootloader and keys the state record.
+ * The config's own --entry applies unless the command line gives one.
+ */
+static int guest_from_domain_config(const char *path, KpScanGuest *ret, KpError *error)
+{
+        _cleanup_(kp_domain_config_freep) KpDomainConfig *c = NULL;
+        KpScanGuest g = {};
+        int r;
+
+        r = kp_domain_config_load(path, error, &c);
+        if (r < 0)
+                return r;
+        if (c->n_disks == 0)
+                return kp_error_set(error, -EINVAL, "%s: no disk", path);
+        r = kp_boot_request_init(c->disks[0].path, arg_entry ?: (arg_kernel ? NULL : c->entry), arg_kernel,
+                                 arg_ramdisk, error, &g.request);
+        if (r < 0)
+                return r;
+        g.format = c->disks[0].format;
+        if (c->n_disks > 1) {
+                g.more_disks = calloc(c->n_disks - 1, sizeof(KpDiskSpec));
+                if (!g.more_disks) {
+                        kp_scan_guest_done(&g);
+                        return -ENOMEM;
+                }
+                for (size_t i = 1; i < c->n_disks; i++) {
+                        g.more_disks[i - 1] = (KpDiskSpec) { .path = strdup(c->disks[i].path),
+                                                             .format = c->disks[i].format };
+                        g.n_more_disks++;
+                        if (!g.more_disks[i - 1].path) {
+                                kp_scan_guest_done(&g);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = g;
+        return 0;
+}
+
 static int run(int argc, char *argv[])
 {
         _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
         _cleanup_(kp_cache_freep) KpCache *cache = NULL;
         _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
-        _cleanup_free_ KpBootRequest *reqs = NULL;
+        _cleanup_free_ KpScanGuest *guests = NULL;
         _cleanup_free_ KpScanResult *results = NULL;
         _cleanup_free_ size_t *slot = NULL;
+        _cleanup_free_ int *last_stage = NULL;
         _cleanup_free_ char **disks = NULL, **keys = NULL;
+        _cleanup_free_ const char **names = NULL;
         uint64_t start = kp_now_usec(CLOCK_MONOTONIC);
-        size_t n_disks, n_reqs = 0, failed = 0;
+        size_t n_args, n_guests, n_scan = 0, failed = 0;
         unsigned launches = 0;
         const char *path;
         bool explicit, gc_ran = false;
-        int last_stage = -1;
         KpCacheGcStats gc = {};
         KpError error = {};
         int r;
@@ -371,58 +443,72 @@ static int run(int argc, char *argv[])
                 return run_pvgrub(settings, state, argv[optind]);
         }
 
-        n_disks = (size_t) (argc - optind);
-        reqs = calloc(n_disks, sizeof(KpBootRequest));
-        results = calloc(n_disks, sizeof(KpScanResult));
-        slot = calloc(n_disks, sizeof(size_t));
-        disks = calloc(n_disks + 1, sizeof(char *));
-        keys = calloc(n_disks + 1, sizeof(char *));
-        if (!reqs || !results || !slot || !disks || !keys)
+        n_args = (size_t) (argc - optind);
+        n_guests = n_args + strv_length(arg_domain_configs);
+        guests = calloc(n_guests, sizeof(KpScanGuest));
+        results = calloc(n_guests, sizeof(KpScanResult));
+        slot = calloc(n_guests, sizeof(size_t));
+        last_stage = calloc(n_guests, sizeof(int));
+        disks = calloc(n_guests + 1, sizeof(char *));
+        keys = calloc(n_guests + 1, sizeof(char *));
+        names = calloc(n_guests + 1, sizeof(char *));
+        if (!guests || !results || !slot || !last_stage || !disks || !keys || !names)
                 return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
 
-        /* Disks that cannot even be named fail on their own; the others are scanned together. */
-        for (size_t i = 0; i < n_disks; i++) {
-                const char *disk = argv[optind + (int) i];
+        /* Guests that cannot even be named fail on their own; the others are scanned, each on its own. */
+        for (size_t i = 0; i < n_guests; i++) {
+                const char *what = i < n_args ? argv[optind + (int) i] : arg_domain_configs[i - n_args];
                 KpError e = {};
+                int k;
 
-                disks[i] = (char *) disk;
+                names[i] = what;
+                disks[i] = (char *) what;
+                last_stage[i] = -1;
                 results[i].status = KP_SCAN_FAILED;
                 if (r < 0) {
                         results[i].error = r;
                         (void) snprintf(results[i].message, sizeof(results[i].message), "%s", error.message);
                         continue;
                 }
-                if (kp_boot_request_init(disk, arg_entry, arg_kernel, arg_ramdisk, &e, &reqs[n_reqs]) < 0) {
-                        results[i].error = e.code;
-                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s", e.message);
+                if (i < n_args)
+                        k = kp_boot_request_init(what, arg_entry, arg_kernel, arg_ramdisk, &e,
+                                                 &guests[n_scan].request);
+                else
+                        k = guest_from_domain_config(what, &guests[n_scan], &e);
+                if (k < 0) {
+                        results[i].error = k;
+                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s",
+                                        kp_error_message(&e, k));
                         continue;
                 }
-                slot[n_reqs++] = i;
+                slot[n_scan++] = i;
         }
 
-        if (n_reqs > 0) {
-                _cleanup_free_ KpScanResult *part = calloc(n_reqs, sizeof(KpScanResult));
+        if (n_scan > 0) {
+                _cleanup_free_ KpScanResult *part = calloc(n_scan, sizeof(KpScanResult));
                 KpScanOptions o = {
                         .deadline = arg_deadline,
                         .force = arg_force,
                         .trust_foreign = settings->trust_foreign_plans,
                         .max_kernel_size = settings->max_kernel_size,
                         .smp = arg_smp,
+                        .concurrency = settings->scan_concurrency,
                         .progress = progress,
                         .on_step = on_step,
-                        .userdata = &last_stage,
                 };
 
                 if (!part)
                         return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
                 arg_slots = slot;
-                r = kp_boot_scan(cache, state, reqs, n_reqs, &o, &error, part, &launches);
+                arg_last_stage = last_stage;
+                arg_names = names;
+                r = kp_boot_scan(cache, state, guests, n_scan, &o, &error, part, &launches);
                 if (r < 0)
                         return log_error_errno(r, "%s", error.message), EXIT_FAILURE;
-                for (size_t j = 0; j < n_reqs; j++) {
+                for (size_t j = 0; j < n_scan; j++) {
                         results[slot[j]] = part[j];
-                        disks[slot[j]] = reqs[j].disk;
-                        if (kp_boot_request_key(&reqs[j], &keys[slot[j]]) < 0)
+                        disks[slot[j]] = guests[j].request.disk;
+                        if (kp_boot_request_key(&guests[j].request, &keys[slot[j]]) < 0)
                                 return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAILURE;
                 }
 
@@ -435,7 +521,7 @@ static int run(int argc, char *argv[])
                                  settings->cache_max_size, gc.removed, gc.removed_bytes);
         }
 
-        for (size_t i = 0; i < n_disks; i++) {
+        for (size_t i = 0; i < n_guests; i++) {
                 report(&results[i], disks[i]);
                 if (results[i].status == KP_SCAN_FAILED)
                         failed++;
@@ -444,7 +530,7 @@ static int run(int argc, char *argv[])
         if (arg_json) {
                 _cleanup_free_ char *text = NULL;
 
-                r = kp_scan_summary_format(results, disks, keys, n_disks, launches,
+                r = kp_scan_summary_format(results, disks, keys, n_guests, launches,
                                            (double) (kp_now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_SEC, &text);
                 if (r < 0)
                         return log_error_errno(r, "cannot write the summary"), EXIT_FAILURE;
@@ -452,12 +538,13 @@ static int run(int argc, char *argv[])
                 fputc('\n', stdout);
         }
 
-        for (size_t j = 0; j < n_reqs; j++) {
+        for (size_t j = 0; j < n_scan; j++) {
                 kp_scan_result_done(&results[slot[j]]);
                 free(keys[slot[j]]);
         }
-        for (size_t j = 0; j < n_reqs; j++)
-                kp_boot_request_done(&reqs[j]);
+        for (size_t j = 0; j < n_scan; j++)
+                kp_scan_guest_done(&guests[j]);
+        strv_free(arg_domain_configs);
         return failed ? EXIT_SCAN_FAILED : EXIT_SUCCESS;
 }
 

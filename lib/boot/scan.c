@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,18 +14,38 @@
 #include "util/error.h"
 #include "util/time-util.h"
 
-/* What one request needs while it is scanned. */
+/* What one guest needs while it is scanned. */
 typedef struct ScanItem {
         size_t index;              /* in the caller's array */
-        const KpBootRequest *req;
+        const KpScanGuest *guest;
+        const KpBootRequest *req;  /* &guest->request */
         KpScanResult *result;
         char *key;                 /* the state record's request string */
         int lock;
         KpDiskState *prev;         /* the record before this scan (stale or not), or NULL */
         KpDiskIdentity identity;   /* taken before the inspection */
         bool pending;              /* still to inspect */
-        size_t guest;              /* its index in the session */
 } ScanItem;
+
+/* The guests still to inspect, handed out to the threads that run their appliances. */
+typedef struct ScanQueue {
+        KpCache *cache;
+        KpStateStore *state;
+        const KpScanOptions *options;
+        uint64_t lock_deadline;
+        ScanItem **pending;
+        size_t n_pending;
+        atomic_size_t next;
+        atomic_uint launches;
+} ScanQueue;
+
+void kp_scan_guest_done(KpScanGuest *g)
+{
+        kp_boot_request_done(&g->request);
+        kp_disk_specs_free(g->more_disks, g->n_more_disks);
+        g->more_disks = NULL;
+        g->n_more_disks = 0;
+}
 
 static void step(const KpScanOptions *o, const ScanItem *it, const char *what)
 {
@@ -104,7 +127,7 @@ static bool same_next_entry(const KpBootPlan *prev, const KpBootPlan *now)
                streq_ptr(prev->reason_detail, now->reason_detail);
 }
 
-/* Step 4 for one request, in the session. */
+/* Step 4 for one guest, in its session. */
 static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, ScanItem *it,
                         const KpScanOptions *o, uint64_t lock_deadline)
 {
@@ -116,15 +139,15 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
 
         step(o, it, "inspecting");
         if (kp_boot_request_is_direct(it->req))
-                r = kp_guest_session_inspect_direct(s, it->guest, it->req->kernel, it->req->ramdisk, &e, &plan);
+                r = kp_guest_session_inspect_direct(s, 0, it->req->kernel, it->req->ramdisk, &e, &plan);
         else {
                 KpInspectOptions io = { .entry = it->req->entry, .selected_only = true };
 
-                r = kp_guest_session_inspect(s, it->guest, &io, &e, &plan);
+                r = kp_guest_session_inspect(s, 0, &io, &e, &plan);
                 if (r >= 0 && same_next_entry(it->prev ? it->prev->plan : NULL, plan)) {
                         io.parse_flags = KP_BOOTCFG_IGNORE_NEXT_ENTRY;
                         plan = kp_boot_plan_free(plan);
-                        r = kp_guest_session_inspect(s, it->guest, &io, &e, &plan);
+                        r = kp_guest_session_inspect(s, 0, &io, &e, &plan);
                         it->result->next_entry_consumed = r >= 0;
                 }
         }
@@ -134,7 +157,7 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
         }
 
         step(o, it, "fetching");
-        r = kp_boot_fetch_selected(cache, s, it->guest, plan, &unpack, lock_deadline, &e, &it->result->fetched);
+        r = kp_boot_fetch_selected(cache, s, 0, plan, &unpack, lock_deadline, &e, &it->result->fetched);
         if (r < 0) {
                 fail(it, r, "%s", e.message);
                 return;
@@ -164,30 +187,127 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
         it->pending = false;
 }
 
-int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpBootRequest *requests, size_t n,
+typedef struct ProgressRelay {
+        const KpScanOptions *options;
+        size_t index;
+} ProgressRelay;
+
+static void relay_progress(KpGuestStage stage, unsigned percent, void *userdata)
+{
+        ProgressRelay *p = userdata;
+
+        if (p->options->progress)
+                p->options->progress(p->index, stage, percent, p->options->userdata);
+}
+
+/*
+ * One guest in an appliance of its own: its disks only, first the one its
+ * state record is keyed by. The appliance is gone when this returns.
+ */
+static void scan_in_own_appliance(ScanQueue *q, ScanItem *it)
+{
+        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        _cleanup_free_ KpDiskSpec *disks = NULL;
+        const KpScanOptions *o = q->options;
+        ProgressRelay relay = { .options = o, .index = it->index };
+        KpGuestOptions go = {
+                .deadline = o->deadline,
+                .smp = o->smp,
+                .memsize_mib = o->memsize_mib,
+                .progress = relay_progress,
+                .userdata = &relay,
+        };
+        size_t n = 1 + it->guest->n_more_disks;
+        KpError e = {};
+        int r;
+
+        disks = calloc(n, sizeof(KpDiskSpec));
+        if (!disks) {
+                fail(it, -ENOMEM, "out of memory");
+                return;
+        }
+        /* libxl hands the bootloader a raw view of the first disk: an image file, a block device, /dev/xvdX. */
+        disks[0] = (KpDiskSpec) { .path = it->req->disk, .format = it->guest->format };
+        for (size_t i = 1; i < n; i++)
+                disks[i] = it->guest->more_disks[i - 1];
+
+        r = kp_guest_session_new(&go, &e, &s);
+        if (r >= 0)
+                r = kp_guest_session_add_guest(s, disks, n, &e, NULL);
+        if (r < 0) {
+                fail(it, r, "%s", e.message);
+                return;
+        }
+        inspect_one(q->cache, q->state, s, it, o, q->lock_deadline);
+        atomic_fetch_add(&q->launches, kp_guest_session_launches(s));
+        /* The appliance goes before the lock does (the caller unlocks). */
+}
+
+static void *scan_thread(void *userdata)
+{
+        ScanQueue *q = userdata;
+        size_t i;
+
+        while ((i = atomic_fetch_add(&q->next, 1)) < q->n_pending)
+                scan_in_own_appliance(q, q->pending[i]);
+        return NULL;
+}
+
+/*
+ * Runs the pending guests' appliances, up to concurrency at once: each
+ * thread takes the next guest when its previous one is done. Threads share
+ * only the queue's counters, the cache and the state store (whose calls
+ * work on files through their own descriptors), and write only their own
+ * guest's result.
+ */
+static void run_appliances(ScanQueue *q, unsigned concurrency)
+{
+        pthread_t threads[KP_SCAN_MAX_CONCURRENCY];
+        size_t n_threads = MIN(q->n_pending, (size_t) KP_SCAN_MAX_CONCURRENCY), started = 0;
+
+        if (concurrency > 0)
+                n_threads = MIN(n_threads, (size_t) concurrency);
+
+        /* The calling thread is one of them. */
+        for (size_t i = 1; i < n_threads; i++) {
+                if (pthread_create(&threads[started], NULL, scan_thread, q) != 0)
+                        break; /* fewer threads: the work is the same */
+                started++;
+        }
+        (void) scan_thread(q);
+        for (size_t i = 0; i < started; i++)
+                (void) pthread_join(threads[i], NULL);
+}
+
+int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpScanGuest *guests, size_t n,
                  const KpScanOptions *options, KpError *error, KpScanResult *results, unsigned *ret_launches)
 {
         static const KpScanOptions defaults = {};
-        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         _cleanup_free_ ScanItem *items = NULL;
-        _cleanup_free_ ScanItem **order = NULL;
+        _cleanup_free_ ScanItem **order = NULL, **pending = NULL;
         const KpScanOptions *o = options ? options : &defaults;
         uint64_t lock_deadline = o->deadline ? o->deadline : UINT64_MAX;
-        KpGuestOptions go = { .deadline = o->deadline, .smp = o->smp, .progress = o->progress,
-                              .userdata = o->userdata };
-        unsigned launches = 0;
+        ScanQueue q = { .cache = cache, .state = state, .options = o, .lock_deadline = lock_deadline };
         size_t n_pending = 0;
         int r = 0;
 
+        assert(cache && state && (guests || n == 0) && results);
         items = calloc(n + 1, sizeof(ScanItem));
         order = calloc(n + 1, sizeof(ScanItem *));
-        if (!items || !order)
+        pending = calloc(n + 1, sizeof(ScanItem *));
+        if (!items || !order || !pending)
                 return kp_error_set(error, -ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 results[i] = (KpScanResult) { .status = KP_SCAN_FAILED };
-                items[i] = (ScanItem) { .index = i, .req = &requests[i], .result = &results[i], .lock = -EBADF };
+                items[i] = (ScanItem) {
+                        .index = i,
+                        .guest = &guests[i],
+                        .req = &guests[i].request,
+                        .result = &results[i],
+                        .lock = -EBADF,
+                };
                 order[i] = &items[i];
-                if (kp_boot_request_key(&requests[i], &items[i].key) < 0) {
+                if (kp_boot_request_key(&guests[i].request, &items[i].key) < 0) {
                         r = kp_error_set(error, -ENOMEM, "out of memory");
                         goto finish;
                 }
@@ -198,37 +318,13 @@ int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpBootRequest *reque
         for (size_t i = 0; i < n; i++) {
                 begin(cache, state, order[i], o, lock_deadline);
                 if (order[i]->pending)
-                        n_pending++;
+                        pending[n_pending++] = order[i];
         }
 
-        if (n_pending > 0) {
-                KpError e = {};
-
-                r = kp_guest_session_new(&go, &e, &s);
-                for (size_t i = 0; r >= 0 && i < n; i++) {
-                        KpDiskSpec spec = { .path = items[i].req->disk, .format = KP_DISK_FORMAT_RAW };
-
-                        if (!items[i].pending)
-                                continue;
-                        /* libxl hands the bootloader a raw view: an image file, a block device, /dev/xvdX. */
-                        r = kp_guest_session_add_guest(s, &spec, 1, &e, &items[i].guest);
-                        if (r < 0)
-                                fail(&items[i], r, "%s", e.message);
-                }
-                if (r < 0) {
-                        for (size_t i = 0; i < n; i++)
-                                if (items[i].pending)
-                                        fail(&items[i], r, "%s", e.message);
-                } else
-                        for (size_t i = 0; i < n; i++)
-                                if (items[i].pending)
-                                        inspect_one(cache, state, s, &items[i], o, lock_deadline);
-                r = 0;
-                if (s)
-                        launches = kp_guest_session_launches(s);
-                /* The appliance goes before the locks do. */
-                s = kp_guest_session_free(s);
-        }
+        q.pending = pending;
+        q.n_pending = n_pending;
+        if (n_pending > 0)
+                run_appliances(&q, o->concurrency);
 
 finish:
         for (size_t i = 0; i < n; i++) {
@@ -244,6 +340,6 @@ finish:
                 return r;
         }
         if (ret_launches)
-                *ret_launches = launches;
+                *ret_launches = atomic_load(&q.launches);
         return 0;
 }

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The cold path: scan disks in one libguestfs appliance, bring the cache
+ * The cold path: scan guests' disks in libguestfs appliances, bring the cache
  * up to date for what each one boots, and record it in the state store.
  * This is what kunpack-scan runs (for kunpack-boot, for kunpackd, and for
  * an admin), one process per scan.
@@ -20,7 +20,8 @@
  *     request), fetch into the cache what the selected entry needs and
  *     the cache lacks, and save the record.
  *
- * One appliance serves every disk that needs it; none is started when
+ * Each guest that needs it gets an appliance of its own, which holds
+ * that guest's disks only and dies with its scan; none is started when
  * every record was fresh.
  *
  * grub-reboot's one-shot next_entry: kunpack never writes a guest's
@@ -40,27 +41,52 @@
 #include "store/cache.h"
 #include "store/state.h"
 
+/* Appliances one scan runs at once: kunpack.conf's scan_concurrency has the same bound. */
+#define KP_SCAN_MAX_CONCURRENCY 64
+
 typedef struct KpScanOptions {
         uint64_t deadline;         /* CLOCK_MONOTONIC µs after which everything stops; 0: none */
         bool force;                /* rescan even a fresh record */
         bool trust_foreign;        /* kunpack.conf trust_foreign_plans, for the freshness check */
         uint64_t max_kernel_size;  /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
         unsigned smp;              /* appliance vCPUs; 0: libguestfs's default */
-        KpGuestProgressFunc progress;  /* the appliance's stages (for all disks at once) */
+        unsigned memsize_mib;      /* appliance memory; 0: KP_GUEST_DEFAULT_MEMSIZE_MIB */
+        unsigned concurrency;      /* appliances at once (one per guest); 0: 1 */
+        /* The stages of a guest's appliance; index as for on_step. Called from the guest's thread. */
+        void (*progress)(size_t index, KpGuestStage stage, unsigned percent, void *userdata);
         /*
-         * Each request's steps: "waiting" (for another scan's lock),
-         * "inspecting", "fetching", "done", "failed"; index is the
-         * request's position in the array given to kp_boot_scan().
+         * Each guest's steps: "waiting" (for another scan's lock),
+         * "inspecting", "fetching", "done", "failed"; index is the guest's
+         * position in the array given to kp_boot_scan(). Called from the
+         * thread scanning that guest, so several at once: keep it short
+         * and thread-safe.
          */
         void (*on_step)(size_t index, const char *step, void *userdata);
         void *userdata;
 } KpScanOptions;
 
 /*
- * Scans the n requests and fills results[i] for each (status, error,
- * record). Returns 0 when every request has its result (failed ones
- * included), a negative errno only when nothing could be tried (out of
- * memory). ret_launches: appliances booted (0 or 1).
+ * One guest to scan: the request, whose disk keys the state record and is
+ * the guest's first disk (GRUB's hd0, the one libxl hands the
+ * bootloader), and the guest's other disks in their order (a separate
+ * /boot, LVM physical volumes), attached to the same appliance.
  */
-int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpBootRequest *requests, size_t n,
+typedef struct KpScanGuest {
+        KpBootRequest request;
+        KpDiskFormat format;       /* of request.disk: raw, as libxl hands it to the bootloader, unless known */
+        KpDiskSpec *more_disks;
+        size_t n_more_disks;
+} KpScanGuest;
+
+void kp_scan_guest_done(KpScanGuest *g);
+
+/*
+ * Scans the n guests, each in an appliance of its own (docs/isolation.md),
+ * up to options->concurrency at once, and fills results[i] for each
+ * (status, error, record). Returns 0 when every guest has its result
+ * (failed ones included), a negative errno only when nothing could be
+ * tried (out of memory). ret_launches: appliances booted (0 when every
+ * record was fresh).
+ */
+int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpScanGuest *guests, size_t n,
                  const KpScanOptions *options, KpError *error, KpScanResult *results, unsigned *ret_launches);
