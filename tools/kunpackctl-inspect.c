@@ -6,12 +6,15 @@
  * sha256 and (kernels) payload format.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bootcfg/bootplan-json.h"
 #include "guest/inspect.h"
 #include "kunpackctl.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -33,7 +36,7 @@ static void help(void)
                "Options:\n"
                "     --entry=N|TITLE      Select this entry (index, title, id or Submenu>Entry)\n"
                "     --json               Print the boot plan as JSON\n"
-               "     --each               Inspect every DISK as a guest of its own, in one appliance\n"
+               "     --each               Inspect every DISK as a guest of its own (one appliance each)\n"
                "     --selected-only      Checksum only the selected entry's files (faster)\n"
                "     --timeout=SECONDS    Give up (and stop the appliance) after SECONDS\n"
                "     --smp=N              Give the appliance N virtual CPUs (1-%d)\n"
@@ -159,23 +162,82 @@ static int run_one(char **specs, size_t n_specs, const KpDiskSpec *disks, const 
         return KPCTL_EXIT_OK;
 }
 
-/* Every disk a guest of its own, all in one appliance: what kunpackd does for a batch of guests. */
+/* One guest of --each: its disk, its options, and what came of it. */
+typedef struct EachGuest {
+        const char *spec;
+        const KpDiskSpec *disk;
+        KpInspectOptions opts;
+        int last_stage;         /* for -v, per guest */
+        KpBootPlan *plan;
+        KpError error;
+        int r;
+} EachGuest;
+
+typedef struct EachQueue {
+        EachGuest *guests;
+        size_t n;
+        atomic_size_t next;
+} EachQueue;
+
+static void *each_thread(void *userdata)
+{
+        EachQueue *q = userdata;
+        size_t i;
+
+        while ((i = atomic_fetch_add(&q->next, 1)) < q->n) {
+                EachGuest *g = &q->guests[i];
+                g->r = kp_guest_inspect(g->disk, 1, &g->opts, &g->error, NULL, &g->plan);
+        }
+        return NULL;
+}
+
+/* The settings' scan_concurrency: as many appliances at once as kunpackd would run. */
+static unsigned each_concurrency(void)
+{
+        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
+        KpError error = {};
+        bool explicit_path;
+        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
+
+        if (kp_settings_load(path, explicit_path, &error, &settings) < 0) {
+                log_warning("%s; one appliance at a time", error.message);
+                return 1;
+        }
+        return MAX(settings->scan_concurrency, 1u);
+}
+
+/*
+ * Every disk a guest of its own, each in an appliance of its own
+ * (docs/isolation.md), up to scan_concurrency at once, reported in the
+ * order given.
+ */
 static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const KpInspectOptions *opts, bool json)
 {
-        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
-        KpError error = {};
+        _cleanup_free_ EachGuest *guests = NULL;
+        _cleanup_free_ pthread_t *threads = NULL;
+        EachQueue q = {};
+        size_t n_threads = MIN((size_t) each_concurrency(), n_specs), started = 0;
         int r, ret = KPCTL_EXIT_OK;
 
-        r = kp_guest_session_new(&opts->guest, &error, &s);
-        for (size_t i = 0; r >= 0 && i < n_specs; i++)
-                r = kp_guest_session_add_guest(s, &disks[i], 1, &error, NULL);
-        if (r >= 0)
-                r = kp_guest_session_launch(s, &error);
-        if (r < 0) {
-                log_error("%s", kp_error_message(&error, r));
+        guests = calloc(n_specs, sizeof(EachGuest));
+        threads = calloc(n_threads, sizeof(pthread_t));
+        if (!guests || !threads) {
+                log_error("out of memory");
                 return KPCTL_EXIT_FAILURE;
         }
+        for (size_t i = 0; i < n_specs; i++) {
+                guests[i] = (EachGuest) { .spec = specs[i], .disk = &disks[i], .opts = *opts, .last_stage = -1 };
+                if (opts->guest.progress)
+                        guests[i].opts.guest.userdata = &guests[i].last_stage;
+        }
+        q = (EachQueue) { .guests = guests, .n = n_specs };
+        for (size_t i = 1; i < n_threads; i++)
+                if (pthread_create(&threads[started], NULL, each_thread, &q) == 0)
+                        started++;
+        (void) each_thread(&q);
+        for (size_t i = 0; i < started; i++)
+                (void) pthread_join(threads[i], NULL);
 
         if (json) {
                 r = kp_json_gen_new(true, &g);
@@ -187,12 +249,11 @@ static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const
         }
 
         for (size_t i = 0; i < n_specs; i++) {
-                _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
+                _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = TAKE_PTR(guests[i].plan);
 
-                kp_error_clear(&error);
-                r = kp_guest_session_inspect(s, i, opts, &error, &plan);
+                r = guests[i].r;
                 if (r < 0) {
-                        log_error("%s: %s", specs[i], kp_error_message(&error, r));
+                        log_error("%s: %s", specs[i], kp_error_message(&guests[i].error, r));
                         ret = KPCTL_EXIT_FAILURE;
                 }
                 if (!json) {
@@ -212,7 +273,7 @@ static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const
                                 return KPCTL_EXIT_FAILURE;
                         }
                 } else {
-                        kp_json_kv_string(g, "error", kp_error_message(&error, r));
+                        kp_json_kv_string(g, "error", kp_error_message(&guests[i].error, r));
                         kp_json_kv_string(g, "errno", errno_name(r));
                 }
                 yajl_gen_map_close(g);
