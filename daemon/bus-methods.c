@@ -128,7 +128,7 @@ static int method_rescan(sd_bus_message *call, void *userdata, sd_bus_error *err
                 }
         }
 
-        /* Queue every disk first, so they are batched together; then wait (or not). */
+        /* Queue every disk first, so they are ordered by priority together; then wait (or not). */
         for (size_t i = 0; i < n; i++)
                 scheduler_enqueue(guests[i]->disk, SCAN_PRIORITY_ADMIN);
 

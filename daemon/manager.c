@@ -213,9 +213,9 @@ int manager_startup(Manager *m)
                 return log_error_errno(r, "cannot arm the GC timer: %s", strerror(-r));
 
         /*
-         * Every guest whose plan is not fresh is scanned now, in batches:
-         * the autostart guests first, since xendomains (ordered after us)
-         * starts them next.
+         * Every guest whose plan is not fresh is scanned now, each in an
+         * appliance of its own, scan_concurrency at once: the autostart
+         * guests first, since xendomains (ordered after us) starts them next.
          */
         KP_LIST_FOREACH(guests, g, m->guests) {
                 KpPrepared p = KP_PREPARED_INIT;
@@ -303,9 +303,10 @@ void manager_update_status(Manager *m)
                 for (Disk *d = m->disks; d && !busy; d = d->disks_next)
                         if (d->scan == DISK_RUNNING)
                                 busy = d;
-                r = asprintf(&text, "Scanning %zu disk%s in %u appliance%s (%s: %s), %zu queued", running,
-                             running == 1 ? "" : "s", m->n_workers, m->n_workers == 1 ? "" : "s",
-                             busy ? disk_display_name(m, busy) : "-", busy && busy->step ? busy->step : "-", queued);
+                /* One appliance per guest being scanned (docs/isolation.md). */
+                r = asprintf(&text, "Scanning %zu guest%s, one appliance each (%s: %s), %zu queued", running,
+                             running == 1 ? "" : "s", busy ? disk_display_name(m, busy) : "-",
+                             busy && busy->step ? busy->step : "-", queued);
         }
         if (r < 0)
                 return;

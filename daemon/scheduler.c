@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The scan queue. A scan target (Disk) is idle, queued or running; callers
- * of a queued or running disk share its scan. Queued disks are started in
- * batches: one scan program run (one appliance) takes up to
- * drives_per_appliance disks of several guests, at most scan_concurrency
- * runs at once, highest priority first and first come first served within
- * a priority. A batch that serves a waiting domain start takes only other
- * waiting starts, so that a start never waits for a background guest's
- * inspection; and when every run is busy with background work, the
- * youngest such run is stopped (its disks go back to the queue) to make
- * room for the start.
+ * of a queued or running disk share its scan. Each queued disk is scanned
+ * by a scan program run of its own (one appliance, holding that guest's
+ * disks only: docs/isolation.md), at most scan_concurrency runs at once,
+ * highest priority first and first come first served within a priority.
+ * When every run is busy with background work and a domain start waits,
+ * the youngest such run is stopped (its disk goes back to the queue) to
+ * make room for the start.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -80,7 +78,7 @@ static int set_step(Disk *d, const char *step, unsigned percent)
 
 static int on_dispatch(sd_event_source *s, void *userdata);
 
-/* Dispatching happens once per loop iteration, so that disks queued together are batched together. */
+/* Dispatching happens once per loop iteration, so that disks queued together are ordered by priority together. */
 static void schedule_dispatch(Manager *m)
 {
         if (m->stopping)
@@ -172,58 +170,32 @@ static Worker *preemptible_worker(Manager *m)
 
 static void dispatch(Manager *m)
 {
-        unsigned concurrency = m->settings->scan_concurrency, drives_max = m->settings->drives_per_appliance;
+        unsigned concurrency = m->settings->scan_concurrency;
 
         while (!m->stopping) {
-                _cleanup_free_ Disk **queued = NULL, **batch = NULL;
-                size_t n = 0, n_batch = 0, drives = 0;
+                Disk *next = NULL;
 
                 KP_LIST_FOREACH(disks, d, m->disks)
-                        if (d->scan == DISK_QUEUED)
-                                n++;
-                if (n == 0)
+                        if (d->scan == DISK_QUEUED && (!next || compare_queued(&d, &next) < 0))
+                                next = d;
+                if (!next)
                         return;
-                queued = calloc(n, sizeof(Disk *));
-                batch = calloc(n, sizeof(Disk *));
-                if (!queued || !batch) {
-                        log_oom();
-                        return;
-                }
-                n = 0;
-                KP_LIST_FOREACH(disks, d, m->disks)
-                        if (d->scan == DISK_QUEUED)
-                                queued[n++] = d;
-                qsort(queued, n, sizeof(Disk *), compare_queued);
 
                 if (m->n_workers >= concurrency) {
-                        if (queued[0]->priority == SCAN_PRIORITY_BOOT) {
+                        if (next->priority == SCAN_PRIORITY_BOOT) {
                                 Worker *victim = preemptible_worker(m);
                                 if (victim) {
-                                        log_info("stopping a background scan of %zu disk%s: a domain start waits",
-                                                 victim->n_disks, victim->n_disks == 1 ? "" : "s");
+                                        log_info("stopping a background scan of %s: a domain start waits",
+                                                 disk_display_name(m, victim->disks[0]));
                                         worker_terminate(victim, true);
                                 }
                         }
                         return;
                 }
 
-                for (size_t i = 0; i < n; i++) {
-                        Disk *d = queued[i];
-
-                        if (queued[0]->priority == SCAN_PRIORITY_BOOT && d->priority != SCAN_PRIORITY_BOOT)
-                                break;
-                        if (n_batch > 0 && (drives + 1 > drives_max || !worker_same_request(d, queued[0])))
-                                continue;
-                        /* One drive per disk: kunpack-scan gives each disk its own guest in the appliance. */
-                        batch[n_batch++] = d;
-                        drives++;
-                }
-
-                if (worker_start(m, batch, n_batch) < 0) {
-                        /* Could not even start: every disk of the batch fails now rather than waiting forever. */
-                        for (size_t i = 0; i < n_batch; i++)
-                                scheduler_disk_finished(batch[i], -EIO, "cannot start the scan program", NULL);
-                }
+                /* Could not even start: the disk fails now rather than waiting forever. */
+                if (worker_start(m, next) < 0)
+                        scheduler_disk_finished(next, -EIO, "cannot start the scan program", NULL);
         }
 }
 

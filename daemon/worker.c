@@ -249,15 +249,30 @@ void worker_terminate(Worker *w, bool requeue)
 }
 
 /*
- * The command line, kunpack-scan's (tools/kunpack-scan.c): its options
- * apply to every disk, so a batch holds disks with the same request
- * (dispatch() sees to that). admin: a rescan that must look even at a
- * fresh record.
+ * The xl domain config of a guest that has this disk first and more disks
+ * (a separate /boot, LVM), whose disks kunpack-scan then puts in the one
+ * appliance; NULL when the disk alone is the guest.
  */
-static int build_argv(Manager *m, Disk **disks, size_t n, uint64_t timeout_usec, bool force, char ***ret)
+static const char *multi_disk_config(Manager *m, Disk *d)
+{
+        if (d->n_specs < 2)
+                return NULL;
+        KP_LIST_FOREACH(guests, g, m->guests)
+                if (g->disk == d && g->origin == GUEST_ORIGIN_CONFIG && g->config_file)
+                        return g->config_file;
+        return NULL;
+}
+
+/*
+ * The command line, kunpack-scan's (tools/kunpack-scan.c), for one guest:
+ * its disk, or the xl domain config whose disks are the guest's. admin: a
+ * rescan that must look even at a fresh record.
+ */
+static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, char ***ret)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        const KpBootRequest *q = &disks[0]->request;
+        const KpBootRequest *q = &d->request;
+        const char *config = multi_disk_config(m, d);
         char *s;
 
         if (strv_extend(&argv, m->scan_program) < 0)
@@ -279,19 +294,14 @@ static int build_argv(Manager *m, Disk **disks, size_t n, uint64_t timeout_usec,
                 return -ENOMEM;
         if (q->ramdisk && (asprintf(&s, "--ramdisk=%s", q->ramdisk) < 0 || strv_consume(&argv, s) < 0))
                 return -ENOMEM;
+        if (config && (asprintf(&s, "--domain-config=%s", config) < 0 || strv_consume(&argv, s) < 0))
+                return -ENOMEM;
         if (strv_extend(&argv, "--") < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (strv_extend(&argv, disks[i]->request.disk) < 0)
-                        return -ENOMEM;
+        if (!config && strv_extend(&argv, q->disk) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(argv);
         return 0;
-}
-
-bool worker_same_request(const Disk *a, const Disk *b)
-{
-        return streq_ptr(a->request.entry, b->request.entry) && streq_ptr(a->request.kernel, b->request.kernel) &&
-               streq_ptr(a->request.ramdisk, b->request.ramdisk);
 }
 
 static _noreturn_ void child(char **argv, int out, int progress)
@@ -315,8 +325,11 @@ static _noreturn_ void child(char **argv, int out, int progress)
         _exit(127);
 }
 
-int worker_start(Manager *m, Disk **disks, size_t n)
+int worker_start(Manager *m, Disk *d)
 {
+        /* One guest per run, so one per appliance: the disk's and, with it, its guest's other disks. */
+        Disk **disks = &d;
+        size_t n = 1;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, prog_r = -EBADF, prog_w = -EBADF;
         uint64_t timeout = KP_WORKER_TIMEOUT_BASE_USEC + n * KP_WORKER_TIMEOUT_PER_DISK_USEC, now;
@@ -346,7 +359,7 @@ int worker_start(Manager *m, Disk **disks, size_t n)
                 bool force = false;
                 for (size_t i = 0; i < n; i++)
                         force = force || disks[i]->priority >= SCAN_PRIORITY_ADMIN;
-                r = build_argv(m, disks, n, timeout, force, &argv);
+                r = build_argv(m, d, timeout, force, &argv);
         }
         if (r < 0)
                 return log_oom();
@@ -411,8 +424,7 @@ int worker_start(Manager *m, Disk **disks, size_t n)
                 disks[i]->step = strdup("starting");
                 disks[i]->percent = 0;
         }
-        log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, n == 1 ? disks[0] : NULL, NULL,
-                       "scanning %zu disk%s in one appliance (%s%s), pid %d", n, n == 1 ? "" : "s",
-                       disk_display_name(m, disks[0]), n > 1 ? ", ..." : "", (int) pid);
+        log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, d, NULL, "scanning %s in an appliance of its own, pid %d",
+                       disk_display_name(m, d), (int) pid);
         return 0;
 }

@@ -2,12 +2,13 @@
 #pragma once
 
 /*
- * A run of the scan program (kunpack-scan) over a batch of disks, in a
- * child process of its own process group: stopping it (SIGTERM, then
- * SIGKILL) takes the appliance's qemu along, and the state records it
- * writes appear atomically, so a stopped scan leaves each disk's record as
- * it was before. Its JSON summary (boot/scan-summary.h) says how each disk
- * fared; its progress lines say what it is doing.
+ * A run of the scan program (kunpack-scan) for one guest, whose appliance
+ * holds that guest's disks only (docs/isolation.md), in a child process of
+ * its own process group: stopping it (SIGTERM, then SIGKILL) takes the
+ * appliance's qemu along, and the state record it writes appears
+ * atomically, so a stopped scan leaves the disk's record as it was
+ * before. Its JSON summary (boot/scan-summary.h) says how the disk fared;
+ * its progress lines say what it is doing.
  */
 
 #include "daemon/manager.h"
@@ -20,9 +21,8 @@
 /* Progress lines longer than this are not progress lines. */
 #define KP_WORKER_MAX_PROGRESS_LINE 4096
 
-int worker_start(Manager *m, Disk **disks, size_t n);
+/* Starts the scan program for one guest: the disk d and the guest's other disks, in an appliance of their own. */
+int worker_start(Manager *m, Disk *d);
 void worker_free(Worker *w);
-/* Whether two disks can share a run: the scan program's request options apply to all its disks. */
-bool worker_same_request(const Disk *a, const Disk *b);
 /* Asks the run to stop; requeue: its disks go back to the queue instead of failing. */
 void worker_terminate(Worker *w, bool requeue);
