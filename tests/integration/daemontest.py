@@ -89,7 +89,7 @@ class Daemon:
     def write_conf(self, extra=""):
         with open(self.conf, "w") as f:
             f.write('cache_dir = "%s/cache"\nstate_dir = "%s/state"\nsocket_path = "%s"\n'
-                    'domain_config_dirs = [ "%s" ]\nscan_concurrency = 1\ndrives_per_appliance = 16\n%s'
+                    'domain_config_dirs = [ "%s" ]\nscan_concurrency = 2\n%s'
                     % (self.workdir, self.workdir, self.socket, self.xen, extra))
 
     def add_guest(self, name, image, entry=None, copy=True):

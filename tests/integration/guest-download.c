@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The guest session as the daemon and the cache use it, on real images:
- * two guests in one appliance, an inspection, then downloads of what it
- * found (the bytes must hash to the sha256 computed inside the appliance),
- * the refusals of kp_guest_session_download(), and a cancel from another
- * thread in the middle of a 50 MB transfer.
+ * one guest per appliance (a second is refused), an inspection, then
+ * downloads of what it found (the bytes must hash to the sha256 computed
+ * inside the appliance), the refusals of kp_guest_session_download() (a
+ * FIFO, a device node, a socket, a 2 GiB sparse file, a symlink loop, a
+ * guest file named /dev/sdb and a link to /dev/sda: each with its reason,
+ * in bounded time, no byte transferred), and a cancel from another thread
+ * in the middle of a 50 MB transfer.
  *
- * Usage: guest-download UBUNTU_IMAGE BIG_CONFIG_IMAGE
- * (ubuntu-20.04-lz4 and hostile-big-config from images.py; run by
- * test-guest-download.py, which builds them).
+ * Usage: guest-download UBUNTU_IMAGE BIG_CONFIG_IMAGE BOOT_SPECIALS_IMAGE
+ * (ubuntu-20.04-lz4, hostile-big-config and boot-specials from images.py;
+ * run by test-guest-download.py, which builds them).
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +26,7 @@
 #include "tests.h"
 #include "util/error.h"
 #include "util/sha256.h"
+#include "util/time-util.h"
 
 typedef struct Transfer {
         KpGuestSession *s;
@@ -35,12 +40,8 @@ static void *download_big(void *userdata)
 {
         Transfer *t = userdata;
 
-        /*
-         * Guest 1's grub.cfg is 50 MiB: long enough to be stopped half way.
-         * Devices are named as if each guest were alone: its first
-         * partition is /dev/sda1 (the appliance's /dev/sdb1).
-         */
-        t->r = kp_guest_session_download(t->s, 1, "/dev/sda1", "/boot/grub/grub.cfg", t->fd, MiB(64), &t->error,
+        /* This guest's grub.cfg is 50 MiB: long enough to be stopped half way. */
+        t->r = kp_guest_session_download(t->s, 0, "/dev/sda1", "/boot/grub/grub.cfg", t->fd, MiB(64), &t->error,
                                          NULL);
         atomic_store(&t->done, true);
         return NULL;
@@ -55,9 +56,52 @@ static int tmpfile_fd(void)
         return fd;
 }
 
+/* Each object that is not a guest's regular file, refused with its reason before a byte moves. */
+static void check_specials(const char *image)
+{
+        static const struct {
+                const char *path;
+                int error;
+                const char *message;
+        } cases[] = {
+                { "/boot/fifo", -EBADFD, "/boot/fifo is not a regular file" },
+                { "/boot/chardev", -EBADFD, "/boot/chardev is not a regular file" },
+                { "/boot/socket", -EBADFD, "/boot/socket is not a regular file" },
+                { "/boot/sparse", -EFBIG, "/boot/sparse is 2147483648 bytes, more than the 268435456 allowed" },
+                { "/boot/loop1", -ELOOP, "/boot/loop1: too many levels of symbolic links" },
+                { "/dev/sdb", -EPERM, "/dev/sdb is under /dev, where libguestfs reads devices of the appliance" },
+                { "/boot/vmlinuz-dev", -EPERM, "/boot/vmlinuz-dev is a symbolic link to /dev/sdb, under /dev" },
+        };
+        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        KpDiskSpec disk = { .path = (char *) image, .format = KP_DISK_FORMAT_RAW };
+        KpError error = {};
+        int fd = tmpfile_fd();
+
+        ASSERT_OK(kp_guest_session_new(NULL, &error, &s));
+        ASSERT_OK(kp_guest_session_add_guest(s, &disk, 1, &error, NULL));
+        ASSERT_OK(kp_guest_session_launch(s, &error));
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t start = kp_now_usec(CLOCK_MONOTONIC), took;
+                struct stat st;
+
+                kp_error_clear(&error);
+                ASSERT_ERROR(kp_guest_session_download(s, 0, "/dev/sda1", cases[i].path, fd, KP_MAX_INPUT_DEFAULT,
+                                                       &error, NULL), cases[i].error);
+                ASSERT_CONTAINS(error.message, cases[i].message);
+                took = kp_now_usec(CLOCK_MONOTONIC) - start;
+                ASSERT_OK(fstat(fd, &st) < 0 ? -errno : 0);
+                ASSERT_EQ_U64((uint64_t) st.st_size, 0);
+                fprintf(stderr, "%s: refused in %" PRIu64 " ms: %s\n", cases[i].path, took / 1000, error.message);
+                /* One appliance round trip or two, never a transfer. */
+                ASSERT_TRUE(took < 10 * USEC_PER_SEC);
+        }
+        close(fd);
+        ASSERT_EQ(kp_guest_session_launches(s), 1);
+}
+
 int main(int argc, char **argv)
 {
-        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL, *big_session = NULL;
         _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
         KpDiskSpec ubuntu = { .format = KP_DISK_FORMAT_RAW }, big = { .format = KP_DISK_FORMAT_RAW };
         KpInspectOptions opts = { .selected_only = true };
@@ -70,19 +114,22 @@ int main(int argc, char **argv)
         size_t guest;
         int fd;
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: %s UBUNTU_IMAGE BIG_CONFIG_IMAGE\n", argv[0]);
+        if (argc != 4) {
+                fprintf(stderr, "usage: %s UBUNTU_IMAGE BIG_CONFIG_IMAGE BOOT_SPECIALS_IMAGE\n", argv[0]);
                 return 2;
         }
         ubuntu.path = argv[1];
         big.path = argv[2];
 
+        check_specials(argv[3]);
+
         ASSERT_OK(kp_guest_session_new(NULL, &error, &s));
         ASSERT_OK(kp_guest_session_add_guest(s, &ubuntu, 1, &error, &guest));
         ASSERT_EQ(guest, 0);
-        ASSERT_OK(kp_guest_session_add_guest(s, &big, 1, &error, &guest));
-        ASSERT_EQ(guest, 1);
-        ASSERT_EQ(kp_guest_session_n_guests(s), 2);
+        /* One guest, one appliance: another guest's disk never joins it. */
+        ASSERT_ERROR(kp_guest_session_add_guest(s, &big, 1, &error, &guest), -EBUSY);
+        ASSERT_STREQ(error.message, "an appliance holds the disks of one guest only");
+        ASSERT_EQ(kp_guest_session_n_guests(s), 1);
 
         ASSERT_OK(kp_guest_session_inspect(s, 0, &opts, &error, &plan));
         ASSERT_EQ(kp_guest_session_launches(s), 1);
@@ -121,7 +168,7 @@ int main(int argc, char **argv)
         ASSERT_ERROR(kp_guest_session_download(s, 0, "/dev/sda1", sel->kernel.path, fd, sel->kernel.size - 1, &error,
                                                NULL), -EFBIG);
         ASSERT_CONTAINS(error.message, "bytes, more than the");
-        /* The appliance's name of guest 1's filesystem is not one of guest 0's. */
+        /* The appliance's own disk (sdb, after the guest's sda) is not one of the guest's filesystems. */
         ASSERT_ERROR(kp_guest_session_download(s, 0, "/dev/sdb1", "/boot/grub/grub.cfg", fd, MiB(64), &error, NULL),
                      -ENODEV);
         ASSERT_CONTAINS(error.message, "/dev/sdb1 is not a filesystem of this guest");
@@ -144,7 +191,10 @@ int main(int argc, char **argv)
                 char buf[65536];
 
                 ASSERT_OK(pipe2(p, O_CLOEXEC));
-                t.s = s;
+                ASSERT_OK(kp_guest_session_new(NULL, &error, &big_session));
+                ASSERT_OK(kp_guest_session_add_guest(big_session, &big, 1, &error, NULL));
+                ASSERT_OK(kp_guest_session_launch(big_session, &error));
+                t.s = big_session;
                 t.fd = p[1];
                 ASSERT_EQ(pthread_create(&thread, NULL, download_big, &t), 0);
                 for (;;) {
@@ -158,7 +208,7 @@ int main(int argc, char **argv)
                         } else if (atomic_load(&t.done))
                                 break;
                         if (!cancelled && total >= MiB(1)) {
-                                kp_guest_session_cancel(s);
+                                kp_guest_session_cancel(big_session);
                                 cancelled = true;
                         }
                 }
@@ -173,7 +223,9 @@ int main(int argc, char **argv)
 
         kp_boot_plan_free(TAKE_PTR(plan));
         kp_error_clear(&error);
-        ASSERT_ERROR(kp_guest_session_inspect(s, 1, &opts, &error, &plan), -ECANCELED);
+        ASSERT_ERROR(kp_guest_session_inspect(big_session, 0, &opts, &error, &plan), -ECANCELED);
         ASSERT_CONTAINS(error.message, "cancelled");
+        /* The other session was not touched by it. */
+        ASSERT_OK(kp_guest_session_inspect(s, 0, &opts, &error, &plan));
         return 0;
 }

@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 
 import images
 
@@ -126,6 +127,81 @@ class Counter:
         env["KP_LAUNCH_LOG"] = self.log
         env.setdefault("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
         return env
+
+
+class Appliances:
+    """Watches the appliances (qemu with -kernel) running on the host while it is active: how many at
+    once at most, and which of the given disk images each one held open (/proc/PID/fd), so a test can
+    show that no appliance ever held two guests' disks."""
+
+    def __init__(self, images=(), only_under=None):
+        """Counts only the appliances of the programs under test, not those of anything else running
+        on the host: with only_under, those holding a file under that directory (their overlays, in
+        the programs' TMPDIR); without, those holding one of the images."""
+        self.images = {os.path.realpath(p) for p in images}
+        self.only_under = os.path.realpath(only_under) + "/" if only_under else None
+        self.max_concurrent = 0
+        self.held = {}  # qemu pid -> images it had open
+        self._stop = threading.Event()
+        self._thread = None
+
+    @staticmethod
+    def _appliance_pids():
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and b"qemu" in os.path.basename(argv[0]) and b"-kernel" in argv:
+                pids.append(int(pid))
+        return pids
+
+    def _sample(self):
+        ours = 0
+        for pid in self._appliance_pids():
+            held, mine = set(), False
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target in self.images:
+                    held.add(target)
+                if self.only_under and target.startswith(self.only_under):
+                    mine = True
+            # Without only_under, an appliance of ours is one that holds one of the images.
+            if mine or (self.only_under is None and held):
+                ours += 1
+                self.held.setdefault(pid, set()).update(held)
+        self.max_concurrent = max(self.max_concurrent, ours)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return False
+
+    def shared(self):
+        """Appliances that held more than one of the images: none, ever, is the rule."""
+        return {pid: sorted(h) for pid, h in self.held.items() if len(h) > 1}
 
 
 def run(cmd, env=None, timeout=900, cwd=None):

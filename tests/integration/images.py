@@ -26,6 +26,8 @@ import hashlib
 import io
 import json
 import os
+import socket
+import stat
 import re
 import shutil
 import struct
@@ -442,7 +444,27 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
                      pygrub=dict(handles=False, why="takes the last initrd line, \"/b /c /d\", as one file name and fails to open it")))
 
     out.extend(hostile_images())
+    out.append(boot_specials_image())
     return out
+
+
+def boot_specials_image():
+    """Objects that are not regular files where a kernel is expected, read through the session API by
+    guest-download (each refused with its reason, nothing transferred); entry 0 is a normal kernel."""
+    kv = "5.4.0-26-generic"
+    names = ["fifo", "chardev", "socket", "sparse", "loop1", "devfile", "devlink"]
+    targets = {"fifo": "/boot/fifo", "chardev": "/boot/chardev", "socket": "/boot/socket",
+               "sparse": "/boot/sparse", "loop1": "/boot/loop1", "devfile": "/dev/sdb",
+               "devlink": "/boot/vmlinuz-dev"}
+    cfg = "set default=0\nmenuentry 'Ubuntu' {\n\tlinux /boot/vmlinuz-%s root=/dev/xvda1 ro\n}\n" % kv
+    cfg += "".join("menuentry '%s' {\n\tlinux %s\n}\n" % (n, targets[n]) for n in names)
+    files = {"/boot/grub/grub.cfg": cfg.encode(), "/boot/vmlinuz-" + kv: ("kernel", "lz4"),
+             "/boot/fifo": ("fifo",), "/boot/chardev": ("chr", 1, 3), "/boot/socket": ("socket",),
+             "/boot/sparse": ("sparse", 2 * 1024 * MiB), "/boot/loop1": ("link", "loop2"),
+             "/boot/loop2": ("link", "loop1"), "/dev/sdb": b"not a disk\n" * 100,
+             "/boot/vmlinuz-dev": ("link", "/dev/sdb")}
+    return Image("boot-specials", [Disk("dos", [Part(Fs("ext4", files, size=64 * MiB))])],
+                 note="special files in /boot, for guest-download")
 
 
 def hostile_grub(entries_text, header=""):
@@ -499,6 +521,11 @@ def hostile_images():
     add("long-cmdline",
         hostile_grub("menuentry 'Ubuntu' {\n\tlinux /boot/vmlinuz-%s root=/dev/xvda1 %s\n}\n" % (kv, "quiet " * 17000)),
         dict(errno="E2BIG", message="command line"))
+    # grub.cfg names /dev/sdb, and the guest holds a regular file of that name: libguestfs would read
+    # the appliance's second disk behind it (issue 11). Refused before anything is read.
+    add("dev-path", hostile_grub("menuentry 'Ubuntu' {\n\tlinux /dev/sdb root=/dev/xvda1 ro\n}\n"),
+        dict(errno="EPERM", message="/dev/sdb is under /dev, where libguestfs reads devices of the appliance"),
+        extra={"/dev/sdb": b"not a disk\n" * 100})
     # The only filesystem's superblock is corrupt: blkid sees ext4, mount fails.
     files = dict(base)
     files["/boot/grub/grub.cfg"] = hostile_grub(entry)
@@ -517,6 +544,22 @@ def stage_files(root, files, fixtures):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         if isinstance(content, tuple) and content[0] == "link":
             os.symlink(content[1], dst)
+            continue
+        # Objects a guest may put where a kernel is expected (mke2fs -d copies them as they are).
+        if isinstance(content, tuple) and content[0] == "fifo":
+            os.mkfifo(dst, 0o644)
+            continue
+        if isinstance(content, tuple) and content[0] == "chr":
+            os.mknod(dst, 0o600 | stat.S_IFCHR, os.makedev(content[1], content[2]))
+            continue
+        if isinstance(content, tuple) and content[0] == "socket":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(dst)
+            sock.close()
+            continue
+        if isinstance(content, tuple) and content[0] == "sparse":
+            with open(dst, "wb") as f:
+                f.truncate(content[1])
             continue
         if isinstance(content, tuple) and content[0] == "kernel":
             shutil.copyfile(os.path.join(fixtures, "bzImage-" + content[1]), dst)
@@ -674,6 +717,20 @@ def build_disk(disk, path, work, fixtures, gf):
     return sums
 
 
+def parse_pe_start(out):
+    """pvs-full prints each PV's name and pe_start (where its first extent begins): {name: pe_start}."""
+    pe_start = {}
+    name = None
+    for line in out.splitlines():
+        m = re.match(r"\s*pv_name: (\S+)", line)
+        if m:
+            name = m.group(1)
+        m = re.match(r"\s*pe_start: (\d+)", line)
+        if m and name:
+            pe_start[name] = int(m.group(1))
+    return pe_start
+
+
 def run_guestfish(gf, work, fixtures):
     """One appliance for every image that needs LVM or btrfs subvolumes."""
     if not gf:
@@ -743,19 +800,19 @@ def run_guestfish(gf, work, fixtures):
         f.write("\n".join(script) + "\n")
     out = run(["guestfish", "-f", script_path], env=env).stdout.decode()
 
-    # pvs-full prints each PV's name and pe_start (where its first extent begins).
-    pe_start = {}
-    name = None
-    for line in out.splitlines():
-        m = re.match(r"\s*pv_name: (\S+)", line)
-        if m:
-            name = m.group(1)
-        m = re.match(r"\s*pe_start: (\d+)", line)
-        if m and name:
-            pe_start[name] = int(m.group(1))
+    pe_start = parse_pe_start(out)
+    if any(part not in pe_start for _, part, _, _, _ in host_writes):
+        # Seen under load: the appliance's LVM listed a PV without its fields. Ask a fresh appliance,
+        # read-only, before giving up.
+        missing = sorted(part for _, part, _, _, _ in host_writes if part not in pe_start)
+        sys.stderr.write("images: pvs-full left out %s (listed %s); asking again\n" % (missing, sorted(pe_start)))
+        again = ["add-drive %s format:raw readonly:true" % d for d in disks] + ["run", "pvs-full", "shutdown"]
+        with open(script_path, "w") as f:
+            f.write("\n".join(again) + "\n")
+        pe_start = parse_pe_start(run(["guestfish", "-f", script_path], env=env).stdout.decode())
     for path, part, part_offset, lv_offset, img in host_writes:
         if part not in pe_start:
-            sys.exit("images: guestfish did not report pe_start for %s" % part)
+            sys.exit("images: guestfish did not report pe_start for %s (%s)" % (part, sorted(pe_start)))
         copy_into(img, path, part_offset + pe_start[part] + lv_offset)
     return sums
 

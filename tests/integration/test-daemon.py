@@ -4,7 +4,7 @@
 and state, driven by kunpackctl and busctl, scanning real images in real
 libguestfs appliances (kunpack-scan).
 
-Appliance launches are few and counted: one batch for eight guests at
+Appliance launches are counted: one per guest (never one for two) for eight guests at
 startup, one cold start, one scan stopped by SIGTERM. Everything else must
 be served without an appliance, and the test asserts that it was.
 """
@@ -75,23 +75,29 @@ def run(work, counter, manifest, vmlinux_sha):
     check(r.returncode != 0 and (bad + ':3: unknown key "scan_intervall"') in r.stderr,
           "an invalid config stops kunpackd with FILE:LINE (%d: %s)" % (r.returncode, r.stderr.strip()))
 
-    # ---- eight guests, scanned in one appliance at startup ------------------------------------
+    # ---- eight guests, scanned at startup, each in an appliance of its own ------------------------
     kinds = {}
+    disks = []
     for i in range(1, 9):
         src = "ubuntu-20.04-lz4" if i <= 4 else "debian-12-xz" if i <= 7 else "fedora-38-bls"
         kinds["g%d" % i] = src
-        d.add_guest("g%d" % i, image(manifest, src))
+        disks.append(d.add_guest("g%d" % i, image(manifest, src)))
     counter.reset()
-    d.start()
-    check(d.notify.seen("READY=1") != [], "READY=1 on the notify socket")
-    ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()) and len(d.guests()) == 8,
-                    600, "the startup scan")
+    with guesttest.Appliances(disks) as watch:
+        d.start()
+        check(d.notify.seen("READY=1") != [], "READY=1 on the notify socket")
+        ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()) and len(d.guests()) == 8,
+                        600, "the startup scan")
+    check(not watch.shared() and len(watch.held) == 8 and all(len(h) == 1 for h in watch.held.values()),
+          "each appliance held exactly one guest's disk (%s)" % {p: sorted(h) for p, h in watch.held.items()})
     check(ok, "the startup scan made all 8 guests fresh")
-    check(counter.launches() == 1, "8 guests scanned in 1 appliance launch (%d)" % counter.launches())
-    check(any("Scanning 8 disks in 1 appliance" in s for s in d.notify.seen("STATUS=")),
-          "STATUS= said it was scanning 8 disks in one appliance: %s" % d.notify.seen("STATUS=")[:3])
+    check(counter.launches() == 8, "8 guests scanned in 8 appliance launches (%d)" % counter.launches())
+    check(1 <= watch.max_concurrent <= 2, "at most scan_concurrency = 2 appliances at once (%d)"
+          % watch.max_concurrent)
+    check(any(re.match(r"STATUS=Scanning [12] guests?, one appliance each", s) for s in d.notify.seen("STATUS=")),
+          "STATUS= said it was scanning guests, one appliance each: %s" % d.notify.seen("STATUS=")[:3])
     # The scan program's steps reach STATUS= (its progress pipe): the appliance's launch, then each disk.
-    steps = [s for s in d.notify.seen("STATUS=Scanning 8 disks") if re.search(r"\(g\d: (launch|inspecting|fetching)", s)]
+    steps = [s for s in d.notify.seen("STATUS=Scanning") if re.search(r"\(g\d: (launch|inspecting|fetching)", s)]
     check(any("launch" in s for s in steps) and any("fetching" in s for s in steps),
           "STATUS= followed the scan's steps: %s" % (steps[:1] + steps[-1:]))
 
@@ -292,8 +298,8 @@ def run(work, counter, manifest, vmlinux_sha):
     check(r.returncode == 0 and sorted((x["guest"], x["result"], x["error"]) for x in j) ==
           [("g5", "scanned", None), ("g6", "scanned", None)],
           "rescan --wait g5 g6 returns when both are scanned: %s %s" % (r.stdout.strip(), r.stderr.strip()))
-    check(all(g["status"] == "fresh" for g in d.guests().values()) and counter.launches() == 1 and
-          os.path.exists(elf), "g5 and g6 are fresh again, in one appliance, the kernel back in the cache (%d)"
+    check(all(g["status"] == "fresh" for g in d.guests().values()) and counter.launches() == 2 and
+          os.path.exists(elf), "g5 and g6 are fresh again, one appliance each, the kernel back in the cache (%d)"
           % counter.launches())
 
     # ---- SIGHUP: an invalid config is refused, a valid one is taken --------------------------
@@ -306,14 +312,14 @@ def run(work, counter, manifest, vmlinux_sha):
     st = json.loads(r.stdout) if r.returncode == 0 else {}
     # libxlutil reads the last of the two statements; the report must still name line 7, not line 5.
     why = "%s:7: scan_concurrency is already set on line 5" % d.conf
-    ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 1
+    ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 2
     check(ok, "SIGHUP with an invalid config: refused with file and line, the old one kept, the daemon goes on "
           "(%d, scan_concurrency %s)%s" % (r.returncode, st.get("scan_concurrency"), "" if ok else "\n" + d.read_log()[-600:]))
     with open(d.conf, "w") as f:
-        f.write(good_conf.replace("scan_concurrency = 1", "scan_concurrency = 2"))
+        f.write(good_conf.replace("scan_concurrency = 2", "scan_concurrency = 3"))
     d.proc.send_signal(signal.SIGHUP)
-    check(d.wait_for(lambda: d.ctl_json("status")["scan_concurrency"] == 2, 10, "the reload"),
-          "SIGHUP with a valid config: scan_concurrency is now 2")
+    check(d.wait_for(lambda: d.ctl_json("status")["scan_concurrency"] == 3, 10, "the reload"),
+          "SIGHUP with a valid config: scan_concurrency is now 3")
 
     # ---- SIGTERM during a scan; restart keeps the state ---------------------------------------
     before = state_files(d)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Builds the images guest-download needs and runs it (one appliance, two guests).
+"""Builds the images guest-download needs and runs it (one appliance per guest).
 
 It checks the session API the daemon and the cache use: downloads whose bytes
 hash to the sha256 computed in the appliance, the refusals, a cancel from
@@ -23,13 +23,14 @@ def main():
     _, manifest = guesttest.build_images()
     counter = guesttest.Counter(guesttest.tempfile.mkdtemp(prefix="kp-download-"))
     r = subprocess.run([helper, manifest["ubuntu-20.04-lz4"]["disks"][0]["path"],
-                        manifest["hostile-big-config"]["disks"][0]["path"]], env=counter.env(), timeout=900,
+                        manifest["hostile-big-config"]["disks"][0]["path"],
+                        manifest["boot-specials"]["disks"][0]["path"]], env=counter.env(), timeout=900,
                        stderr=subprocess.PIPE, text=True)
     sys.stderr.write(r.stderr)
     guesttest.check(r.returncode == 0, "guest-download passed")
     # The library never prints, from whichever thread it is called (libguestfs's error handler is per thread).
     guesttest.check("libguestfs:" not in r.stderr, "nothing printed by libguestfs")
-    guesttest.check(counter.launches() == 1, "one appliance launch for two guests (%d)" % counter.launches())
+    guesttest.check(counter.launches() == 3, "three appliance launches for three guests (%d)" % counter.launches())
     guesttest.finish()
 
 

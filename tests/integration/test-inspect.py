@@ -82,7 +82,7 @@ def main():
     if r.returncode != 0:
         print(r.stderr, file=sys.stderr)
     check(r.returncode == 0, "inspect --each exits 0")
-    check(launches == 1, "one appliance launch for %d guests (%d)" % (len(good), launches))
+    check(launches == len(good), "one appliance launch per guest: %d for %d guests" % (launches, len(good)))
     for name, entry in sorted(good.items()):
         res = results.get(name) or {}
         if not check("plan" in res, "%s: a plan (%s)" % (name, res.get("error"))):
