@@ -11,6 +11,7 @@
 
 #include "bootcfg/bootplan-json.h"
 #include "guest/inspect.h"
+#include "kunpackctl-inspect.h"
 #include "kunpackctl.h"
 #include "util/error.h"
 #include "util/json.h"

@@ -12,6 +12,7 @@
 
 #include "client/client.h"
 #include "guest/diskspec.h"
+#include "kunpackctl-prepare.h"
 #include "kunpackctl.h"
 #include "settings/settings.h"
 #include "util/error.h"
