@@ -17,33 +17,46 @@
 #include "util/error.h"
 #include "util/log.h"
 
-static int socket_path(char **ret)
+int load_settings(KpSettings **ret)
 {
-        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
         KpError error = {};
         bool explicit_path;
-        const char *path;
+        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
+        int r;
+
+        r = kp_settings_load(path, explicit_path, &error, ret);
+        if (r < 0)
+                return log_error_errno(r, "%s", kp_error_message(&error, r));
+        return 0;
+}
+
+/* --socket=, else what the settings say; settings NULL: kunpack.conf is read only if it is needed. */
+static int socket_path(const KpSettings *settings, char **ret)
+{
+        _cleanup_(kp_settings_freep) KpSettings *loaded = NULL;
         int r;
 
         if (arg_socket) {
                 *ret = strdup(arg_socket);
                 return *ret ? 0 : -ENOMEM;
         }
-        path = kp_settings_choose_path(arg_config, &explicit_path);
-        r = kp_settings_load(path, explicit_path, &error, &c);
-        if (r < 0)
-                return log_error_errno(r, "%s", kp_error_message(&error, r));
-        *ret = strdup(c->socket_path);
+        if (!settings) {
+                r = load_settings(&loaded);
+                if (r < 0)
+                        return r;
+                settings = loaded;
+        }
+        *ret = strdup(settings->socket_path);
         return *ret ? 0 : -ENOMEM;
 }
 
-int connect_daemon(sd_bus **ret)
+int connect_daemon(const KpSettings *settings, sd_bus **ret)
 {
         _cleanup_free_ char *path = NULL;
         KpError error = {};
         int r;
 
-        r = socket_path(&path);
+        r = socket_path(settings, &path);
         if (r < 0)
                 return KPCTL_EXIT_USAGE;
         r = kp_client_connect(path, &error, ret);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "settings/settings.h"
 #include "util/json.h"
 #include "util/macro.h"
 #include "util/time-util.h"
@@ -31,8 +32,15 @@ static inline void sd_bus_flush_close_unrefp_(sd_bus **b)
 }
 #define _cleanup_bus_ _cleanup_(sd_bus_flush_close_unrefp_)
 
-/* Connects, or says why not and returns the exit code to use. */
-int connect_daemon(sd_bus **ret);
+/* kunpack.conf as --config= or $KUNPACK_CONFIG chose it; says what is wrong with it, and returns -errno. */
+int load_settings(KpSettings **ret);
+
+/*
+ * Connects to kunpackd at --socket=, else at the socket settings name
+ * (settings NULL: kunpack.conf is read here when --socket= is not given),
+ * or says why not; returns the exit code to use.
+ */
+int connect_daemon(const KpSettings *settings, sd_bus **ret);
 
 /* Says why method failed (the daemon's answer, or no answer) and returns the exit code to use. */
 int call_failed(const char *method, int r, const sd_bus_error *e);

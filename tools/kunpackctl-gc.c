@@ -39,7 +39,7 @@ int verb_gc(int argc, char **argv)
                 default:
                         return KPCTL_EXIT_USAGE;
                 }
-        r = connect_daemon(&bus);
+        r = connect_daemon(NULL, &bus);
         if (r != KPCTL_EXIT_OK)
                 return r;
         r = call_daemon(bus, "GC", KPCTL_CALL_TIMEOUT_USEC, &reply, "t", dry_run ? KP_GC_DRY_RUN : UINT64_C(0));

@@ -21,7 +21,7 @@ int verb_list(int argc, char **argv)
         r = parse_no_options(argc, argv, "list [--json]");
         if (r <= 0)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;
-        r = connect_daemon(&bus);
+        r = connect_daemon(NULL, &bus);
         if (r != KPCTL_EXIT_OK)
                 return r;
         r = call_daemon(bus, "List", KPCTL_CALL_TIMEOUT_USEC, &reply, NULL);

@@ -12,6 +12,7 @@
 
 #include "client/client.h"
 #include "guest/diskspec.h"
+#include "kunpackctl-bus.h"
 #include "kunpackctl-prepare.h"
 #include "kunpackctl.h"
 #include "settings/settings.h"
@@ -23,59 +24,21 @@
 /* Disks of one guest given with --disk: as many as a domain config may have. */
 #define KPCTL_PREPARE_MAX_DISKS 64
 
-static int config_values(char **ret_socket, uint64_t *ret_timeout)
-{
-        _cleanup_(kp_settings_freep) KpSettings *c = NULL;
-        KpError error = {};
-        bool explicit_path;
-        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
-        int r;
-
-        r = kp_settings_load(path, explicit_path, &error, &c);
-        if (r < 0)
-                return log_error_errno(r, "%s", kp_error_message(&error, r));
-        *ret_socket = strdup(arg_socket ? arg_socket : c->socket_path);
-        *ret_timeout = c->boot_timeout * USEC_PER_SEC;
-        return *ret_socket ? 0 : -ENOMEM;
-}
-
-/* Connects, or says why not; returns the exit code to use (as the other daemon verbs do). */
-static int connect_daemon(const char *socket, sd_bus **ret)
-{
-        KpError error = {};
-        int r;
-
-        r = kp_client_connect(socket, &error, ret);
-        if (r == -ENOENT || r == -ECONNREFUSED)
-                log_error("kunpackd is not running (%s: %s)", socket, strerror(-r));
-        else if (r < 0)
-                log_error("%s", kp_error_message(&error, r));
-        return r < 0 ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_OK;
-}
-
 /* The disks and entry of a registered guest, from the daemon's Show. */
 static int guest_disks(sd_bus *bus, const char *guest, KpPrepareDisk *disks, size_t *n, char **ret_entry,
                        yajl_val *ret_tree)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         yajl_val v, list;
         const char *text, *entry;
         int r;
 
-        r = sd_bus_call_method(bus, "org.kunpack.Manager1", "/org/kunpack/Manager", "org.kunpack.Manager1", "Show",
-                               &e, &reply, "s", guest);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "s", &text);
-        if (r < 0) {
-                /* An answer (no such guest) fails the verb; no answer, or a refusal: no daemon to use. */
-                bool answered = sd_bus_error_is_set(&e);
-                bool refused = answered && kp_client_error_to_errno(&e) == -EACCES;
-
-                log_error("%s", answered ? e.message : strerror(-r));
-                sd_bus_error_free(&e);
-                return answered && !refused ? KPCTL_EXIT_FAILURE : KPCTL_EXIT_UNAVAILABLE;
-        }
+        /* An answer (no such guest) fails the verb; no answer, or a refusal: no daemon to use. */
+        r = call_daemon(bus, "Show", KPCTL_CALL_TIMEOUT_USEC, &reply, "s", guest);
+        if (r != KPCTL_EXIT_OK)
+                return r;
+        if (sd_bus_message_read(reply, "s", &text) < 0)
+                return log_error("malformed answer"), KPCTL_EXIT_FAILURE;
         r = kp_json_parse(text, NULL, &v);
         if (r < 0)
                 return log_error("malformed answer"), KPCTL_EXIT_FAILURE;
@@ -109,7 +72,8 @@ int verb_prepare(int argc, char **argv)
         };
         KpDiskSpec specs[KPCTL_PREPARE_MAX_DISKS] = {};
         KpPrepareDisk disks[KPCTL_PREPARE_MAX_DISKS] = {};
-        _cleanup_free_ char *socket = NULL, *entry = NULL;
+        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
+        _cleanup_free_ char *entry = NULL;
         _cleanup_(yajl_tree_freep) yajl_val tree = NULL;
         KpPrepareRequest req = { .mode = "direct" };
         KpPrepareReply reply = {};
@@ -181,14 +145,13 @@ int verb_prepare(int argc, char **argv)
                 ret = KPCTL_EXIT_USAGE;
                 goto finish;
         }
-        if (config_values(&socket, &req.timeout_usec) < 0) {
+        if (load_settings(&settings) < 0) {
                 ret = KPCTL_EXIT_USAGE;
                 goto finish;
         }
-        if (timeout)
-                req.timeout_usec = timeout;
+        req.timeout_usec = timeout ? timeout : settings->boot_timeout * USEC_PER_SEC;
 
-        ret = connect_daemon(socket, &bus);
+        ret = connect_daemon(settings, &bus);
         if (ret != KPCTL_EXIT_OK)
                 goto finish;
         if (n_specs > 0)

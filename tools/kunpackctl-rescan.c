@@ -108,7 +108,7 @@ int verb_rescan(int argc, char **argv)
                 return KPCTL_EXIT_USAGE;
         }
 
-        r = connect_daemon(&bus);
+        r = connect_daemon(NULL, &bus);
         if (r != KPCTL_EXIT_OK)
                 return r;
         w.tty = wait && isatty(STDOUT_FILENO) && !arg_json;

@@ -53,7 +53,7 @@ int verb_show(int argc, char **argv)
                 log_error("show takes one guest name");
                 return KPCTL_EXIT_USAGE;
         }
-        r = connect_daemon(&bus);
+        r = connect_daemon(NULL, &bus);
         if (r != KPCTL_EXIT_OK)
                 return r;
         r = show_json(bus, argv[optind], &text);

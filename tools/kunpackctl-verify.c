@@ -22,7 +22,7 @@ int verb_verify(int argc, char **argv)
         r = parse_no_options(argc, argv, "verify [--json]");
         if (r <= 0)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;
-        r = connect_daemon(&bus);
+        r = connect_daemon(NULL, &bus);
         if (r != KPCTL_EXIT_OK)
                 return r;
         /* Re-hashing a big cache takes a while. */
