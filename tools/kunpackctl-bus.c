@@ -60,19 +60,25 @@ int connect_daemon(const KpSettings *settings, sd_bus **ret)
         if (r < 0)
                 return KPCTL_EXIT_USAGE;
         r = kp_client_connect(path, &error, ret);
-        if (r == -ENOENT || r == -ECONNREFUSED)
-                /* No socket, or one nobody listens on (a daemon that died). */
-                log_error("kunpackd is not running (%s: %s)", path, strerror(-r));
-        else if (r < 0)
+        if (r < 0) {
+                /* Says "kunpackd is not running" when nobody listens there. */
                 log_error("%s", kp_error_message(&error, r));
-        return r < 0 ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_OK;
+                return KPCTL_EXIT_UNAVAILABLE;
+        }
+        return KPCTL_EXIT_OK;
 }
 
 int call_failed(const char *method, int r, const sd_bus_error *e)
 {
+        /*
+         * The call's error (the daemon's, or sd-bus's own for a lost
+         * connection) fails the verb, unless it is a refusal: then, as
+         * when the call could not even be sent, there is no daemon to use.
+         */
         if (sd_bus_error_is_set(e)) {
                 log_error("%s", e->message ? e->message : e->name);
-                return kp_client_error_to_errno(e) == -EACCES ? KPCTL_EXIT_UNAVAILABLE : KPCTL_EXIT_FAILURE;
+                return kp_client_call_outcome(r, e) == KP_CLIENT_REFUSED ? KPCTL_EXIT_UNAVAILABLE
+                                                                          : KPCTL_EXIT_FAILURE;
         }
         log_error("%s: %s", method, strerror(-r));
         return KPCTL_EXIT_UNAVAILABLE;

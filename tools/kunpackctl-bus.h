@@ -42,7 +42,11 @@ int load_settings(KpSettings **ret);
  */
 int connect_daemon(const KpSettings *settings, sd_bus **ret);
 
-/* Says why method failed (the daemon's answer, or no answer) and returns the exit code to use. */
+/*
+ * Says why method failed (r and e as sd_bus_call() left them) and returns
+ * the exit code to use: 3 when the daemon refused the caller or the call
+ * could not be sent, else 1.
+ */
 int call_failed(const char *method, int r, const sd_bus_error *e);
 
 /*

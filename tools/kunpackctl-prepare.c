@@ -138,7 +138,7 @@ static int guest_disks(sd_bus *bus, const char *guest, KpPrepareDisk *disks, siz
         const char *text, *entry;
         int r;
 
-        /* An answer (no such guest) fails the verb; no answer, or a refusal: no daemon to use. */
+        /* No such guest fails the verb; a refusal means no daemon to use (call_failed()). */
         r = call_daemon(bus, "Show", KPCTL_CALL_TIMEOUT_USEC, &reply, "s", guest);
         if (r != KPCTL_EXIT_OK)
                 return r;
@@ -244,6 +244,7 @@ int verb_prepare(int argc, char **argv)
         _cleanup_(kp_prepare_reply_done) KpPrepareReply reply = {};
         KpPrepareDisk disks[KPCTL_PREPARE_MAX_DISKS] = {};
         KpPrepareRequest req;
+        KpClientOutcome o;
         KpError error = {};
         int r;
 
@@ -259,13 +260,12 @@ int verb_prepare(int argc, char **argv)
         if (r != KPCTL_EXIT_OK)
                 return r;
 
-        /* Connected already: every error from here is the daemon's answer, or the connection lost. */
-        r = kp_client_prepare_on(bus, &req, &error, &reply);
-        if (r < 0) {
-                log_error("%s", kp_error_message(&error, r));
-                return r == -EACCES || r == -ESHUTDOWN || r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE
-                               ? KPCTL_EXIT_UNAVAILABLE
-                               : KPCTL_EXIT_FAILURE;
-        }
-        return print_reply(&req, &reply);
+        o = kp_client_prepare_on(bus, &req, &error, &reply);
+        if (o == KP_CLIENT_ANSWERED)
+                return print_reply(&req, &reply);
+        log_error("%s", kp_error_message(&error, error.code));
+        /* Gone before answering, or refused: no daemon to use, as when none listens. Other answers fail. */
+        if (o == KP_CLIENT_NO_DAEMON || o == KP_CLIENT_LOST || o == KP_CLIENT_REFUSED)
+                return KPCTL_EXIT_UNAVAILABLE;
+        return KPCTL_EXIT_FAILURE;
 }
