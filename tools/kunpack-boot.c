@@ -15,6 +15,7 @@
  * the guest boots as it did before kunpack (pvgrub), unless the admin
  * chose on_failure = "fail". See kunpack-boot(8).
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -604,6 +605,13 @@ static int ask_daemon(Boot *b, int *ret_exit)
         };
         KpError error = {};
         int r;
+
+        /* run() asks only with the settings read, the output directory open and the request checked. */
+        assert(b);
+        assert(b->settings);
+        assert(b->outdir.path);
+        assert(arg_disk);
+        assert(ret_exit);
 
         if (!b->settings->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
                 return 0;

@@ -4,6 +4,7 @@
  * control socket, calling its methods, reporting their failures, and the
  * helpers the verbs print its answers with.
  */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,8 @@ int load_settings(KpSettings **ret)
         const char *path = kp_settings_choose_path(arg_config, &explicit_path);
         int r;
 
+        assert(ret);
+
         r = kp_settings_load(path, explicit_path, &error, ret);
         if (r < 0)
                 return log_error_errno(r, "%s", kp_error_message(&error, r));
@@ -35,6 +38,8 @@ static int socket_path(const KpSettings *settings, char **ret)
 {
         _cleanup_(kp_settings_freep) KpSettings *loaded = NULL;
         int r;
+
+        assert(ret);
 
         if (arg_socket) {
                 *ret = strdup(arg_socket);
@@ -56,6 +61,8 @@ int connect_daemon(const KpSettings *settings, sd_bus **ret)
         KpError error = {};
         int r;
 
+        assert(ret);
+
         r = socket_path(settings, &path);
         if (r < 0)
                 return KPCTL_EXIT_USAGE;
@@ -70,6 +77,9 @@ int connect_daemon(const KpSettings *settings, sd_bus **ret)
 
 int call_failed(const char *method, int r, const sd_bus_error *e)
 {
+        assert(method);
+        assert(r < 0);
+
         /*
          * The call's error (the daemon's, or sd-bus's own for a lost
          * connection) fails the verb, unless it is a refusal: then, as
@@ -91,6 +101,10 @@ int call_daemon(sd_bus *bus, const char *method, uint64_t timeout, sd_bus_messag
         sd_bus_error e = SD_BUS_ERROR_NULL;
         va_list ap;
         int r;
+
+        assert(bus);
+        assert(method);
+        assert(ret);
 
         r = sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, method);
         if (r >= 0 && types) {

@@ -6,6 +6,7 @@
  * served at once (hot) or wait for a scan (cold), publishing and scanning
  * nothing; with --output-directory it does what a start does.
  */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,8 @@ static int parse_argv(int argc, char **argv, PrepareArgs *a)
         };
         KpError error = {};
         int c;
+
+        assert(a);
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -138,6 +141,13 @@ static int guest_disks(sd_bus *bus, const char *guest, KpPrepareDisk *disks, siz
         const char *text, *entry;
         int r;
 
+        assert(bus);
+        assert(guest);
+        assert(disks);
+        assert(n && *n <= KPCTL_PREPARE_MAX_DISKS);
+        assert(ret_entry);
+        assert(ret_tree);
+
         /* No such guest fails the verb; a refusal means no daemon to use (call_failed()). */
         r = call_daemon(bus, "Show", KPCTL_CALL_TIMEOUT_USEC, &reply, "s", guest);
         if (r != KPCTL_EXIT_OK)
@@ -172,6 +182,15 @@ static int build_request(sd_bus *bus, const KpSettings *settings, PrepareArgs *a
         size_t n = 0;
         int r;
 
+        assert(bus);
+        assert(settings);
+        assert(a);
+        assert(a->n_specs <= KPCTL_PREPARE_MAX_DISKS);
+        assert(a->n_specs > 0 || a->guest); /* parse_argv() insists on one of them */
+        assert(disks);
+        assert(ret_tree);
+        assert(ret);
+
         if (a->n_specs > 0)
                 for (; n < a->n_specs; n++) {
                         disks[n].path = a->specs[n].path;
@@ -197,6 +216,10 @@ static int build_request(sd_bus *bus, const KpSettings *settings, PrepareArgs *a
 
 static int print_reply(const KpPrepareRequest *req, const KpPrepareReply *reply)
 {
+        assert(req);
+        assert(reply);
+        assert(req->dry_run || reply->kernel); /* lib/client refuses an answer without one */
+
         if (arg_json) {
                 _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
                 _cleanup_free_ char *text = NULL;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,6 +104,8 @@ static KpClientOutcome connect_outcome(int r)
 
 KpClientOutcome kp_client_call_outcome(int r, const sd_bus_error *e)
 {
+        assert(r < 0);
+
         /*
          * sd_bus_call() fills e for its own failures too (a connection
          * reset is System.Error.ECONNRESET), so e's errno is what counts
@@ -118,6 +121,9 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
         size_t n = 0;
         int r;
 
+        assert(ret);
+
+        /* The path is the admin's (kunpack.conf, --socket=): refused, not asserted. */
         if (!socket_path || socket_path[0] != '/' || strlen(socket_path) > KP_CLIENT_MAX_SOCKET_PATH)
                 return fail(error, -EINVAL, "socket path \"%s\" is not an absolute path of at most %d bytes",
                             socket_path ? socket_path : "", KP_CLIENT_MAX_SOCKET_PATH);
@@ -182,7 +188,12 @@ KpClientOutcome kp_client_prepare(const char *socket_path, const KpPrepareReques
         KpClientOutcome o;
         int r;
 
-        if (!req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+        assert(req);
+        assert(req->disks || req->n_disks == 0);
+        assert(ret);
+
+        /* kunpackctl builds the disk list from the daemon's Show: an empty one is not a bug here. */
+        if (req->n_disks == 0 || (!req->dry_run && !req->output_directory))
                 return fail(error, -EINVAL, "a prepare request needs a disk and an output directory"),
                        KP_CLIENT_FAILED;
 
@@ -203,7 +214,12 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
         KpClientOutcome o = KP_CLIENT_FAILED;
         int hot = 0, r;
 
-        if (!bus || !req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+        assert(bus);
+        assert(req);
+        assert(req->disks || req->n_disks == 0);
+        assert(ret);
+
+        if (req->n_disks == 0 || (!req->dry_run && !req->output_directory))
                 return fail(error, -EINVAL, "a prepare request needs a disk and an output directory"),
                        KP_CLIENT_FAILED;
 
