@@ -15,6 +15,7 @@
  * the guest boots as it did before kunpack (pvgrub), unless the admin
  * chose on_failure = "fail". See kunpack-boot(8).
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -605,32 +606,35 @@ static int ask_daemon(Boot *b, int *ret_exit)
         KpError error = {};
         int r;
 
+        /* run() asks only with the settings read, the output directory open and the request checked. */
+        assert(b);
+        assert(b->settings);
+        assert(b->outdir.path);
+        assert(arg_disk);
+        assert(ret_exit);
+
         if (!b->settings->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
                 return 0;
         req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
 
-        r = kp_client_prepare(b->settings->socket_path, &req, &error, &reply);
-        switch (r) {
-        case -ENOENT:
-        case -ECONNREFUSED:
-                log_debug("%s: kunpackd is not running (%s): doing the work here", arg_disk, error.message);
+        switch (kp_client_prepare(b->settings->socket_path, &req, &error, &reply)) {
+        case KP_CLIENT_ANSWERED:
+                break;
+        case KP_CLIENT_NO_DAEMON:
+                log_debug("%s: %s: doing the work here", arg_disk, error.message);
                 return 0;
-        case -ECONNRESET:
-        case -EPIPE:
-        case -ENOTCONN:
-        case -ESHUTDOWN:
-                /* The daemon went away mid-call (a restart, a crash): what time is left is ours. */
+        case KP_CLIENT_LOST:
+                /* A restart, a crash: what time is left is ours. */
                 log_warning("%s: kunpackd went away before answering (%s): doing the work here", arg_disk,
                             error.message);
                 return 0;
-        case -EOPNOTSUPP:
+        case KP_CLIENT_DECLINED:
                 log_debug("%s: kunpackd leaves this start to kunpack-boot: %s", arg_disk, error.message);
                 return 0;
+        case KP_CLIENT_REFUSED:
+        case KP_CLIENT_FAILED:
         default:
-                break;
-        }
-        if (r < 0) {
-                *ret_exit = fail(b, r, "kunpackd: %s", error.message);
+                *ret_exit = fail(b, error.code, "kunpackd: %s", error.message);
                 return 1;
         }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "kunpack.h"
+#include "kunpackctl-extract.h"
 #include "kunpackctl.h"
 #include "util/error.h"
 #include "util/json.h"

@@ -13,6 +13,7 @@
 
 #include "bootcfg/bootplan-json.h"
 #include "guest/inspect.h"
+#include "kunpackctl-inspect.h"
 #include "kunpackctl.h"
 #include "settings/settings.h"
 #include "util/error.h"

@@ -20,6 +20,7 @@
 
 #include "boot/pvgrub-mode.h"
 #include "guest/diskspec.h"
+#include "kunpackctl-revert.h"
 #include "kunpackctl.h"
 #include "settings/settings.h"
 #include "util/error.h"

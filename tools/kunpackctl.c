@@ -3,6 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kunpackctl-extract.h"
+#include "kunpackctl-gc.h"
+#include "kunpackctl-inspect.h"
+#include "kunpackctl-list.h"
+#include "kunpackctl-prepare.h"
+#include "kunpackctl-rescan.h"
+#include "kunpackctl-revert.h"
+#include "kunpackctl-show.h"
+#include "kunpackctl-status.h"
+#include "kunpackctl-verify.h"
 #include "kunpackctl.h"
 #include "util/log.h"
 #include "util/macro.h"

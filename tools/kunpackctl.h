@@ -2,10 +2,12 @@
 #pragma once
 
 /*
- * kunpackctl: one program, one verb per file (kunpackctl-<verb>.c). Each verb
- * gets argv starting at its own name and parses its own options with
- * getopt_long(); options common to all verbs are parsed before the verb and
- * land in the arg_ globals below.
+ * kunpackctl: one program, one verb per file (kunpackctl-<verb>.c, with its
+ * kunpackctl-<verb>.h; kunpackctl-revert.c holds two, as its header says
+ * why). Each verb gets argv starting at its own name and parses its own
+ * options with getopt_long(); options common to all verbs are parsed before
+ * the verb and land in the arg_ globals below. The verbs that ask kunpackd
+ * share kunpackctl-bus.c.
  */
 
 #include <stdbool.h>
@@ -26,20 +28,5 @@ extern int arg_verbose;         /* -v, repeatable */
 typedef struct KpctlVerb {
         const char *name;
         const char *synopsis;    /* one line for --help */
-        int (*run)(int argc, char **argv);
+        int (*run)(int argc, char **argv); /* returns a KPCTL_EXIT_* code */
 } KpctlVerb;
-
-/* Verbs, each in kunpackctl-<name>.c; return a KPCTL_EXIT_* code. */
-int verb_extract(int argc, char **argv);
-int verb_inspect(int argc, char **argv);
-/* kunpackctl-daemon.c, kunpackctl-prepare.c: ask kunpackd */
-int verb_status(int argc, char **argv);
-int verb_list(int argc, char **argv);
-int verb_show(int argc, char **argv);
-int verb_rescan(int argc, char **argv);
-int verb_gc(int argc, char **argv);
-int verb_verify(int argc, char **argv);
-int verb_prepare(int argc, char **argv);
-/* kunpackctl-revert.c: pvgrub mode's changes in a guest, read from its disk */
-int verb_revert(int argc, char **argv);
-int verb_show_changes(int argc, char **argv);

@@ -24,6 +24,12 @@
  *          ScanFinished(s guest, s disk, i errno, s message).
  */
 
+/*
+ * Every name a call needs. Peer to peer there is no bus, so no bus name
+ * to address: kunpackctl and kunpack-boot name no destination, and the
+ * daemon does not look at one (busctl insists on a destination argument;
+ * the interface name does, as in the examples above).
+ */
 #define KP_BUS_INTERFACE "org.kunpack.Manager1"
 #define KP_BUS_PATH "/org/kunpack/Manager"
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ void kp_prepare_reply_done(KpPrepareReply *reply)
         *reply = (KpPrepareReply){};
 }
 
-int kp_client_error_to_errno(const sd_bus_error *e)
+/* The errno a daemon error stands for (org.kunpack.Error.* and the standard D-Bus names). */
+static int error_to_errno(const sd_bus_error *e)
 {
         static const struct {
                 const char *name;
@@ -70,6 +72,48 @@ int kp_client_error_to_errno(const sd_bus_error *e)
         return r > 0 ? -r : -EIO;
 }
 
+/* What an errno from a call means, whether sd-bus or the daemon said it. */
+static KpClientOutcome call_errno_outcome(int r)
+{
+        switch (r) {
+        case -ECONNRESET: /* sd-bus, when the daemon's end closed with the call in hand */
+        case -EPIPE:
+        case -ENOTCONN:
+        case -ESHUTDOWN:  /* the daemon: it is stopping, it answers nothing more */
+                return KP_CLIENT_LOST;
+        case -EOPNOTSUPP:
+                return KP_CLIENT_DECLINED;
+        case -EACCES:
+                return KP_CLIENT_REFUSED;
+        default:
+                return KP_CLIENT_FAILED;
+        }
+}
+
+/*
+ * What a failed connect means. Only here do -ENOENT and -ECONNREFUSED
+ * mean nobody is there: from a call they are the daemon's own answer.
+ */
+static KpClientOutcome connect_outcome(int r)
+{
+        if (r == -ENOENT ||      /* no socket */
+            r == -ECONNREFUSED)  /* a socket nobody listens on: a daemon that died */
+                return KP_CLIENT_NO_DAEMON;
+        return call_errno_outcome(r); /* -EACCES: a socket the caller may not open, a refusal too */
+}
+
+KpClientOutcome kp_client_call_outcome(int r, const sd_bus_error *e)
+{
+        assert(r < 0);
+
+        /*
+         * sd_bus_call() fills e for its own failures too (a connection
+         * reset is System.Error.ECONNRESET), so e's errno is what counts
+         * whoever set it.
+         */
+        return call_errno_outcome(sd_bus_error_is_set(e) ? error_to_errno(e) : r);
+}
+
 int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
 {
         sd_bus *bus = NULL;
@@ -77,6 +121,9 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
         size_t n = 0;
         int r;
 
+        assert(ret);
+
+        /* The path is the admin's (kunpack.conf, --socket=): refused, not asserted. */
         if (!socket_path || socket_path[0] != '/' || strlen(socket_path) > KP_CLIENT_MAX_SOCKET_PATH)
                 return fail(error, -EINVAL, "socket path \"%s\" is not an absolute path of at most %d bytes",
                             socket_path ? socket_path : "", KP_CLIENT_MAX_SOCKET_PATH);
@@ -110,6 +157,8 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
         free(address);
         if (r < 0) {
                 sd_bus_unref(bus);
+                if (connect_outcome(r) == KP_CLIENT_NO_DAEMON)
+                        return fail(error, r, "kunpackd is not running (%s: %s)", socket_path, strerror(-r));
                 return fail(error, r, "cannot connect to kunpackd at %s: %s", socket_path, strerror(-r));
         }
         *ret = bus;
@@ -132,31 +181,47 @@ static int read_optional_string(sd_bus_message *m, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret)
+KpClientOutcome kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error,
+                                  KpPrepareReply *ret)
 {
         sd_bus *bus = NULL;
+        KpClientOutcome o;
         int r;
 
-        if (!req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
-                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory");
+        assert(req);
+        assert(req->disks || req->n_disks == 0);
+        assert(ret);
+
+        /* kunpackctl builds the disk list from the daemon's Show: an empty one is not a bug here. */
+        if (req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory"),
+                       KP_CLIENT_FAILED;
 
         r = kp_client_connect(socket_path, error, &bus);
         if (r < 0)
-                return r;
-        r = kp_client_prepare_on(bus, req, error, ret);
+                return connect_outcome(r);
+        o = kp_client_prepare_on(bus, req, error, ret);
         sd_bus_flush_close_unref(bus);
-        return r;
+        return o;
 }
 
-int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret)
+KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error,
+                                     KpPrepareReply *ret)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         KpPrepareReply out = {};
+        KpClientOutcome o = KP_CLIENT_FAILED;
         int hot = 0, r;
 
-        if (!bus || !req || req->n_disks == 0 || (!req->dry_run && !req->output_directory))
-                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory");
+        assert(bus);
+        assert(req);
+        assert(req->disks || req->n_disks == 0);
+        assert(ret);
+
+        if (req->n_disks == 0 || (!req->dry_run && !req->output_directory))
+                return fail(error, -EINVAL, "a prepare request needs a disk and an output directory"),
+                       KP_CLIENT_FAILED;
 
         r = sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, "Prepare");
         if (r >= 0)
@@ -173,6 +238,8 @@ int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *erro
                                           req->output_directory ? req->output_directory : "", req->timeout_usec,
                                           (uint64_t) (req->dry_run ? KP_PREPARE_DRY_RUN : 0));
         if (r < 0) {
+                /* Building on a connection that broke already says so (-ENOTCONN). */
+                o = kp_client_call_outcome(r, NULL);
                 fail(error, r, "cannot build the Prepare call: %s", strerror(-r));
                 goto finish;
         }
@@ -181,10 +248,10 @@ int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *erro
                         (req->timeout_usec > 0 ? req->timeout_usec : KP_CLIENT_DEFAULT_TIMEOUT_USEC) + KP_CLIENT_SLACK_USEC,
                         &e, &reply);
         if (r < 0) {
-                if (sd_bus_error_is_set(&e)) {
-                        r = kp_client_error_to_errno(&e);
-                        fail(error, r, "kunpackd: %s", e.message ? e.message : e.name);
-                } else
+                o = kp_client_call_outcome(r, &e);
+                if (sd_bus_error_is_set(&e))
+                        fail(error, error_to_errno(&e), "kunpackd: %s", e.message ? e.message : e.name);
+                else
                         fail(error, r, "kunpackd did not answer: %s", strerror(-r));
                 goto finish;
         }
@@ -215,11 +282,11 @@ int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *erro
         }
         out.hot = hot;
         *ret = out;
-        r = 0;
+        o = KP_CLIENT_ANSWERED;
 
 finish:
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
         sd_bus_message_unref(reply);
-        return r;
+        return o;
 }

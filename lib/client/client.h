@@ -14,14 +14,14 @@
  *                 .output_directory = dir, .timeout_usec = boot_timeout,
  *         };
  *         KpPrepareReply reply = {};
- *         r = kp_client_prepare(config->socket_path, &req, &error, &reply);
+ *         switch (kp_client_prepare(settings->socket_path, &req, &error, &reply)) { ... }
  *
- * and on success writes reply.kernel, reply.ramdisk, reply.args to libxl.
- * The daemon, root like kunpack-boot, has already published the kernel
- * and ramdisk as new names inside output_directory. On -ECONNREFUSED or
- * -ENOENT (no daemon) or -EOPNOTSUPP (a request the daemon leaves to
- * kunpack-boot, such as --kernel= or pvgrub mode) the caller does the work
- * in-process; on any other failure its on_failure policy applies.
+ * and on KP_CLIENT_ANSWERED writes reply.kernel, reply.ramdisk, reply.args
+ * to libxl. The daemon, root like kunpack-boot, has already published the
+ * kernel and ramdisk as new names inside output_directory. On
+ * KP_CLIENT_NO_DAEMON, KP_CLIENT_LOST and KP_CLIENT_DECLINED the caller
+ * does the work in-process; on KP_CLIENT_REFUSED and KP_CLIENT_FAILED its
+ * on_failure policy applies.
  */
 
 #include <stdbool.h>
@@ -62,28 +62,62 @@ typedef struct KpPrepareReply {
 void kp_prepare_reply_done(KpPrepareReply *reply);
 
 /*
- * Calls Prepare on the daemon at socket_path and waits for its answer, at
- * most timeout_usec plus a second for the round trip. Returns 0 and fills
- * ret, or a negative errno with the daemon's (or the connection's) reason
- * in error: -ENOENT / -ECONNREFUSED when no daemon listens, -EACCES when it
- * refused the caller, -EOPNOTSUPP for a request it leaves to the caller,
- * -ETIMEDOUT when the deadline passed, -EIO (with the scan's message) when
- * the guest could not be scanned.
+ * What became of a call to the daemon: what a caller branches on. The
+ * errnos behind it overlap across layers (-ENOENT is "no socket" from a
+ * connect and "no such file" in a daemon's answer, and sd-bus reports a
+ * connection lost mid-call as an error reply of its own), so only
+ * lib/client reads them.
  */
-int kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret);
+typedef enum KpClientOutcome {
+        /* The daemon answered with a result. */
+        KP_CLIENT_ANSWERED,
+        /* Nobody listens on the socket: none there, or one left by a daemon that died. */
+        KP_CLIENT_NO_DAEMON,
+        /* The daemon went away (a restart, a crash), or began to stop, before it answered. */
+        KP_CLIENT_LOST,
+        /* The daemon leaves this request to the caller (--kernel=, a mode it does not serve). */
+        KP_CLIENT_DECLINED,
+        /* The daemon refused the caller (not root), or its socket did (mode 0600). */
+        KP_CLIENT_REFUSED,
+        /*
+         * The daemon's answer is a failure (nothing bootable, the scan
+         * failed, its deadline passed), or the call could not be made
+         * (out of memory, a bad socket path).
+         */
+        KP_CLIENT_FAILED,
+        _KP_CLIENT_OUTCOME_MAX,
+} KpClientOutcome;
+
+/*
+ * Calls Prepare on the daemon at socket_path and waits for its answer, at
+ * most timeout_usec plus a second for the round trip. Returns
+ * KP_CLIENT_ANSWERED and fills ret; any other outcome leaves ret alone and
+ * says why in error (error->code the errno, for the journal).
+ */
+KpClientOutcome kp_client_prepare(const char *socket_path, const KpPrepareRequest *req, KpError *error,
+                                  KpPrepareReply *ret);
 
 /*
  * The same call on a connection the caller opened with kp_client_connect()
- * (and still owns): a caller that reports "not running" itself tells the
- * connection's failures from the daemon's answers, since -ENOENT from here
- * is always the daemon's (say, nothing bootable).
+ * (and still owns), for a caller that asks the daemon something else
+ * first: never KP_CLIENT_NO_DAEMON.
  */
-int kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error, KpPrepareReply *ret);
+KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error,
+                                     KpPrepareReply *ret);
 
 /* ---- shared with kunpackctl ---------------------------------------------------------------------- */
 
-/* Opens a peer-to-peer connection to the daemon at socket_path (no bus daemon, no Hello). */
+/*
+ * Opens a peer-to-peer connection to the daemon at socket_path (no bus
+ * daemon, no Hello). Returns 0, or a negative errno with a message for the
+ * admin in error ("kunpackd is not running (PATH: REASON)" when nobody
+ * listens there).
+ */
 int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret);
 
-/* The errno a daemon error stands for (org.kunpack.Error.* and the standard D-Bus names). */
-int kp_client_error_to_errno(const sd_bus_error *e);
+/*
+ * What a failed call on a connection means: r and e as sd_bus_call()
+ * left them (e is set for the daemon's error answers and for sd-bus's own
+ * failures alike). Never KP_CLIENT_ANSWERED, nor KP_CLIENT_NO_DAEMON.
+ */
+KpClientOutcome kp_client_call_outcome(int r, const sd_bus_error *e);
