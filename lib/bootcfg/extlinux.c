@@ -84,8 +84,10 @@ static int add_initrd_list(ExtState *s, const char *list)
                         *comma++ = '\0';
                 if (!*tok)
                         continue;
+                /* INITRD lines, initrd= in APPEND and mboot.c32's module all add up here. */
                 if (n >= KP_BOOTCFG_MAX_INITRDS)
-                        return -E2BIG;
+                        return kp_error_set(s->error, -E2BIG, "more than %d initrds in one label",
+                                            KP_BOOTCFG_MAX_INITRDS);
                 l = reallocarray(s->initrd_files, n + 2, sizeof(char *));
                 if (!l)
                         return -ENOMEM;

@@ -118,6 +118,13 @@ static void test_hostile(void)
 
         ext("LABEL a\nKERNEL /k\nINITRD 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", NULL, -E2BIG, &e);
         ASSERT_STREQ(e.message, "/boot/syslinux/syslinux.cfg:3: more than 16 initrds");
+        /* The same limit through APPEND's initrd= and mboot.c32's module, which used to fail without a word. */
+        ext("LABEL a\nKERNEL /k\nINITRD 1,2,3,4,5,6,7,8,9,10\nAPPEND initrd=11,12,13,14,15,16,17 ro\n", NULL, -E2BIG,
+            &e);
+        ASSERT_STREQ(e.message, "more than 16 initrds in one label");
+        ext("LABEL x\nKERNEL mboot.c32\nINITRD 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n"
+            "APPEND xen.gz --- /vmlinuz ro --- /initrd.img\n", NULL, -E2BIG, &e);
+        ASSERT_STREQ(e.message, "more than 16 initrds in one label");
 
         KpBootPlan *plan = ext("LABEL a\nKERNEL ../../../etc/shadow\n", NULL, 0, &e);
         ASSERT_ERROR(kp_boot_plan_validate(plan, &e), -EBADMSG);
