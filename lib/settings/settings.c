@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <libxlutil.h>
 
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/strv.h"
 #include "settings/settings.h"
+#include "settings/xlcfg.h"
 
 /* A configuration file is small; a bigger one is a mistake, not a config. */
 #define KP_SETTINGS_MAX_SIZE (256 * 1024)
+static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every file the settings accept");
+
+/*
+ * An unknown name is shown up to this many bytes, so that a runaway line
+ * does not fill the report (the longest known name has 20).
+ */
+#define KEY_NAME_SHOWN 63
 
 /* libxl kills a restricted bootloader after 120 s (libxl_bootloader.c); answer before that. */
 #define LIBXL_BOOTLOADER_LIMIT 120
@@ -86,84 +94,6 @@ int kp_settings_new_default(KpSettings **ret)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(c);
-        return 0;
-}
-
-/*
- * libxlutil offers no way to list the keys of a file, so to report unknown
- * keys with their line we scan the (already syntax-checked) text for the
- * names at the start of each statement. This follows libxlutil's lexer: a
- * statement is NAME = VALUE or NAME += VALUE, ended by ';' or a newline
- * outside brackets; "#" starts a comment; strings are '...' or "..." with
- * backslash escapes.
- */
-typedef struct ConfigKey {
-        char name[64];
-        unsigned line;
-} ConfigKey;
-
-static int scan_keys(const char *text, size_t size, ConfigKey **ret_keys, size_t *ret_n)
-{
-        _cleanup_free_ ConfigKey *keys = NULL;
-        size_t n = 0, i = 0;
-        unsigned line = 1, depth = 0;
-        bool at_start = true;
-
-        while (i < size) {
-                char c = text[i];
-
-                if (c == '\n') {
-                        line++;
-                        if (depth == 0)
-                                at_start = true;
-                        i++;
-                } else if (c == '#') {
-                        while (i < size && text[i] != '\n')
-                                i++;
-                } else if (c == '"' || c == '\'') {
-                        char q = c;
-                        for (i++; i < size && text[i] != q; i++) {
-                                if (text[i] == '\\' && i + 1 < size)
-                                        i++;
-                                if (text[i] == '\n')
-                                        line++;
-                        }
-                        i++;
-                        at_start = false;
-                } else if (c == '[') {
-                        depth++;
-                        i++;
-                } else if (c == ']') {
-                        if (depth > 0)
-                                depth--;
-                        i++;
-                } else if (c == ';' && depth == 0) {
-                        at_start = true;
-                        i++;
-                } else if (at_start && (isalpha((unsigned char) c) || c == '_')) {
-                        size_t start = i;
-                        ConfigKey *k;
-
-                        while (i < size && (isalnum((unsigned char) text[i]) || text[i] == '_' || text[i] == '.'))
-                                i++;
-                        k = reallocarray(keys, n + 1, sizeof(ConfigKey));
-                        if (!k)
-                                return -ENOMEM;
-                        keys = k;
-                        (void) snprintf(keys[n].name, sizeof(keys[n].name), "%.*s", (int) MIN(i - start, (size_t) 63),
-                                        text + start);
-                        keys[n].line = line;
-                        n++;
-                        at_start = false;
-                } else {
-                        if (!isspace((unsigned char) c))
-                                at_start = false;
-                        i++;
-                }
-        }
-
-        *ret_keys = TAKE_PTR(keys);
-        *ret_n = n;
         return 0;
 }
 
@@ -281,30 +211,45 @@ static int path_ok(const char *p)
         return 0;
 }
 
-/* Reads one value with libxlutil into the KpSettings field it belongs to. */
-static int apply_key(KpSettings *c, XLU_Config *x, const KeyDef *def, const char *file, unsigned line,
+/*
+ * The statement's value as a string, as libxlutil's xlu_cfg_get_string()
+ * gives it: NULL for a list. A repeated name never gets here, so a "+="
+ * statement's own value is all of it.
+ */
+static const char *statement_string(const KpXlcfgStatement *st)
+{
+        return st->is_list ? NULL : st->string;
+}
+
+/* Reads one statement into the KpSettings field it belongs to. */
+static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *def, const char *file,
                      KpError *error)
 {
         void *field = (uint8_t *) c + def->offset;
+        unsigned line = st->line;
         const char *s = NULL;
         long l;
         int r;
 
         switch (def->type) {
         case KEY_PATH:
-                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0)
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a quoted path", file, line, def->name);
+                s = statement_string(st);
+                if (!s)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a quoted path", file, line,
+                                            def->name);
                 if (path_ok(s) < 0)
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be an absolute path, not \"%s\"", file,
-                                            line, def->name, s);
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be an absolute path, not \"%s\"",
+                                            file, line, def->name, s);
                 free(*(char **) field);
                 *(char **) field = strdup(s);
                 return *(char **) field ? 0 : -ENOMEM;
 
         case KEY_ON_FAILURE:
-                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0 || (!streq(s, "pvgrub") && !streq(s, "fail")))
-                        return kp_error_set(error, -EINVAL, "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s",
-                                            file, line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
+                s = statement_string(st);
+                if (!s || (!streq(s, "pvgrub") && !streq(s, "fail")))
+                        return kp_error_set(error, -EINVAL,
+                                            "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s", file,
+                                            line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
                 *(KpOnFailure *) field = streq(s, "fail") ? KP_ON_FAILURE_FAIL : KP_ON_FAILURE_PVGRUB;
                 return 0;
 
@@ -313,54 +258,62 @@ static int apply_key(KpSettings *c, XLU_Config *x, const KeyDef *def, const char
                 uint64_t v;
                 char buf[32];
 
-                if (xlu_cfg_get_long(x, def->name, &l, 1) == 0) {
+                /* A number as xl reads one ("0x10" is 16) first, else the string with its suffix. */
+                if (kp_xlcfg_statement_long(st, &l) == 0) {
                         if (l < 0)
-                                return kp_error_set(error, -ERANGE, "%s:%u: %s must not be negative", file, line,
-                                                    def->name);
+                                return kp_error_set(error, -ERANGE, "%s:%u: %s must not be negative", file,
+                                                    line, def->name);
                         (void) snprintf(buf, sizeof(buf), "%ld", l);
                         s = buf;
-                } else if (xlu_cfg_get_string(x, def->name, &s, 1) != 0)
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a number or a string", file, line,
-                                            def->name);
+                } else {
+                        s = statement_string(st);
+                        if (!s)
+                                return kp_error_set(error, -EINVAL, "%s:%u: %s must be a number or a string",
+                                                    file, line, def->name);
+                }
                 r = def->type == KEY_SIZE ? parse_size(s, &v) : parse_duration(s, &v);
                 if (r < 0)
-                        return kp_error_set(error, r, "%s:%u: %s: \"%s\" is not a %s", file, line, def->name, s,
-                                            def->type == KEY_SIZE ? "size (bytes, or with K, M, G)"
-                                                                  : "duration (seconds, or with s, m, h, d)");
+                        return kp_error_set(
+                                error, r, "%s:%u: %s: \"%s\" is not a %s", file, line, def->name, s,
+                                def->type == KEY_SIZE ? "size (bytes, or with K, M, G)"
+                                                      : "duration (seconds, or with s, m, h, d)");
                 *(uint64_t *) field = v;
                 return 0;
         }
 
         case KEY_COUNT:
-                if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || l < 1 || l > UINT16_MAX)
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 1", file, line,
-                                            def->name);
+                if (kp_xlcfg_statement_long(st, &l) < 0 || l < 1 || l > UINT16_MAX)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 1", file,
+                                            line, def->name);
                 *(unsigned *) field = (unsigned) l;
                 return 0;
 
         case KEY_BOOL:
-                if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || (l != 0 && l != 1))
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be 0 or 1", file, line, def->name);
+                if (kp_xlcfg_statement_long(st, &l) < 0 || (l != 0 && l != 1))
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be 0 or 1", file, line,
+                                            def->name);
                 *(bool *) field = l == 1;
                 return 0;
 
         case KEY_PATH_LIST: {
                 _cleanup_strv_free_ char **list = NULL;
-                XLU_ConfigList *xl = NULL;
-                int n = 0;
 
-                if (xlu_cfg_get_list(x, def->name, &xl, &n, 1) != 0)
-                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a list of quoted paths", file, line,
-                                            def->name);
-                list = calloc(1, sizeof(char *));
+                if (!st->is_list)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a list of quoted paths", file,
+                                            line, def->name);
+                list = calloc(st->n_items + 1, sizeof(char *));
                 if (!list)
                         return -ENOMEM;
-                for (int i = 0; i < n; i++) {
-                        const char *item = xlu_cfg_get_listitem(xl, i);
+                for (size_t i = 0; i < st->n_items; i++) {
+                        const char *item = st->items[i];
+                        /* An item that is itself a list has no string, as with libxlutil's
+                         * xlu_cfg_get_listitem(). */
                         if (path_ok(item) < 0)
-                                return kp_error_set(error, -EINVAL, "%s:%u: %s: \"%s\" is not an absolute path", file,
-                                                    line, def->name, item ? item : "");
-                        if (strv_extend(&list, item) < 0)
+                                return kp_error_set(error, -EINVAL,
+                                                    "%s:%u: %s: \"%s\" is not an absolute path", file, line,
+                                                    def->name, item ? item : "");
+                        list[i] = strdup(item);
+                        if (!list[i])
                                 return -ENOMEM;
                 }
                 strv_free(*(char ***) field);
@@ -396,89 +349,59 @@ static int check_consistency(const KpSettings *c, KpError *error)
         return 0;
 }
 
-int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettings **ret)
+int kp_settings_parse(const char *path, const char *text, size_t size, KpError *error, KpSettings **ret)
 {
         _cleanup_(kp_settings_freep) KpSettings *c = NULL;
-        _cleanup_free_ char *text = NULL, *report = NULL;
-        _cleanup_free_ ConfigKey *keys = NULL;
-        _cleanup_fclose_ FILE *report_f = NULL;
-        XLU_Config *x = NULL;
-        size_t size = 0, report_size = 0, n_keys = 0;
+        _cleanup_(kp_xlcfg_freep) KpXlcfg *x = NULL;
         int r;
+
+        assert(path);
+        assert(ret);
 
         r = kp_settings_new_default(&c);
         if (r < 0)
                 return kp_error_set(error, r, "out of memory");
-
-        r = kp_read_file(path, KP_SETTINGS_MAX_SIZE, error, &text, &size);
-        if (r == -ENOENT && !must_exist) {
-                kp_error_clear(error);
-                *ret = TAKE_PTR(c);
-                return 0;
-        }
-        if (r < 0)
-                return r;
         c->path = strdup(path);
         if (!c->path)
-                return -ENOMEM;
-        if (memchr(text, '\0', size))
-                return kp_error_set(error, -EINVAL, "%s: contains a NUL byte", path);
-
-        report_f = open_memstream(&report, &report_size);
-        if (!report_f)
-                return kp_error_set(error, -ENOMEM, "out of memory");
-        x = xlu_cfg_init(report_f, path);
-        if (!x)
                 return kp_error_set(error, -ENOMEM, "out of memory");
 
-        r = xlu_cfg_readdata(x, text, (int) size);
-        if (r != 0) {
-                (void) fflush(report_f);
-                xlu_cfg_destroy(x);
-                /* libxlutil's first report line already reads "FILE:LINE: ..." */
-                if (report && *report) {
-                        char *nl = strchr(report, '\n');
-                        if (nl)
-                                *nl = '\0';
-                        return kp_error_set(error, -EINVAL, "%s", report);
-                }
-                return kp_error_set(error, -EINVAL, "%s: syntax error", path);
-        }
-
-        r = scan_keys(text, size, &keys, &n_keys);
-        if (r < 0) {
-                xlu_cfg_destroy(x);
-                return kp_error_set(error, r, "out of memory");
-        }
+        if (size > KP_SETTINGS_MAX_SIZE)
+                return kp_error_set(error, -EFBIG, "%s: larger than %d bytes", path, KP_SETTINGS_MAX_SIZE);
+        r = kp_xlcfg_parse(path, text, size, error, &x);
+        if (r < 0)
+                return r;
 
         /*
-         * Every statement is checked before any value is read: libxlutil
-         * answers a lookup with the last statement of that name, so a value
-         * read for an earlier line could come from a later one, and its
-         * error would name the wrong line.
+         * Every statement is checked before any value is read, so that the
+         * first unknown or repeated name is the one reported, wherever
+         * values are wrong.
          */
-        for (size_t i = 0; i < n_keys; i++) {
-                if (!find_key(keys[i].name)) {
-                        xlu_cfg_destroy(x);
-                        return kp_error_set(error, -EINVAL, "%s:%u: unknown key \"%s\"", path, keys[i].line,
-                                            keys[i].name);
-                }
-                for (size_t j = 0; j < i; j++)
-                        if (streq(keys[j].name, keys[i].name)) {
-                                xlu_cfg_destroy(x);
-                                return kp_error_set(error, -EINVAL, "%s:%u: %s is already set on line %u", path,
-                                                    keys[i].line, keys[i].name, keys[j].line);
-                        }
-        }
+        for (size_t i = 0; i < x->n_statements; i++) {
+                const KpXlcfgStatement *st = &x->statements[i];
 
-        for (size_t i = 0; i < n_keys; i++) {
-                r = apply_key(c, x, find_key(keys[i].name), path, keys[i].line, error);
-                if (r < 0) {
-                        xlu_cfg_destroy(x);
-                        return r;
-                }
+                if (!find_key(st->name))
+                        return kp_error_set(error, -EINVAL, "%s:%u: unknown key \"%.*s\"", path, st->line,
+                                            KEY_NAME_SHOWN, st->name);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(x->statements[j].name, st->name))
+                                return kp_error_set(error, -EINVAL, "%s:%u: %s is already set on line %u",
+                                                    path, st->line, st->name, x->statements[j].line);
         }
-        xlu_cfg_destroy(x);
+        /*
+         * A capital letter or "_" ending the file where a statement could
+         * start looks like the beginning of a name. libxlutil ignores such a
+         * last byte (a small letter would be a name, and refused for the
+         * missing "="); kunpack.conf has always refused it as that name.
+         */
+        if (x->stray_at_statement_start && ((x->stray >= 'A' && x->stray <= 'Z') || x->stray == '_'))
+                return kp_error_set(error, -EINVAL, "%s:%u: unknown key \"%c\"", path, x->stray_line,
+                                    x->stray);
+
+        for (size_t i = 0; i < x->n_statements; i++) {
+                r = apply_key(c, &x->statements[i], find_key(x->statements[i].name), path, error);
+                if (r < 0)
+                        return r;
+        }
 
         r = check_consistency(c, error);
         if (r < 0)
@@ -486,4 +409,20 @@ int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettin
 
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettings **ret)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        int r;
+
+        r = kp_read_file(path, KP_SETTINGS_MAX_SIZE, error, &text, &size);
+        if (r == -ENOENT && !must_exist) {
+                kp_error_clear(error);
+                return kp_settings_new_default(ret) < 0 ? kp_error_set(error, -ENOMEM, "out of memory") : 0;
+        }
+        if (r < 0)
+                return r;
+        return kp_settings_parse(path, text, size, error, ret);
 }

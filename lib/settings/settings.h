@@ -3,8 +3,10 @@
 
 /*
  * kunpack.conf: the one configuration file of every kunpack program, in
- * the xl.cfg syntax Xen admins already write (parsed by libxlutil, the
- * parser xl itself uses). conf/kunpack.conf documents every key.
+ * the xl.cfg syntax Xen admins already write. It is read by
+ * lib/settings/xlcfg.c, which accepts and refuses what libxlutil (the
+ * parser xl itself uses) does, without linking it. conf/kunpack.conf
+ * documents every key.
  *
  * Loading is strict: an unknown key, a value of the wrong type or out of
  * range, or a syntax error fails with "FILE:LINE: reason", so a typo never
@@ -57,6 +59,9 @@ int kp_settings_new_default(KpSettings **ret);
  * false, the defaults are returned with ret->path NULL.
  */
 int kp_settings_load(const char *path, bool must_exist, KpError *error, KpSettings **ret);
+
+/* Reads text (size bytes) as the contents of the file path, over the defaults. */
+int kp_settings_parse(const char *path, const char *text, size_t size, KpError *error, KpSettings **ret);
 
 KpSettings *kp_settings_free(KpSettings *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(KpSettings *, kp_settings_free);

@@ -6,6 +6,8 @@
 #include "util/fileio.h"
 #include "util/strv.h"
 #include "settings/settings.h"
+#include "settings/xlcfg.h"
+#include "settings-xlutil.h"
 
 static char dir[] = "/tmp/kp-test-config-XXXXXX";
 
@@ -86,51 +88,278 @@ static void test_full(void)
         ASSERT_TRUE(c->trust_foreign_plans);
 }
 
-static void test_refusals(void)
+/* Where the tricky cases below say they come from: every message names it. */
+#define P "/etc/kunpack/kunpack.conf"
+
+/*
+ * Reads size bytes of text as kunpack.conf with the reader and with the
+ * libxlutil reference (tests/fuzz/settings-xlutil.c), which must agree
+ * byte for byte; returns the reader's result.
+ */
+static int parse_both(const char *text, size_t size, KpError *error, KpSettings **ret)
+{
+        _cleanup_(kp_settings_freep) KpSettings *ref = NULL;
+        KpError ref_error = {};
+        int r, ref_r;
+
+        kp_error_clear(error);
+        r = kp_settings_parse(P, text, size, error, ret);
+        ref_r = ref_settings_parse(P, text, size, &ref_error, &ref);
+        ASSERT_EQ(r, ref_r);
+        if (r < 0)
+                ASSERT_STREQ(error->message, ref_error.message);
+        else {
+                ASSERT_STREQ((*ret)->cache_dir, ref->cache_dir);
+                ASSERT_STREQ((*ret)->state_dir, ref->state_dir);
+                ASSERT_EQ_U64((*ret)->cache_max_size, ref->cache_max_size);
+                ASSERT_EQ_U64((*ret)->cache_max_age, ref->cache_max_age);
+                ASSERT_EQ((*ret)->scan_concurrency, ref->scan_concurrency);
+                ASSERT_EQ((*ret)->drives_per_appliance, ref->drives_per_appliance);
+                ASSERT_EQ(strv_length((*ret)->domain_config_dirs), strv_length(ref->domain_config_dirs));
+                STRV_FOREACH (d, (*ret)->domain_config_dirs)
+                        ASSERT_TRUE(strv_contains(ref->domain_config_dirs, *d));
+        }
+        return r;
+}
+
+static void expect_refusal(const char *text, size_t size, int code, const char *message)
 {
         KpSettings *c = NULL;
         KpError error = {};
-        _cleanup_free_ char *prefix = NULL;
 
-        ASSERT_TRUE(asprintf(&prefix, "%s/kunpack.conf:", dir) > 0);
-
-        ASSERT_ERROR(load_text("cache_dir = \"/x\"\n\ncahce_max_size = 5\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, prefix);
-        ASSERT_CONTAINS(error.message, ".conf:3: unknown key \"cahce_max_size\"");
-
-        ASSERT_ERROR(load_text("on_failure = \"ignore\"\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:1: on_failure must be \"pvgrub\" or \"fail\", not \"ignore\"");
-
-        ASSERT_ERROR(load_text("\ncache_dir = \"relative/path\"\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:2: cache_dir must be an absolute path, not \"relative/path\"");
-
-        ASSERT_ERROR(load_text("cache_max_size = \"12Q\"\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:1: cache_max_size: \"12Q\" is not a size");
-
-        ASSERT_ERROR(load_text("max_kernel_size = \"2G\"\n", &error, &c), -ERANGE);
-        ASSERT_CONTAINS(error.message, "max_kernel_size must be between 1 and 1073741824 bytes");
-
-        ASSERT_ERROR(load_text("boot_timeout = 120\n", &error, &c), -ERANGE);
-        ASSERT_CONTAINS(error.message, "boot_timeout must be between 1 and 119 seconds");
-
-        ASSERT_ERROR(load_text("scan_concurrency = 0\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:1: scan_concurrency must be a whole number from 1");
-
-        ASSERT_ERROR(load_text("cache_dir = \"/a\"\ncache_dir = \"/b\"\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:2: cache_dir is already set on line 1");
-
-        /* libxlutil reads the last of two statements: the error must still name the second line. */
-        ASSERT_ERROR(load_text("scan_concurrency = 1\n# a comment\nscan_concurrency = 0\n", &error, &c),
-                     -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:3: scan_concurrency is already set on line 1");
-
-        ASSERT_ERROR(load_text("cache_dir = \"/a\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:1: config parsing error");
-
-        ASSERT_ERROR(load_text("domain_config_dirs = \"/etc/xen\"\n", &error, &c), -EINVAL);
-        ASSERT_CONTAINS(error.message, ".conf:1: domain_config_dirs must be a list of quoted paths");
-
+        ASSERT_ERROR(parse_both(text, size, &error, &c), code);
+        ASSERT_STREQ(error.message, message);
         ASSERT_TRUE(c == NULL);
+}
+
+#define REFUSED(text, code, message) expect_refusal(text, sizeof(text) - 1, code, message)
+
+static KpSettings *accepted(const char *text)
+{
+        KpSettings *c = NULL;
+        KpError error = {};
+
+        ASSERT_OK(parse_both(text, strlen(text), &error, &c));
+        return c;
+}
+
+static void test_refusals(void)
+{
+        REFUSED("cache_dir = \"/x\"\n\ncahce_max_size = 5\n", -EINVAL,
+                P ":3: unknown key \"cahce_max_size\"");
+        REFUSED("on_failure = \"ignore\"\n", -EINVAL,
+                P ":1: on_failure must be \"pvgrub\" or \"fail\", not \"ignore\"");
+        REFUSED("on_failure = [ \"fail\" ]\n", -EINVAL, P ":1: on_failure must be \"pvgrub\" or \"fail\"");
+        REFUSED("\ncache_dir = \"relative/path\"\n", -EINVAL,
+                P ":2: cache_dir must be an absolute path, not \"relative/path\"");
+        REFUSED("cache_dir = 5\n", -EINVAL, P ":1: cache_dir must be an absolute path, not \"5\"");
+        REFUSED("cache_dir = [ \"/a\" ]\n", -EINVAL, P ":1: cache_dir must be a quoted path");
+        REFUSED("cache_max_size = \"12Q\"\n", -EINVAL,
+                P ":1: cache_max_size: \"12Q\" is not a size (bytes, or with K, M, G)");
+        REFUSED("cache_max_age = [ ]\n", -EINVAL, P ":1: cache_max_age must be a number or a string");
+        REFUSED("max_kernel_size = \"2G\"\n", -ERANGE,
+                P ": max_kernel_size must be between 1 and 1073741824 bytes (Xen's own limit for a "
+                  "decompressed kernel)");
+        REFUSED("boot_timeout = 120\n", -ERANGE,
+                P ": boot_timeout must be between 1 and 119 seconds (libxl stops a bootloader after 120 s)");
+        REFUSED("scan_concurrency = 0\n", -EINVAL, P ":1: scan_concurrency must be a whole number from 1");
+        REFUSED("trust_foreign_plans = 2\n", -EINVAL, P ":1: trust_foreign_plans must be 0 or 1");
+        REFUSED("cache_dir = \"/a\"\ncache_dir = \"/b\"\n", -EINVAL,
+                P ":2: cache_dir is already set on line 1");
+        /* The last of two statements is the one libxlutil would read: the report still names the second. */
+        REFUSED("scan_concurrency = 1\n# a comment\nscan_concurrency = 0\n", -EINVAL,
+                P ":3: scan_concurrency is already set on line 1");
+        REFUSED("domain_config_dirs = \"/etc/xen\"\n", -EINVAL,
+                P ":1: domain_config_dirs must be a list of quoted paths");
+        /* An item that is a list has no string. */
+        REFUSED("domain_config_dirs = [ [ \"/a\" ], \"/b\" ]\n", -EINVAL,
+                P ":1: domain_config_dirs: \"\" is not an absolute path");
+        /* A name is shown up to 63 bytes. */
+        REFUSED("cache_dir = \"/a\"\n"
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                "xxxxxxxxx = 1\n",
+                -EINVAL,
+                P ":2: unknown key \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"");
+        REFUSED("cache_dir = \"/a\0\"\n", -EINVAL, P ": contains a NUL byte");
+}
+
+/* libxlutil's own refusals, word for word, odd line numbers included. */
+static void test_syntax_refusals(void)
+{
+        /* A statement cut short by its newline: libxlutil names the line before the newline's. */
+        REFUSED("cache_dir = \"/a\"\nstate_dir =\n", -EINVAL,
+                P ":1: config parsing error near <newline>: syntax error, unexpected NEWLINE, "
+                  "expecting STRING or NUMBER or '['");
+        REFUSED("cache_dir\n", -EINVAL,
+                P ":0: config parsing error near <newline>: syntax error, unexpected NEWLINE, expecting += "
+                  "or '='");
+        REFUSED("cache_dir = # a comment\n", -EINVAL,
+                P ":0: config parsing error near `# a comment': syntax error, unexpected NEWLINE, "
+                  "expecting STRING or NUMBER or '['");
+        REFUSED("cache_dir =", -EINVAL,
+                P ":1: config parsing error near `': syntax error, unexpected $end, expecting STRING or "
+                  "NUMBER or '['");
+        REFUSED("cache_dir \"/a\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/a\"': syntax error, unexpected STRING, expecting += or "
+                  "'='");
+        REFUSED("cache_dir = ;\n", -EINVAL,
+                P ":1: config parsing error near `;': syntax error, unexpected ';', expecting STRING or "
+                  "NUMBER or '['");
+        REFUSED("cache_dir = \"/a\" \"/b\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/b\"': syntax error, unexpected STRING, expecting $end");
+        REFUSED("cache_dir = \"/a\"\n]\n", -EINVAL,
+                P ":2: config parsing error near `]': syntax error, unexpected ']', "
+                  "expecting $end or IDENT or NEWLINE or ';'");
+        REFUSED("domain_config_dirs = [\"/a\",,\"/b\"]\n", -EINVAL,
+                P ":1: config parsing error near `,': syntax error, unexpected ',', expecting ']'");
+        REFUSED("domain_config_dirs = [\"/a\" \"/b\"]\n", -EINVAL,
+                P ":1: config parsing error near `\"/b\"': syntax error, unexpected STRING, expecting ']'");
+        /* At the end of the text: the line of the last token (the newline after ","), the stray byte as
+         * text. */
+        REFUSED("domain_config_dirs = [ \"/a\",\n @", -EINVAL,
+                P ":1: config parsing error near `@': syntax error, unexpected $end, expecting ']'");
+        REFUSED("domain_config_dirs = [ \"/a\",\n\n\n", -EINVAL,
+                P ":3: config parsing error near `': syntax error, unexpected $end, expecting ']'");
+
+        /* Lexical errors name the byte and what follows it up to a blank. */
+        REFUSED("cache_dir = \"/a\n", -EINVAL, P ":1: config parsing error near `\"/a': lexical error");
+        REFUSED("cache_dir = \"/a\"\r\nstate_dir = \"/b\"\r\n", -EINVAL,
+                P ":1: config parsing error near `\r': lexical error");
+        REFUSED("Cache_dir = \"/a\"\n", -EINVAL,
+                P ":1: config parsing error near `Cache_dir': lexical error");
+        REFUSED("cache_dir = '/a' + '/b'\n", -EINVAL, P ":1: config parsing error near `+': lexical error");
+        REFUSED("cache_dir = \"/a\" # no newline", -EINVAL,
+                P ":1: config parsing error near `#': lexical error");
+        REFUSED("scan_concurrency = -1\n", -EINVAL, P ":1: config parsing error near `-1': lexical error");
+        REFUSED("cache_dir = \"/a\\\n/b\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/a\\': lexical error");
+
+        /* Escapes: \x never works in libxlutil, \N needs two more digits, others are refused. */
+        REFUSED("cache_dir = \"/a\\x41\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/a\\x41\"': invalid digit after backslash hexnumerical "
+                  "character escape in quoted string");
+        REFUSED("cache_dir = \"/a\\12\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/a\\12\"': invalid digit after backslash octalnumerical "
+                  "character escape in quoted string");
+        REFUSED("cache_dir = \"/a\\q\"\n", -EINVAL,
+                P ":1: config parsing error near `\"/a\\q\"': invalid character after backlash in quoted "
+                  "string");
+
+        /* "+=" must keep the type; the refusal comes at the list's end, before any name is checked. */
+        REFUSED("bogus = 1\ncache_dir = \"/a\"\ncache_dir += [\"/b\",\n \"/c\"\n]\n", -EINVAL,
+                P ":5: config parsing error near `]': can't add [list] to \"string\" or vice versa");
+
+        /* libxlutil's parser stack holds 9999 states: 4998 nested lists need one more. */
+        {
+                static const char prefix[] = "domain_config_dirs = ";
+                char text[sizeof(prefix) + 4998];
+
+                memcpy(text, prefix, sizeof(prefix) - 1);
+                memset(text + sizeof(prefix) - 1, '[', 4998);
+                expect_refusal(
+                        text, sizeof(prefix) - 1 + 4997, -EINVAL,
+                        P ":1: config parsing error near `': syntax error, unexpected $end, expecting ']'");
+                expect_refusal(text, sizeof(prefix) - 1 + 4998, -EINVAL,
+                               P ":1: config parsing error near `[': memory exhausted");
+        }
+}
+
+static void test_accepted(void)
+{
+        _cleanup_(kp_settings_freep) KpSettings *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL,
+                                                *f = NULL, *g = NULL;
+
+        /* A carriage return or a capital letter as the very last byte is never seen by libxlutil. */
+        a = accepted("cache_dir = \"/a\"\r");
+        ASSERT_STREQ(a->cache_dir, "/a");
+        b = accepted("cache_dir = \"/a\" B");
+        ASSERT_STREQ(b->cache_dir, "/a");
+        /* ...but where a statement could start it has always read as an unknown name. */
+        REFUSED("cache_dir = \"/a\"\nB", -EINVAL, P ":2: unknown key \"B\"");
+
+        c = accepted(";;cache_dir = \"/a\\\\b\\\"c\\'d\" ; ; state_dir = '/x\\101y';\n#");
+        ASSERT_STREQ(c->cache_dir, "/a\\b\"c'd");
+        ASSERT_STREQ(c->state_dir, "/xy"); /* libxlutil checks "\101" and writes nothing for it */
+
+        /* Numbers as xl reads them: base 0, quoted or not; a size that is no number keeps its string. */
+        d = accepted("scan_concurrency = 0x10\ndrives_per_appliance = \" 7\"\ncache_max_age = 08\n"
+                     "cache_max_size = \"010\"\n");
+        ASSERT_EQ(d->scan_concurrency, 16);
+        ASSERT_EQ(d->drives_per_appliance, 7);
+        ASSERT_EQ_U64(d->cache_max_age, 8);
+        ASSERT_EQ_U64(d->cache_max_size, 8);
+        /* xl reads no number from a "+=" statement, so the string is read as a size instead. */
+        e = accepted("cache_max_size += \"010\"\n");
+        ASSERT_EQ_U64(e->cache_max_size, 10);
+        REFUSED("scan_concurrency += 3\n", -EINVAL, P ":1: scan_concurrency must be a whole number from 1");
+
+        f = accepted("domain_config_dirs = [\n\"/a\", # a comment\n\n\"/b\",\n]\n");
+        ASSERT_EQ(strv_length(f->domain_config_dirs), 2);
+        ASSERT_STREQ(f->domain_config_dirs[0], "/a");
+        ASSERT_STREQ(f->domain_config_dirs[1], "/b");
+        g = accepted("domain_config_dirs = [ ]");
+        ASSERT_EQ(strv_length(g->domain_config_dirs), 0);
+}
+
+/* The reader's own answers, which settings.c builds on. */
+static void test_reader(void)
+{
+        _cleanup_(kp_xlcfg_freep) KpXlcfg *x = NULL, *y = NULL;
+        static const char text[] =
+                "a = \"x\"\na += \"y\"\nb.c_1 = [ \"p\", [ \"q\" ], 0x2a ]\nn = 010; m = \" 7\"\n"
+                "big = 99999999999999999999\nbad = 08\nempty = \"\"\n_";
+        KpError error = {};
+        long l;
+
+        ASSERT_OK(kp_xlcfg_parse("t", text, sizeof(text) - 1, &error, &x));
+        ASSERT_EQ(x->n_statements, 8);
+        ASSERT_STREQ(x->statements[0].name, "a");
+        ASSERT_STREQ(x->statements[0].string, "x");
+        ASSERT_FALSE(x->statements[0].append);
+        /* A "+=" statement holds its own value; libxlutil would answer "xy" for a. */
+        ASSERT_STREQ(x->statements[1].name, "a");
+        ASSERT_STREQ(x->statements[1].string, "y");
+        ASSERT_TRUE(x->statements[1].append);
+        ASSERT_EQ(x->statements[1].line, 2);
+        ASSERT_STREQ(x->statements[2].name, "b.c_1");
+        ASSERT_TRUE(x->statements[2].is_list);
+        ASSERT_EQ(x->statements[2].n_items, 3);
+        ASSERT_STREQ(x->statements[2].items[0], "p");
+        ASSERT_TRUE(x->statements[2].items[1] == NULL);
+        ASSERT_STREQ(x->statements[2].items[2], "0x2a");
+        ASSERT_EQ(x->statements[3].line, 4);
+        ASSERT_EQ(x->statements[4].line, 4);
+        ASSERT_EQ(x->stray, '_');
+        ASSERT_EQ(x->stray_line, 8);
+        ASSERT_TRUE(x->stray_at_statement_start);
+
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[0], &l), -EINVAL);
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[1], &l), -EINVAL); /* "+=" */
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[2], &l), -EINVAL); /* a list */
+        ASSERT_OK(kp_xlcfg_statement_long(&x->statements[3], &l));
+        ASSERT_EQ(l, 8);
+        ASSERT_OK(kp_xlcfg_statement_long(&x->statements[4], &l));
+        ASSERT_EQ(l, 7);
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[5], &l), -ERANGE);
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[6], &l), -EINVAL);
+        ASSERT_ERROR(kp_xlcfg_statement_long(&x->statements[7], &l), -EINVAL);
+
+        /* The text may be empty; it may not be larger than the limit. */
+        ASSERT_OK(kp_xlcfg_parse("t", "", 0, &error, &y));
+        ASSERT_EQ(y->n_statements, 0);
+        ASSERT_EQ(y->stray, 0);
+        {
+                _cleanup_free_ char *huge = malloc(KP_XLCFG_MAX_SIZE + 1);
+                KpXlcfg *z = NULL;
+
+                ASSERT_TRUE(huge);
+                memset(huge, '\n', KP_XLCFG_MAX_SIZE + 1);
+                ASSERT_ERROR(kp_xlcfg_parse("t", huge, KP_XLCFG_MAX_SIZE + 1, &error, &z), -EFBIG);
+                ASSERT_STREQ(error.message, "t: larger than 262144 bytes");
+                ASSERT_OK(kp_xlcfg_parse("t", huge, KP_XLCFG_MAX_SIZE, &error, &z));
+                ASSERT_EQ(z->n_statements, 0);
+                kp_xlcfg_free(z);
+        }
 }
 
 static void test_choose_path(void)
@@ -213,6 +442,9 @@ int main(void)
         test_missing_explicit();
         test_full();
         test_refusals();
+        test_syntax_refusals();
+        test_accepted();
+        test_reader();
         test_choose_path();
         test_shipped_file();
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
