@@ -333,7 +333,7 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_uint(g, "scanning", scheduler_count(m, DISK_RUNNING));
         kp_json_kv_uint(g, "appliances", m->n_workers);
         kp_json_kv_uint(g, "scan_concurrency", m->settings->scan_concurrency);
-        kp_json_kv_uint(g, "drives_per_appliance", m->settings->drives_per_appliance);
+        kp_json_kv_uint(g, "appliance_memsize", m->settings->appliance_memsize);
         kp_json_kv_uint(g, "scans_done", m->scans_ok);
         kp_json_kv_uint(g, "scans_failed", m->scans_failed);
         kp_json_kv_uint(g, "appliance_launches", m->appliance_runs);

@@ -88,6 +88,9 @@ static int load_config(const char *config_arg, KpSettings **ret)
         if (r < 0)
                 return kp_log_internal(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_CONFIG_REFUSED), "%s",
                                        kp_error_message(&error, r));
+        /* Settings that are read but do nothing any more: the admin may want to remove them. */
+        STRV_FOREACH(note, (*ret)->notes)
+                log_notice("%s", *note);
         return 0;
 }
 

@@ -493,6 +493,7 @@ static int run(int argc, char *argv[])
                         .max_kernel_size = settings->max_kernel_size,
                         .smp = arg_smp,
                         .concurrency = settings->scan_concurrency,
+                        .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
                         .progress = progress,
                         .on_step = on_step,
                 };

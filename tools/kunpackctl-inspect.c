@@ -192,33 +192,19 @@ static void *each_thread(void *userdata)
         return NULL;
 }
 
-/* The settings' scan_concurrency: as many appliances at once as kunpackd would run. */
-static unsigned each_concurrency(void)
-{
-        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
-        KpError error = {};
-        bool explicit_path;
-        const char *path = kp_settings_choose_path(arg_config, &explicit_path);
-
-        if (kp_settings_load(path, explicit_path, &error, &settings) < 0) {
-                log_warning("%s; one appliance at a time", error.message);
-                return 1;
-        }
-        return MAX(settings->scan_concurrency, 1u);
-}
-
 /*
  * Every disk a guest of its own, each in an appliance of its own
  * (docs/isolation.md), up to scan_concurrency at once, reported in the
  * order given.
  */
-static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const KpInspectOptions *opts, bool json)
+static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const KpInspectOptions *opts,
+                    unsigned concurrency, bool json)
 {
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
         _cleanup_free_ EachGuest *guests = NULL;
         _cleanup_free_ pthread_t *threads = NULL;
         EachQueue q = {};
-        size_t n_threads = MIN((size_t) each_concurrency(), n_specs), started = 0;
+        size_t n_threads = MIN((size_t) (concurrency > 0 ? concurrency : 1), n_specs), started = 0;
         int r, ret = KPCTL_EXIT_OK;
 
         guests = calloc(n_specs, sizeof(EachGuest));
@@ -305,6 +291,7 @@ int verb_inspect(int argc, char **argv)
                 { "verbose", no_argument, NULL, 'v' },
                 {}
         };
+        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
         KpInspectOptions opts = {};
         KpDiskSpec *disks = NULL;
         bool json = arg_json, each = false;
@@ -397,8 +384,22 @@ int verb_inspect(int argc, char **argv)
                 opts.guest.userdata = &last_stage;
         }
 
+        /* The appliances as kunpackd runs them: their memory, and how many at once for --each. */
+        {
+                KpError error = {};
+                bool explicit_path;
+                const char *path = kp_settings_choose_path(arg_config, &explicit_path);
+
+                if (kp_settings_load(path, explicit_path, &error, &settings) < 0) {
+                        log_error("%s", error.message);
+                        kp_disk_specs_free(disks, n);
+                        return KPCTL_EXIT_USAGE;
+                }
+                opts.guest.memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024));
+        }
+
         if (each)
-                ret = run_each(argv + optind, n, disks, &opts, json);
+                ret = run_each(argv + optind, n, disks, &opts, settings->scan_concurrency, json);
         else
                 ret = run_one(argv + optind, n, disks, &opts, json);
         kp_disk_specs_free(disks, n);

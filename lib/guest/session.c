@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "guest/guest-internal.h"
+#include "settings/settings.h"
 #include "util/error.h"
 #include "util/strv.h"
 #include "util/string-table.h"
@@ -397,7 +398,7 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
         if (s->options.smp > KP_GUEST_MAX_SMP)
                 s->options.smp = KP_GUEST_MAX_SMP;
         if (s->options.memsize_mib == 0)
-                s->options.memsize_mib = KP_GUEST_DEFAULT_MEMSIZE_MIB;
+                s->options.memsize_mib = KP_APPLIANCE_DEFAULT_MEMSIZE_MIB;
         if (s->options.overlay_max == 0)
                 s->options.overlay_max = KP_GUEST_DEFAULT_OVERLAY_MAX;
         s->mounted = -1;

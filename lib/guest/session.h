@@ -63,7 +63,7 @@ typedef struct KpGuestOptions {
         uint64_t deadline;
         /* Virtual CPUs of the appliance; 0: libguestfs's default (1). */
         unsigned smp;
-        /* Memory of the appliance in MiB; 0: KP_GUEST_DEFAULT_MEMSIZE_MIB. */
+        /* Memory of the appliance in MiB; 0: KP_APPLIANCE_DEFAULT_MEMSIZE_MIB (settings.h). */
         unsigned memsize_mib;
         /*
          * Bytes the appliance's throw-away overlays may take in dom0's temp
@@ -81,16 +81,6 @@ typedef struct KpGuestOptions {
         void *userdata;
 } KpGuestOptions;
 
-/*
- * The appliance's memory. libguestfs's default is 1280 MiB of guest RAM, a
- * large share of a dom0's 1-4 GiB when several guests are scanned at once;
- * kunpack's appliance only mounts filesystems read-only and streams files,
- * and docs/isolation.md gives the measurement behind this figure.
- */
-#define KP_GUEST_DEFAULT_MEMSIZE_MIB 512
-/* libguestfs refuses less than 256 MiB (guestfs_set_memsize); more than 8 GiB is a typo. */
-#define KP_GUEST_MIN_MEMSIZE_MIB 256
-#define KP_GUEST_MAX_MEMSIZE_MIB 8192
 /*
  * The overlays' share of dom0's temp directory per appliance: an ext4
  * journal is 128 MiB for filesystems from 32 GiB up (mke2fs.conf), 256 MiB

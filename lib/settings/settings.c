@@ -29,6 +29,9 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 #define DEFAULT_SCAN_INTERVAL (6 * 3600)
 #define DEFAULT_SCAN_CONCURRENCY 2
 #define DEFAULT_DRIVES_PER_APPLIANCE 16
+/* libguestfs refuses less (guestfs_set_memsize); more than 8 GiB for reading a /boot is a typo. */
+#define MIN_APPLIANCE_MEMSIZE MiB(256)
+#define MAX_APPLIANCE_MEMSIZE GiB(8)
 /* libguestfs attaches drives through virtio-scsi; keep well inside its limits. */
 #define MAX_DRIVES_PER_APPLIANCE 64
 #define MAX_SCAN_CONCURRENCY 64
@@ -65,6 +68,7 @@ KpSettings *kp_settings_free(KpSettings *c)
         free(c->socket_path);
         free(c->pvgrub_path);
         strv_free(c->domain_config_dirs);
+        strv_free(c->notes);
         free(c);
         return NULL;
 }
@@ -88,7 +92,8 @@ int kp_settings_new_default(KpSettings **ret)
         c->boot_timeout = DEFAULT_BOOT_TIMEOUT;
         c->scan_interval = DEFAULT_SCAN_INTERVAL;
         c->scan_concurrency = DEFAULT_SCAN_CONCURRENCY;
-        c->drives_per_appliance = DEFAULT_DRIVES_PER_APPLIANCE;
+        c->obsolete_drives_per_appliance = DEFAULT_DRIVES_PER_APPLIANCE;
+        c->appliance_memsize = MiB(KP_APPLIANCE_DEFAULT_MEMSIZE_MIB);
         if (strv_extend(&c->domain_config_dirs, "/etc/xen") < 0 ||
             strv_extend(&c->domain_config_dirs, "/etc/xen/auto") < 0)
                 return -ENOMEM;
@@ -102,6 +107,7 @@ typedef enum KeyType {
         KEY_SIZE,
         KEY_DURATION,
         KEY_COUNT,
+        KEY_OBSOLETE_COUNT,
         KEY_BOOL,
         KEY_ON_FAILURE,
         KEY_PATH_LIST,
@@ -125,7 +131,8 @@ static const KeyDef key_defs[] = {
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
-        { "drives_per_appliance", KEY_COUNT, offsetof(KpSettings, drives_per_appliance) },
+        { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
+        { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
         { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
         { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
 };
@@ -282,10 +289,17 @@ static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *de
         }
 
         case KEY_COUNT:
+        case KEY_OBSOLETE_COUNT:
                 if (kp_xlcfg_statement_long(st, &l) < 0 || l < 1 || l > UINT16_MAX)
                         return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 1", file,
                                             line, def->name);
                 *(unsigned *) field = (unsigned) l;
+                if (def->type == KEY_OBSOLETE_COUNT &&
+                    kp_strv_extendf(&c->notes,
+                                    "%s:%u: %s has no effect any more: each guest is scanned in an appliance of "
+                                    "its own (docs/isolation.md)",
+                                    file, line, def->name) < 0)
+                        return -ENOMEM;
                 return 0;
 
         case KEY_BOOL:
@@ -338,9 +352,15 @@ static int check_consistency(const KpSettings *c, KpError *error)
                                     "%s: boot_timeout must be between 1 and %u seconds (libxl stops a bootloader "
                                     "after %u s)",
                                     f, LIBXL_BOOTLOADER_LIMIT - 1, LIBXL_BOOTLOADER_LIMIT);
-        if (c->drives_per_appliance > MAX_DRIVES_PER_APPLIANCE)
+        if (c->obsolete_drives_per_appliance > MAX_DRIVES_PER_APPLIANCE)
                 return kp_error_set(error, -ERANGE, "%s: drives_per_appliance must be at most %u", f,
                                     MAX_DRIVES_PER_APPLIANCE);
+        if (c->appliance_memsize < MIN_APPLIANCE_MEMSIZE || c->appliance_memsize > MAX_APPLIANCE_MEMSIZE ||
+            c->appliance_memsize % MiB(1) != 0)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: appliance_memsize must be whole MiB from 256M to 8G (libguestfs needs at "
+                                    "least 256 MiB)",
+                                    f);
         if (c->scan_concurrency > MAX_SCAN_CONCURRENCY)
                 return kp_error_set(error, -ERANGE, "%s: scan_concurrency must be at most %u", f,
                                     MAX_SCAN_CONCURRENCY);

@@ -19,6 +19,15 @@
 #include "kunpack.h"
 #include "util/macro.h"
 
+/*
+ * The appliance's memory (appliance_memsize). libguestfs's default is 1280
+ * MiB of guest RAM, a large share of a dom0's 1-4 GiB when several guests
+ * are scanned at once; kunpack's appliance only mounts filesystems
+ * read-only and streams files. docs/isolation.md gives the measurement
+ * behind this figure.
+ */
+#define KP_APPLIANCE_DEFAULT_MEMSIZE_MIB 512
+
 typedef enum KpOnFailure {
         KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
         KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
@@ -38,8 +47,15 @@ typedef struct KpSettings {
         uint64_t cache_max_age;        /* unreferenced entries unused this long are collected, seconds */
         uint64_t boot_timeout;         /* kunpack-boot answers within this, seconds (< libxl's 120) */
         uint64_t scan_interval;        /* running guests are rescanned this often, seconds */
-        unsigned scan_concurrency;     /* libguestfs appliances at once */
-        unsigned drives_per_appliance; /* disks batched into one appliance */
+        unsigned scan_concurrency;     /* libguestfs appliances at once, one guest each */
+        uint64_t appliance_memsize;    /* memory of one appliance, bytes (whole MiB) */
+        /*
+         * drives_per_appliance batched several guests into one appliance;
+         * each guest has its own now (docs/isolation.md). Old files keep
+         * working: the value is still checked, then ignored, with a note.
+         */
+        unsigned obsolete_drives_per_appliance;
+        char **notes;                  /* "FILE:LINE: ..." about settings without effect, for programs to log */
         char **domain_config_dirs;     /* where xl domain configs are looked for */
         bool trust_foreign_plans;      /* accept plans whose disk identity cannot be re-checked here */
 } KpSettings;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/strv.h"
@@ -41,6 +43,20 @@ int strv_consume(char ***l, char *value)
 int strv_extend(char ***l, const char *value)
 {
         return strv_consume(l, strdup(value));
+}
+
+int kp_strv_extendf(char ***l, const char *format, ...)
+{
+        char *s;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
 }
 
 bool strv_contains(char *const *l, const char *value)

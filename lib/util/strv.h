@@ -14,6 +14,8 @@ size_t strv_length(char *const *l);
 int strv_consume(char ***l, char *value);
 /* Appends a copy of value. */
 int strv_extend(char ***l, const char *value);
+/* Appends a formatted string. */
+int kp_strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);
 bool strv_contains(char *const *l, const char *value);
 /* A deep copy; NULL copies to an empty list. */
 char **strv_copy(char *const *l);

@@ -186,7 +186,12 @@ static void check_settings(const uint8_t *data, size_t size)
         check_int("boot_timeout", (long long) a->boot_timeout, (long long) b->boot_timeout);
         check_int("scan_interval", (long long) a->scan_interval, (long long) b->scan_interval);
         check_int("scan_concurrency", a->scan_concurrency, b->scan_concurrency);
-        check_int("drives_per_appliance", a->drives_per_appliance, b->drives_per_appliance);
+        check_int("drives_per_appliance", a->obsolete_drives_per_appliance, b->obsolete_drives_per_appliance);
+        check_int("appliance_memsize", (long long) a->appliance_memsize, (long long) b->appliance_memsize);
+        check_int("notes", (long long) strv_length(a->notes), (long long) strv_length(b->notes));
+        for (size_t i = 0; a->notes && i < strv_length(a->notes); i++)
+                if (!streq(a->notes[i], b->notes[i]))
+                        check_int("a note", 0, 1);
         check_int("domain_config_dirs", (long long) strv_length(a->domain_config_dirs),
                   (long long) strv_length(b->domain_config_dirs));
         for (size_t i = 0; a->domain_config_dirs[i]; i++)

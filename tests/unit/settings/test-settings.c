@@ -67,6 +67,7 @@ static void test_full(void)
                             "boot_timeout = \"90s\"\n"
                             "scan_interval = \"2h\"\n"
                             "scan_concurrency = 3\n"
+                            "appliance_memsize = \"768M\"\n"
                             "drives_per_appliance = 8\n"
                             "domain_config_dirs = [ \"/etc/xen\",\n"
                             "                       \"/srv/xen # not a comment\" ]\n"
@@ -82,7 +83,12 @@ static void test_full(void)
         ASSERT_EQ_U64(c->boot_timeout, 90);
         ASSERT_EQ_U64(c->scan_interval, 7200);
         ASSERT_EQ(c->scan_concurrency, 3);
-        ASSERT_EQ(c->drives_per_appliance, 8);
+        ASSERT_EQ_U64(c->appliance_memsize, UINT64_C(768) * 1024 * 1024);
+        /* Read as before, so old files keep working, but it does nothing now: said once, with its line. */
+        ASSERT_EQ(c->obsolete_drives_per_appliance, 8);
+        ASSERT_EQ(strv_length(c->notes), 1);
+        ASSERT_CONTAINS(c->notes[0], "/kunpack.conf:12: drives_per_appliance has no effect any more: each guest is "
+                        "scanned in an appliance of its own (docs/isolation.md)");
         ASSERT_EQ(strv_length(c->domain_config_dirs), 2);
         ASSERT_STREQ(c->domain_config_dirs[1], "/srv/xen # not a comment");
         ASSERT_TRUE(c->trust_foreign_plans);
@@ -114,7 +120,7 @@ static int parse_both(const char *text, size_t size, KpError *error, KpSettings 
                 ASSERT_EQ_U64((*ret)->cache_max_size, ref->cache_max_size);
                 ASSERT_EQ_U64((*ret)->cache_max_age, ref->cache_max_age);
                 ASSERT_EQ((*ret)->scan_concurrency, ref->scan_concurrency);
-                ASSERT_EQ((*ret)->drives_per_appliance, ref->drives_per_appliance);
+                ASSERT_EQ((*ret)->obsolete_drives_per_appliance, ref->obsolete_drives_per_appliance);
                 ASSERT_EQ(strv_length((*ret)->domain_config_dirs), strv_length(ref->domain_config_dirs));
                 STRV_FOREACH (d, (*ret)->domain_config_dirs)
                         ASSERT_TRUE(strv_contains(ref->domain_config_dirs, *d));
@@ -163,6 +169,10 @@ static void test_refusals(void)
         REFUSED("boot_timeout = 120\n", -ERANGE,
                 P ": boot_timeout must be between 1 and 119 seconds (libxl stops a bootloader after 120 s)");
         REFUSED("scan_concurrency = 0\n", -EINVAL, P ":1: scan_concurrency must be a whole number from 1");
+        REFUSED("appliance_memsize = \"128M\"\n", -ERANGE,
+                P ": appliance_memsize must be whole MiB from 256M to 8G (libguestfs needs at least 256 MiB)");
+        REFUSED("appliance_memsize = 300000000\n", -ERANGE,
+                P ": appliance_memsize must be whole MiB from 256M to 8G (libguestfs needs at least 256 MiB)");
         REFUSED("trust_foreign_plans = 2\n", -EINVAL, P ":1: trust_foreign_plans must be 0 or 1");
         REFUSED("cache_dir = \"/a\"\ncache_dir = \"/b\"\n", -EINVAL,
                 P ":2: cache_dir is already set on line 1");
@@ -285,7 +295,7 @@ static void test_accepted(void)
         d = accepted("scan_concurrency = 0x10\ndrives_per_appliance = \" 7\"\ncache_max_age = 08\n"
                      "cache_max_size = \"010\"\n");
         ASSERT_EQ(d->scan_concurrency, 16);
-        ASSERT_EQ(d->drives_per_appliance, 7);
+        ASSERT_EQ(d->obsolete_drives_per_appliance, 7);
         ASSERT_EQ_U64(d->cache_max_age, 8);
         ASSERT_EQ_U64(d->cache_max_size, 8);
         /* xl reads no number from a "+=" statement, so the string is read as a size instead. */
@@ -425,7 +435,7 @@ static void test_shipped_file(void)
                 ASSERT_EQ_U64(c->boot_timeout, def->boot_timeout);
                 ASSERT_EQ_U64(c->scan_interval, def->scan_interval);
                 ASSERT_EQ(c->scan_concurrency, def->scan_concurrency);
-                ASSERT_EQ(c->drives_per_appliance, def->drives_per_appliance);
+                ASSERT_EQ(c->obsolete_drives_per_appliance, def->obsolete_drives_per_appliance);
                 ASSERT_EQ(strv_length(c->domain_config_dirs), strv_length(def->domain_config_dirs));
                 ASSERT_STREQ(c->domain_config_dirs[0], def->domain_config_dirs[0]);
                 ASSERT_STREQ(c->domain_config_dirs[1], def->domain_config_dirs[1]);
