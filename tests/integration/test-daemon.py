@@ -310,8 +310,8 @@ def run(work, counter, manifest, vmlinux_sha):
     refused = d.wait_for(lambda: "keeping the configuration in force" in d.read_log(), 10, "the refusal")
     r = d.ctl("--socket=" + d.socket, "--json", "status")   # the file is invalid: name the socket
     st = json.loads(r.stdout) if r.returncode == 0 else {}
-    # libxlutil reads the last of the two statements; the report must still name line 7, not line 5.
-    why = "%s:7: scan_concurrency is already set on line 5" % d.conf
+    # libxlutil would read the last of the two statements; the report must still name line 6, not line 5.
+    why = "%s:6: scan_concurrency is already set on line 5" % d.conf
     ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 2
     check(ok, "SIGHUP with an invalid config: refused with file and line, the old one kept, the daemon goes on "
           "(%d, scan_concurrency %s)%s" % (r.returncode, st.get("scan_concurrency"), "" if ok else "\n" + d.read_log()[-600:]))
