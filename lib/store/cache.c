@@ -6,7 +6,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "store/cache.h"
+#include "store/cache-internal.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -28,14 +28,6 @@
  * comparison instead of hashing a 60 MB kernel.
  */
 static const struct timespec sealed_mtime = { .tv_sec = 1, .tv_nsec = 0 };
-
-struct KpCache {
-        char *path;
-        int dir_fd;
-        int kernels_fd;
-        int initrds_fd;
-        int locks_fd;
-};
 
 KpCache *kp_cache_free(KpCache *c)
 {
@@ -111,7 +103,7 @@ int kp_cache_open(const char *path, KpError *error, KpCache **ret)
         return 0;
 }
 
-static int check_key(const char *key, KpError *error)
+int kp_cache_check_key(const char *key, KpError *error)
 {
         if (!kp_sha256_hex_valid(key))
                 return kp_error_set(error, -EINVAL, "invalid cache key \"%.80s\": not a sha256", key ? key : "");
@@ -123,8 +115,7 @@ static bool is_sealed(const struct stat *st)
         return st->st_mtim.tv_sec == sealed_mtime.tv_sec && st->st_mtim.tv_nsec == sealed_mtime.tv_nsec;
 }
 
-/* Marks a file as written by us and unchanged since (see sealed_mtime). */
-static int seal(int fd)
+int kp_cache_seal(int fd)
 {
         const struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, sealed_mtime };
 
@@ -160,47 +151,11 @@ static int check_unsealed(int fd, const struct stat *st, const char *expected_sh
                 return r;
         if (!streq(hex, expected_sha256))
                 return 0;
-        (void) seal(fd);
+        (void) kp_cache_seal(fd);
         return 1;
 }
 
 /* ---- metadata ---------------------------------------------------------- */
-
-static int meta_to_json(const KpCacheKernel *m, char **ret_text, size_t *ret_size)
-{
-        _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
-        int r;
-
-        r = kp_json_gen_new(true, &g);
-        if (r < 0)
-                return r;
-        yajl_gen_map_open(g);
-        kp_json_kv_string(g, "key", m->key);
-        kp_json_kv_string(g, "format", kp_format_to_string(m->format));
-        kp_json_kv_uint(g, "compressed_size", m->compressed_size);
-        kp_json_kv_uint(g, "output_size", m->output_size);
-        kp_json_kv_string(g, "output_sha256", m->output_sha256);
-        kp_json_kv_uint(g, "first_seen_usec", m->first_seen_usec);
-        kp_json_key(g, "elf");
-        yajl_gen_map_open(g);
-        kp_json_kv_uint(g, "class", m->elf.elf_class);
-        kp_json_kv_uint(g, "machine", m->elf.machine);
-        kp_json_kv_uint(g, "entry", m->elf.entry);
-        kp_json_kv_bool(g, "xen_guest_section", m->elf.xen_guest_section);
-        kp_json_key(g, "xen_notes");
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < m->elf.n_xen_notes && i < KP_XEN_NOTES_MAX; i++) {
-                yajl_gen_map_open(g);
-                kp_json_kv_uint(g, "type", m->elf.xen_notes[i].type);
-                kp_json_kv_string(g, "name", m->elf.xen_notes[i].name);
-                kp_json_kv_string(g, "value", m->elf.xen_notes[i].value);
-                yajl_gen_map_close(g);
-        }
-        yajl_gen_array_close(g);
-        yajl_gen_map_close(g);
-        yajl_gen_map_close(g);
-        return kp_json_gen_finish(g, ret_text, ret_size);
-}
 
 static int meta_from_json(const char *text, const char *key, KpError *error, KpCacheKernel *ret)
 {
@@ -297,7 +252,7 @@ int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_f
         struct stat st;
         int r;
 
-        r = check_key(key, error);
+        r = kp_cache_check_key(key, error);
         if (r < 0)
                 return r;
 
@@ -344,87 +299,6 @@ int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_f
         return 0;
 }
 
-/* Checks that in_fd holds exactly the file whose sha256 is key, and rewinds it. */
-static int check_input(int in_fd, const char *key, uint64_t max, const char *what, KpError *error,
-                       uint64_t *ret_size)
-{
-        char hex[KP_SHA256_HEX_SIZE];
-        int r;
-
-        r = kp_sha256_fd(in_fd, max, hex, ret_size);
-        if (r == -EFBIG)
-                return kp_error_set(error, r, "%s is larger than the limit of %" PRIu64 " bytes", what, max);
-        if (r < 0)
-                return kp_error_set_errno(error, r, "cannot read the %s", what);
-        if (!streq(hex, key))
-                return kp_error_set(error, -EBADMSG,
-                                    "the %s changed after its checksum was taken (expected sha256 %s, read %s)",
-                                    what, key, hex);
-        if (lseek(in_fd, 0, SEEK_SET) < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot rewind the %s", what);
-        return 0;
-}
-
-int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackOptions *options, KpError *error,
-                          int *ret_fd, KpCacheKernel *ret_meta)
-{
-        _cleanup_(kp_atomic_file_discard) KpAtomicFile elf = KP_ATOMIC_FILE_INIT;
-        _cleanup_free_ char *json = NULL, *meta_path = NULL;
-        KpUnpackOptions opts = options ? *options : (KpUnpackOptions){};
-        KpUnpackResult result;
-        KpCacheKernel meta = {};
-        char name[KP_SHA256_HEX_SIZE + 8];
-        size_t json_size;
-        uint64_t in_size;
-        int r;
-
-        r = check_key(key, error);
-        if (r < 0)
-                return r;
-        r = check_input(in_fd, key, opts.max_input ? opts.max_input : KP_MAX_INPUT_DEFAULT, "guest's kernel", error,
-                        &in_size);
-        if (r < 0)
-                return r;
-
-        (void) snprintf(name, sizeof(name), "%s.elf", key);
-        r = kp_atomic_file_openat(c->kernels_fd, name, 0600, error, &elf);
-        if (r < 0)
-                return kp_error_prefix(error, r, "cache");
-
-        opts.want_output_sha256 = true;
-        r = kp_unpack_fd(in_fd, elf.fd, &opts, error, &result);
-        if (r < 0)
-                return r;
-
-        memcpy(meta.key, key, KP_SHA256_HEX_SIZE);
-        meta.format = result.format;
-        meta.compressed_size = in_size;
-        meta.output_size = result.output_size;
-        kp_sha256_to_hex(result.output_sha256, meta.output_sha256);
-        meta.first_seen_usec = kp_now_usec(CLOCK_REALTIME);
-        meta.elf = result.elf;
-
-        /* Metadata first: an ELF is only ever visible with its description. */
-        r = meta_to_json(&meta, &json, &json_size);
-        if (r < 0)
-                return kp_error_set(error, r, "cannot describe cache entry %s", key);
-        if (asprintf(&meta_path, "%s/kernels/%s.json", c->path, key) < 0)
-                return kp_error_set(error, -ENOMEM, "out of memory");
-        r = kp_write_file_atomic(meta_path, json, json_size, 0600, error);
-        if (r < 0)
-                return kp_error_prefix(error, r, "cache");
-
-        r = seal(elf.fd);
-        if (r < 0)
-                return kp_error_set_errno(error, r, "cache: cannot set the times of %s", name);
-        r = kp_atomic_file_commit(&elf, false, error);
-        if (r < 0 && r != -EEXIST)
-                return kp_error_prefix(error, r, "cache");
-        /* -EEXIST: another process stored the same kernel first; serve theirs. */
-        kp_error_clear(error);
-        return kp_cache_open_kernel(c, key, error, ret_fd, ret_meta);
-}
-
 /* ---- initrds --------------------------------------------------------------- */
 
 int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, KpError *error, int *ret_fd)
@@ -433,7 +307,7 @@ int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, Kp
         struct stat st;
         int r;
 
-        r = check_key(key, error);
+        r = kp_cache_check_key(key, error);
         if (r < 0)
                 return r;
         fd = openat(c->initrds_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -465,34 +339,6 @@ int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, Kp
         return 0;
 }
 
-int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_size, KpError *error, int *ret_fd)
-{
-        _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
-        uint64_t size;
-        int r;
-
-        r = check_key(key, error);
-        if (r < 0)
-                return r;
-        r = check_input(in_fd, key, max_size, "guest's initrd", error, &size);
-        if (r < 0)
-                return r;
-        r = kp_atomic_file_openat(c->initrds_fd, key, 0600, error, &f);
-        if (r < 0)
-                return kp_error_prefix(error, r, "cache");
-        r = kp_copy_fd(in_fd, f.fd, max_size, NULL);
-        if (r < 0)
-                return kp_error_set_errno(error, r, "cache: cannot store initrd %s", key);
-        r = seal(f.fd);
-        if (r < 0)
-                return kp_error_set_errno(error, r, "cache: cannot set the times of initrd %s", key);
-        r = kp_atomic_file_commit(&f, false, error);
-        if (r < 0 && r != -EEXIST)
-                return kp_error_prefix(error, r, "cache");
-        kp_error_clear(error);
-        return kp_cache_open_initrd(c, key, size, error, ret_fd);
-}
-
 /* ---- locking -------------------------------------------------------------- */
 
 int kp_cache_lock(KpCache *c, const char *key, uint64_t deadline_usec, KpError *error, int *ret_fd)
@@ -500,7 +346,7 @@ int kp_cache_lock(KpCache *c, const char *key, uint64_t deadline_usec, KpError *
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = check_key(key, error);
+        r = kp_cache_check_key(key, error);
         if (r < 0)
                 return r;
         fd = openat(c->locks_fd, key, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
