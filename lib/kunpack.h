@@ -136,6 +136,11 @@ typedef struct KpElfInfo {
  *   -EFBIG            a limit: input larger than max_input, output larger
  *                     than max_output, a zstd window over 128 MiB, an lzma/xz
  *                     dictionary over 128 MiB
+ *   -ELIBACC          the compression library for the payload's format
+ *                     cannot be loaded (libkunpack loads liblz4.so.1,
+ *                     libzstd.so.1, liblzma.so.5, libz.so.1, libbz2.so.1.0
+ *                     and liblzo2.so.2 when it first needs them); the
+ *                     KpError names the library
  *   -EINVAL, -EBADF   the caller's arguments (output not an empty regular file)
  *   -ENOMEM, -EIO, -ENOSPC, ...  the system's own failures, passed through
  */

@@ -7,16 +7,41 @@
 #include <bzlib.h>
 
 #include "kernel/decompress.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *bz2_dl;
+static KP_DLSYM(BZ2_bzDecompressInit);
+static KP_DLSYM(BZ2_bzDecompress);
+static KP_DLSYM(BZ2_bzDecompressEnd);
+
+static int dlopen_bz2(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&bz2_dl, KP_SONAME_BZ2, error,
+                           KP_DLSYM_ARG(BZ2_bzDecompressInit),
+                           KP_DLSYM_ARG(BZ2_bzDecompress),
+                           KP_DLSYM_ARG(BZ2_bzDecompressEnd),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "bzip2");
+        return 0;
+}
 
 int kp_decompress_bzip2(KpInput *in, KpSink *out, KpError *error)
 {
         bz_stream bz = {};
         int ret, r;
 
+        r = dlopen_bz2(error);
+        if (r < 0)
+                return r;
+
         /* verbosity 0, small 0: the fast decoder, whose memory is bounded by the 900 kB block size. */
-        ret = BZ2_bzDecompressInit(&bz, 0, 0);
+        ret = sym_BZ2_bzDecompressInit(&bz, 0, 0);
         if (ret != BZ_OK)
                 return kp_error_set(error, ret == BZ_MEM_ERROR ? -ENOMEM : -EINVAL,
                                     "bzip2: cannot set up libbz2");
@@ -37,7 +62,7 @@ int kp_decompress_bzip2(KpInput *in, KpSink *out, KpError *error)
                 bz.avail_in = (unsigned) src_size;
                 bz.next_out = (char *) dst;
                 bz.avail_out = (unsigned) dst_size;
-                ret = BZ2_bzDecompress(&bz);
+                ret = sym_BZ2_bzDecompress(&bz);
                 kp_input_consume(in, src_size - bz.avail_in);
                 r = kp_sink_commit(out, dst_size - bz.avail_out, error);
                 if (r < 0)
@@ -69,6 +94,6 @@ int kp_decompress_bzip2(KpInput *in, KpSink *out, KpError *error)
                 }
         }
 
-        (void) BZ2_bzDecompressEnd(&bz);
+        (void) sym_BZ2_bzDecompressEnd(&bz);
         return r;
 }

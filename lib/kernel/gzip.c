@@ -15,8 +15,31 @@
 
 #include "kernel/decompress.h"
 #include "kernel/unaligned.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *zlib_dl;
+static KP_DLSYM(inflateInit2_);
+static KP_DLSYM(inflate);
+static KP_DLSYM(inflateEnd);
+static KP_DLSYM(zError);
+
+static int dlopen_zlib(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&zlib_dl, KP_SONAME_ZLIB, error,
+                           KP_DLSYM_ARG(inflateInit2_),
+                           KP_DLSYM_ARG(inflate),
+                           KP_DLSYM_ARG(inflateEnd),
+                           KP_DLSYM_ARG(zError),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "gzip");
+        return 0;
+}
 
 /* windowBits for inflateInit2(): a 32 KiB window (15), gzip wrapper only (+16). */
 #define GZIP_WINDOW_BITS (15 + 16)
@@ -35,7 +58,7 @@ static int gzip_error(int ret, z_stream *z, KpInput *in, KpSink *out, KpError *e
                 return kp_error_set(error, -EBADMSG, "gzip: CRC32 mismatch: data is corrupt");
         if (ret == Z_DATA_ERROR && z->msg && streq(z->msg, "incorrect header check"))
                 return kp_error_set(error, -EBADMSG, "gzip: not a gzip stream");
-        return kp_error_set(error, -EBADMSG, "gzip: data is corrupt (%s)", z->msg ? z->msg : zError(ret));
+        return kp_error_set(error, -EBADMSG, "gzip: data is corrupt (%s)", z->msg ? z->msg : sym_zError(ret));
 }
 
 int kp_decompress_gzip(KpInput *in, KpSink *out, KpError *error)
@@ -43,7 +66,11 @@ int kp_decompress_gzip(KpInput *in, KpSink *out, KpError *error)
         z_stream z = {};
         int ret, r;
 
-        ret = inflateInit2(&z, GZIP_WINDOW_BITS);
+        r = dlopen_zlib(error);
+        if (r < 0)
+                return r;
+
+        ret = sym_inflateInit2_(&z, GZIP_WINDOW_BITS, ZLIB_VERSION, (int) sizeof(z));
         if (ret != Z_OK)
                 return kp_error_set(error, ret == Z_MEM_ERROR ? -ENOMEM : -EINVAL,
                                     "gzip: cannot set up zlib");
@@ -65,7 +92,7 @@ int kp_decompress_gzip(KpInput *in, KpSink *out, KpError *error)
                 z.avail_in = (uInt) src_size;
                 z.next_out = dst;
                 z.avail_out = (uInt) dst_size;
-                ret = inflate(&z, Z_NO_FLUSH);
+                ret = sym_inflate(&z, Z_NO_FLUSH);
                 kp_input_consume(in, src_size - z.avail_in);
                 r = kp_sink_commit(out, dst_size - z.avail_out, error);
                 if (r < 0)
@@ -85,6 +112,6 @@ int kp_decompress_gzip(KpInput *in, KpSink *out, KpError *error)
                 }
         }
 
-        (void) inflateEnd(&z);
+        (void) sym_inflateEnd(&z);
         return r;
 }

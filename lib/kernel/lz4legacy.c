@@ -22,8 +22,25 @@
 
 #include "kernel/decompress.h"
 #include "kernel/unaligned.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *lz4_dl;
+static KP_DLSYM(LZ4_decompress_safe);
+
+static int dlopen_lz4(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&lz4_dl, KP_SONAME_LZ4, error,
+                           KP_DLSYM_ARG(LZ4_decompress_safe),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "lz4");
+        return 0;
+}
 
 #define LZ4_LEGACY_MAGIC UINT32_C(0x184c2102)
 /* LZ4_DEFAULT_UNCOMPRESSED_CHUNK_SIZE in lib/decompress_unlz4.c and lz4's legacy block size. */
@@ -38,6 +55,10 @@ int kp_decompress_lz4(KpInput *in, KpSink *out, KpError *error)
         unsigned block = 0;
         size_t got;
         int r;
+
+        r = dlopen_lz4(error);
+        if (r < 0)
+                return r;
 
         r = kp_input_read_exact(in, word, sizeof(word), error, &got);
         if (r == -ENODATA || (r >= 0 && kp_le32(word) != LZ4_LEGACY_MAGIC))
@@ -87,7 +108,7 @@ int kp_decompress_lz4(KpInput *in, KpSink *out, KpError *error)
                 if (r < 0)
                         return r;
 
-                decoded = LZ4_decompress_safe((const char *) cbuf, (char *) dbuf, (int) length,
+                decoded = sym_LZ4_decompress_safe((const char *) cbuf, (char *) dbuf, (int) length,
                                               LZ4_LEGACY_BLOCK_MAX);
                 if (decoded < 0)
                         return kp_error_set(error, -EBADMSG, "lz4: block %u is corrupt", block);

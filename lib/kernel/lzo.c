@@ -23,8 +23,31 @@
 
 #include "kernel/decompress.h"
 #include "kernel/unaligned.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *lzo_dl;
+static KP_DLSYM(__lzo_init_v2);
+static KP_DLSYM(lzo1x_decompress_safe);
+static KP_DLSYM(lzo_crc32);
+static KP_DLSYM(lzo_adler32);
+
+static int dlopen_lzo(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&lzo_dl, KP_SONAME_LZO, error,
+                           KP_DLSYM_ARG(__lzo_init_v2),
+                           KP_DLSYM_ARG(lzo1x_decompress_safe),
+                           KP_DLSYM_ARG(lzo_crc32),
+                           KP_DLSYM_ARG(lzo_adler32),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "lzo");
+        return 0;
+}
 
 static const uint8_t lzop_magic[9] = { 0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a };
 
@@ -140,9 +163,9 @@ static int read_header(KpInput *in, KpError *error, uint32_t *ret_flags)
                 return r;
         expected = kp_be32(sum);
         if (flags & F_H_CRC32)
-                actual = lzo_crc32(0, h.bytes, h.size);
+                actual = sym_lzo_crc32(0, h.bytes, h.size);
         else
-                actual = lzo_adler32(1, h.bytes, h.size);
+                actual = sym_lzo_adler32(1, h.bytes, h.size);
         if (actual != expected)
                 return kp_error_set(error, -EBADMSG,
                                     "lzo: lzop header checksum mismatch (0x%08" PRIx32
@@ -189,10 +212,10 @@ static int read_sums(KpInput *in, unsigned block, uint32_t flags, uint32_t adler
 static int check_sums(const uint8_t *data, size_t size, unsigned block, const char *what, uint32_t flags,
                       uint32_t adler_flag, uint32_t crc_flag, uint32_t adler, uint32_t crc, KpError *error)
 {
-        if ((flags & adler_flag) && lzo_adler32(1, data, size) != adler)
+        if ((flags & adler_flag) && sym_lzo_adler32(1, data, size) != adler)
                 return kp_error_set(error, -EBADMSG, "lzo: block %u: Adler-32 of the %s data does not match",
                                     block, what);
-        if ((flags & crc_flag) && lzo_crc32(0, data, size) != crc)
+        if ((flags & crc_flag) && sym_lzo_crc32(0, data, size) != crc)
                 return kp_error_set(error, -EBADMSG, "lzo: block %u: CRC-32 of the %s data does not match",
                                     block, what);
         return 0;
@@ -204,8 +227,19 @@ int kp_decompress_lzo(KpInput *in, KpSink *out, KpError *error)
         uint32_t flags = 0;
         int r;
 
+        r = dlopen_lzo(error);
+        if (r < 0)
+                return r;
+
+        /*
+         * lzo_init() is a macro: it calls __lzo_init_v2() with our view of
+         * the type sizes, for the library to compare with its own. It goes
+         * to the loaded library like every other call.
+         */
+#define __lzo_init_v2 sym___lzo_init_v2
         if (lzo_init() != LZO_E_OK)
                 return kp_error_set(error, -EINVAL, "lzo: liblzo2 failed to initialise");
+#undef __lzo_init_v2
 
         r = read_header(in, error, &flags);
         if (r < 0)
@@ -268,7 +302,7 @@ int kp_decompress_lzo(KpInput *in, KpSink *out, KpError *error)
                                        c_adler, c_crc, error);
                         if (r < 0)
                                 return r;
-                        if (lzo1x_decompress_safe(cbuf, src_len, dst, &n, NULL) != LZO_E_OK || n != dst_len)
+                        if (sym_lzo1x_decompress_safe(cbuf, src_len, dst, &n, NULL) != LZO_E_OK || n != dst_len)
                                 return kp_error_set(error, -EBADMSG, "lzo: block %u is corrupt", block);
                 }
                 r = check_sums(dst, dst_len, block, "decompressed", flags, F_ADLER32_D, F_CRC32_D, d_adler,

@@ -9,8 +9,33 @@
 #include <lzma.h>
 
 #include "kernel/decompress.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *lzma_dl;
+static KP_DLSYM(lzma_stream_decoder);
+static KP_DLSYM(lzma_alone_decoder);
+static KP_DLSYM(lzma_code);
+static KP_DLSYM(lzma_end);
+static KP_DLSYM(lzma_memusage);
+
+static int dlopen_lzma(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&lzma_dl, KP_SONAME_LZMA, error,
+                           KP_DLSYM_ARG(lzma_stream_decoder),
+                           KP_DLSYM_ARG(lzma_alone_decoder),
+                           KP_DLSYM_ARG(lzma_code),
+                           KP_DLSYM_ARG(lzma_end),
+                           KP_DLSYM_ARG(lzma_memusage),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "lzma");
+        return 0;
+}
 
 /*
  * The dictionary we allow, 128 MiB: twice what `lzma -9` uses and four
@@ -31,7 +56,7 @@ static int lzma_error(lzma_ret ret, const char *name, lzma_stream *strm, KpError
                 return kp_error_set(error, -EFBIG,
                                     "%s: needs %" PRIu64
                                     " MiB of dictionary, more than the limit of %" PRIu64 " MiB",
-                                    name, (uint64_t) lzma_memusage(strm) >> 20, KP_LZMA_DICT_MAX >> 20);
+                                    name, (uint64_t) sym_lzma_memusage(strm) >> 20, KP_LZMA_DICT_MAX >> 20);
         case LZMA_FORMAT_ERROR:
                 return kp_error_set(error, -EBADMSG, "%s: not an %s stream", name, name);
         case LZMA_OPTIONS_ERROR:
@@ -68,7 +93,7 @@ static int decode(lzma_stream *strm, const char *name, KpInput *in, KpSink *out,
                 strm->avail_out = dst_size;
                 /* LZMA_FINISH once the window is exhausted: a stream cut short then fails with
                  * LZMA_BUF_ERROR. */
-                ret = lzma_code(strm, src_size == 0 ? LZMA_FINISH : LZMA_RUN);
+                ret = sym_lzma_code(strm, src_size == 0 ? LZMA_FINISH : LZMA_RUN);
                 kp_input_consume(in, src_size - strm->avail_in);
                 r = kp_sink_commit(out, dst_size - strm->avail_out, error);
                 if (r < 0)
@@ -87,11 +112,15 @@ int kp_decompress_xz(KpInput *in, KpSink *out, KpError *error)
         lzma_ret ret;
         int r;
 
-        ret = lzma_stream_decoder(&strm, KP_LZMA_MEMLIMIT, 0);
+        r = dlopen_lzma(error);
+        if (r < 0)
+                return r;
+
+        ret = sym_lzma_stream_decoder(&strm, KP_LZMA_MEMLIMIT, 0);
         if (ret != LZMA_OK)
                 return lzma_error(ret, "xz", &strm, error);
         r = decode(&strm, "xz", in, out, error);
-        lzma_end(&strm);
+        sym_lzma_end(&strm);
         return r;
 }
 
@@ -101,10 +130,14 @@ int kp_decompress_lzma(KpInput *in, KpSink *out, KpError *error)
         lzma_ret ret;
         int r;
 
-        ret = lzma_alone_decoder(&strm, KP_LZMA_MEMLIMIT);
+        r = dlopen_lzma(error);
+        if (r < 0)
+                return r;
+
+        ret = sym_lzma_alone_decoder(&strm, KP_LZMA_MEMLIMIT);
         if (ret != LZMA_OK)
                 return lzma_error(ret, "lzma", &strm, error);
         r = decode(&strm, "lzma", in, out, error);
-        lzma_end(&strm);
+        sym_lzma_end(&strm);
         return r;
 }

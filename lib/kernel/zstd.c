@@ -13,8 +13,39 @@
 #include <zstd_errors.h>
 
 #include "kernel/decompress.h"
+#include "util/dlopen.h"
 #include "util/error.h"
 #include "util/macro.h"
+
+/* Loaded when the first payload in this format is met (util/dlopen.h). */
+static void *zstd_dl;
+static KP_DLSYM(ZSTD_createDCtx);
+static KP_DLSYM(ZSTD_freeDCtx);
+static KP_DLSYM(ZSTD_DCtx_setParameter);
+static KP_DLSYM(ZSTD_decompressStream);
+static KP_DLSYM(ZSTD_DStreamOutSize);
+static KP_DLSYM(ZSTD_isError);
+static KP_DLSYM(ZSTD_getErrorCode);
+static KP_DLSYM(ZSTD_getErrorName);
+
+static int dlopen_zstd(KpError *error)
+{
+        int r;
+
+        r = kp_dlopen_many(&zstd_dl, KP_SONAME_ZSTD, error,
+                           KP_DLSYM_ARG(ZSTD_createDCtx),
+                           KP_DLSYM_ARG(ZSTD_freeDCtx),
+                           KP_DLSYM_ARG(ZSTD_DCtx_setParameter),
+                           KP_DLSYM_ARG(ZSTD_decompressStream),
+                           KP_DLSYM_ARG(ZSTD_DStreamOutSize),
+                           KP_DLSYM_ARG(ZSTD_isError),
+                           KP_DLSYM_ARG(ZSTD_getErrorCode),
+                           KP_DLSYM_ARG(ZSTD_getErrorName),
+                           NULL);
+        if (r < 0)
+                return kp_error_prefix(error, r, "zstd");
+        return 0;
+}
 
 /*
  * The largest window we allow: 2^27 = 128 MiB, what `zstd -22 --ultra`
@@ -25,14 +56,16 @@
 
 static ZSTD_DCtx *dctx_free(ZSTD_DCtx *d)
 {
-        (void) ZSTD_freeDCtx(d);
+        /* NULL when the library could not be loaded: nothing to free. */
+        if (d)
+                (void) sym_ZSTD_freeDCtx(d);
         return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ZSTD_DCtx *, dctx_free);
 
 static int zstd_error(size_t ret, KpError *error)
 {
-        switch (ZSTD_getErrorCode(ret)) {
+        switch (sym_ZSTD_getErrorCode(ret)) {
         case ZSTD_error_frameParameter_windowTooLarge:
                 return kp_error_set(error, -EFBIG, "zstd: frame needs a window larger than %u MiB",
                                     1u << (KP_ZSTD_WINDOW_LOG_MAX - 20));
@@ -45,7 +78,7 @@ static int zstd_error(size_t ret, KpError *error)
         case ZSTD_error_dictionary_wrong:
                 return kp_error_set(error, -EOPNOTSUPP, "zstd: frame needs a dictionary");
         default:
-                return kp_error_set(error, -EBADMSG, "zstd: data is corrupt (%s)", ZSTD_getErrorName(ret));
+                return kp_error_set(error, -EBADMSG, "zstd: data is corrupt (%s)", sym_ZSTD_getErrorName(ret));
         }
 }
 
@@ -55,11 +88,15 @@ int kp_decompress_zstd(KpInput *in, KpSink *out, KpError *error)
         size_t ret;
         int r;
 
-        dctx = ZSTD_createDCtx();
+        r = dlopen_zstd(error);
+        if (r < 0)
+                return r;
+
+        dctx = sym_ZSTD_createDCtx();
         if (!dctx)
                 return kp_error_set(error, -ENOMEM, "zstd: out of memory");
-        ret = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, KP_ZSTD_WINDOW_LOG_MAX);
-        if (ZSTD_isError(ret))
+        ret = sym_ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, KP_ZSTD_WINDOW_LOG_MAX);
+        if (sym_ZSTD_isError(ret))
                 return zstd_error(ret, error);
 
         for (;;) {
@@ -72,15 +109,15 @@ int kp_decompress_zstd(KpInput *in, KpSink *out, KpError *error)
                 r = kp_input_get(in, error, &src, &src_size);
                 if (r < 0)
                         return r;
-                r = kp_sink_reserve(out, ZSTD_DStreamOutSize(), error, &dst, &dst_size);
+                r = kp_sink_reserve(out, sym_ZSTD_DStreamOutSize(), error, &dst, &dst_size);
                 if (r < 0)
                         return r;
 
                 ib = (ZSTD_inBuffer) { .src = src, .size = src_size };
                 ob = (ZSTD_outBuffer) { .dst = dst, .size = dst_size };
-                ret = ZSTD_decompressStream(dctx, &ob, &ib);
+                ret = sym_ZSTD_decompressStream(dctx, &ob, &ib);
                 kp_input_consume(in, ib.pos);
-                if (ZSTD_isError(ret))
+                if (sym_ZSTD_isError(ret))
                         return zstd_error(ret, error);
                 r = kp_sink_commit(out, ob.pos, error);
                 if (r < 0)
