@@ -145,21 +145,21 @@ static int locate_vgs(KpGuestSession *s, VgPlace **ret, size_t *ret_n)
         VgPlace *places = NULL;
         size_t n = 0;
 
-        vgs = guestfs_vgs(s->g);
+        vgs = sym_guestfs_vgs(s->g);
         if (!vgs)
                 return -EIO;
-        pvs = guestfs_pvs_full(s->g);
+        pvs = sym_guestfs_pvs_full(s->g);
         if (!pvs)
                 return -EIO;
 
         places = calloc(strv_length(vgs) + 1, sizeof(VgPlace));
         if (!places) {
-                guestfs_free_lvm_pv_list(pvs);
+                sym_guestfs_free_lvm_pv_list(pvs);
                 return -ENOMEM;
         }
 
         STRV_FOREACH(vg, vgs) {
-                _cleanup_strv_free_ char **uuids = guestfs_vgpvuuids(s->g, *vg);
+                _cleanup_strv_free_ char **uuids = sym_guestfs_vgpvuuids(s->g, *vg);
                 VgPlace *p = &places[n++];
                 bool found = false;
 
@@ -193,7 +193,7 @@ static int locate_vgs(KpGuestSession *s, VgPlace **ret, size_t *ret_n)
                         p->error = -ENODEV;
         }
 
-        guestfs_free_lvm_pv_list(pvs);
+        sym_guestfs_free_lvm_pv_list(pvs);
         *ret = places;
         *ret_n = n;
         return 0;
@@ -229,7 +229,7 @@ static int probe(KpGuestSession *s, const char *device, char **ret_type, char **
         _cleanup_free_ char *type = NULL, *uuid = NULL, *label = NULL;
 
         /* blkid exits non-zero for a device without any signature: that is "nothing here". */
-        kv = guestfs_blkid(s->g, device);
+        kv = sym_guestfs_blkid(s->g, device);
         if (!kv) {
                 int r = kp_guest_check_cancelled(s, NULL);
                 return r < 0 ? r : -ENOENT;
@@ -347,10 +347,10 @@ static int scan_logical_volumes(KpGuestSession *s)
          * active yet, and an inactive VG's LVs are not listed. Rescan and
          * activate everything, synchronously, first.
          */
-        if (guestfs_lvm_scan(s->g, 1) < 0)
+        if (sym_guestfs_lvm_scan(s->g, 1) < 0)
                 return -EIO;
 
-        lvs = guestfs_lvs(s->g);
+        lvs = sym_guestfs_lvs(s->g);
         if (!lvs)
                 return -EIO;
         if (!lvs[0])
@@ -408,7 +408,7 @@ int kp_guest_scan_filesystems(KpGuestSession *s, KpError *error)
          * and label together, and LVM is asked only when a physical volume
          * was seen (the appliance activates volume groups as it boots).
          */
-        parts = guestfs_list_partitions(s->g);
+        parts = sym_guestfs_list_partitions(s->g);
         if (!parts)
                 return kp_guest_error(s, error, "could not list the guests' partitions");
 
@@ -490,13 +490,13 @@ int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error)
                 return kp_error_set(error, fs->mount_state, "%s", fs->mount_error ? fs->mount_error : "");
 
         if (s->mounted >= 0) {
-                if (guestfs_umount_all(s->g) < 0)
+                if (sym_guestfs_umount_all(s->g) < 0)
                         return kp_guest_error(s, error, "could not unmount %s",
                                               s->filesystems[s->mounted].name);
                 s->mounted = -1;
         }
 
-        r = guestfs_mount_ro(s->g, fs->mountable, "/");
+        r = sym_guestfs_mount_ro(s->g, fs->mountable, "/");
         if (r < 0) {
                 /*
                  * A log or journal that needs replaying normally replays
@@ -508,7 +508,7 @@ int kp_guest_mount(KpGuestSession *s, size_t i, KpError *error)
                 else if (streq(fs->vfs_type, "ext3") || streq(fs->vfs_type, "ext4"))
                         retry_options = "ro,noload";
                 if (retry_options)
-                        r = guestfs_mount_options(s->g, retry_options, fs->mountable, "/");
+                        r = sym_guestfs_mount_options(s->g, retry_options, fs->mountable, "/");
         }
         if (r < 0) {
                 KpError e = {};

@@ -50,7 +50,7 @@ static int bootfs_list_dir(void *userdata, const char *path, char ***ret_names)
         if (r < 0)
                 return r;
 
-        names = guestfs_ls(b->session->g, resolved);
+        names = sym_guestfs_ls(b->session->g, resolved);
         if (!names)
                 return kp_guest_error(b->session, &b->error, "could not list %s", path);
         if (strv_length(names) > KP_GUEST_MAX_DIR_ENTRIES) {

@@ -29,7 +29,7 @@ static int read_range(KpGuestSession *s, const char *path, size_t count, uint64_
 
         if (offset > INT64_MAX)
                 return kp_error_set(error, -EBADMSG, "%s: offset %" PRIu64 " out of range", path, offset);
-        buf = guestfs_pread(s->g, path, (int) count, (int64_t) offset, &n);
+        buf = sym_guestfs_pread(s->g, path, (int) count, (int64_t) offset, &n);
         if (!buf)
                 return kp_guest_error(s, error, "could not read %s", path);
         *ret = buf;
@@ -89,7 +89,7 @@ static int compute(KpGuestSession *s, KpGuestFileFacts *f, KpError *error)
                 return kp_error_set(error, -EFBIG, "%s is %" PRIu64 " bytes, more than the %" PRIu64 " allowed for %s",
                                     f->path, f->size, max, f->kernel ? "a kernel" : "an initrd");
 
-        sum = guestfs_checksum(s->g, "sha256", resolved);
+        sum = sym_guestfs_checksum(s->g, "sha256", resolved);
         if (!sum)
                 return kp_guest_error(s, error, "could not checksum %s", f->path);
         if (!kp_sha256_hex_valid(sum))
@@ -203,7 +203,7 @@ int kp_guest_session_download(KpGuestSession *s, size_t guest, const char *devic
          * every name under /dev, asked or resolved.
          */
         (void) snprintf(target, sizeof(target), "/dev/fd/%d", fd);
-        if (guestfs_download_offset(s->g, resolved, target, 0, (int64_t) size) < 0)
+        if (sym_guestfs_download_offset(s->g, resolved, target, 0, (int64_t) size) < 0)
                 return kp_guest_error(s, error, "could not download %s", path);
 
         if (fstat(fd, &st) < 0)

@@ -7,11 +7,11 @@
  * failures into KpError. Not for use outside lib/guest/.
  */
 
-#include <guestfs.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 
+#include "guest/guestfs-dl.h"
 #include "guest/session.h"
 
 /* One filesystem of a guest, as libguestfs can mount it. */

@@ -7,7 +7,7 @@
 #include "guest/guest-internal.h"
 #include "util/error.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statns *, guestfs_free_statns);
+DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statns *, sym_guestfs_free_statns);
 
 static bool path_is_clean(const char *path)
 {
@@ -53,7 +53,7 @@ static bool link_target_allowed(const char *requested, const char *resolved)
 int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, KpError *error,
                     char **ret_resolved, uint64_t *ret_size)
 {
-        _cleanup_(guestfs_free_statnsp) struct guestfs_statns *st = NULL;
+        _cleanup_(sym_guestfs_free_statnsp) struct guestfs_statns *st = NULL;
         _cleanup_free_ char *normal = NULL, *resolved = NULL;
         int r;
 
@@ -82,9 +82,9 @@ int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, K
          * the guest's filesystem, never on the host and never in the
          * appliance's own files.
          */
-        resolved = guestfs_realpath(s->g, normal);
+        resolved = sym_guestfs_realpath(s->g, normal);
         if (!resolved) {
-                int e = guestfs_last_errno(s->g);
+                int e = sym_guestfs_last_errno(s->g);
 
                 if (e == ENOENT || e == ENOTDIR || e == ELOOP)
                         return kp_error_set(error, -e, "%s: %s", normal,
@@ -99,7 +99,7 @@ int kp_guest_lookup(KpGuestSession *s, const char *path, KpGuestFileType type, K
                 return kp_error_set(error, -EPERM, "%s is a symbolic link to %s, outside /boot: refused",
                                     normal, path_is_clean(resolved) ? resolved : "(unprintable)");
 
-        st = guestfs_lstatns(s->g, resolved);
+        st = sym_guestfs_lstatns(s->g, resolved);
         if (!st)
                 return kp_guest_error(s, error, "%s", resolved);
         switch (type) {
@@ -133,7 +133,7 @@ int kp_guest_read_head(KpGuestSession *s, const char *resolved, uint64_t size, K
         if (size > KP_GUEST_PREAD_MAX)
                 return kp_error_set(error, -EFBIG, "%s: %" PRIu64 " bytes is more than one read", resolved, size);
         if (size > 0) {
-                buf = guestfs_pread(s->g, resolved, (int) size, 0, &n);
+                buf = sym_guestfs_pread(s->g, resolved, (int) size, 0, &n);
                 if (!buf)
                         return kp_guest_error(s, error, "could not read %s", resolved);
                 if (n > size)

@@ -53,7 +53,7 @@ void kp_guest_enter(KpGuestSession *s)
          * wants no printing, or the first error it meets goes to stderr.
          */
         if (s->g)
-                guestfs_set_error_handler(s->g, NULL, NULL);
+                sym_guestfs_set_error_handler(s->g, NULL, NULL);
 }
 
 int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...)
@@ -65,8 +65,8 @@ int kp_guest_error(KpGuestSession *s, KpError *error, const char *format, ...)
 
         /* A stopped session explains every failure that follows. */
         r = kp_guest_check_cancelled(s, NULL);
-        e = guestfs_last_errno(s->g);
-        msg = guestfs_last_error(s->g);
+        e = sym_guestfs_last_errno(s->g);
+        msg = sym_guestfs_last_error(s->g);
 
         va_start(ap, format);
         (void) vsnprintf(context, sizeof(context), format, ap);
@@ -206,7 +206,7 @@ static void cancel_locked(KpGuestSession *s)
         atomic_store(&s->cancelled, true);
         if (s->g)
                 /* Lock-free in libguestfs: stops a download in flight at once. */
-                (void) guestfs_user_cancel(s->g);
+                (void) sym_guestfs_user_cancel(s->g);
         if (s->hv_pid > 0)
                 kill_child(s->hv_pid, true);
         else if (s->launching)
@@ -379,7 +379,7 @@ static int make_tmpdir(KpGuestSession *s, KpError *error)
         s->tmpdir_fd = open(s->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->tmpdir_fd < 0)
                 return kp_error_set_errno(error, negative_errno(), "cannot open %s", s->tmpdir);
-        if (guestfs_set_tmpdir(s->g, s->tmpdir) < 0)
+        if (sym_guestfs_set_tmpdir(s->g, s->tmpdir) < 0)
                 return kp_guest_error(s, error, "guestfs_set_tmpdir(%s)", s->tmpdir);
         return 0;
 }
@@ -389,6 +389,11 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
         _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         pthread_condattr_t attr;
         int r;
+
+        /* Every session's first step: the library it drives is loaded now, not at program start. */
+        r = kp_guestfs_dlopen(error);
+        if (r < 0)
+                return r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -415,24 +420,24 @@ int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestS
          * report; then read it (LIBGUESTFS_BACKEND_SETTINGS=force_tcg and
          * friends are how an admin tunes libguestfs).
          */
-        s->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+        s->g = sym_guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
         if (!s->g)
                 return kp_error_set(error, -ENOMEM, "could not create a libguestfs handle");
         /* The library never prints: errors are read with guestfs_last_error(). */
-        guestfs_set_error_handler(s->g, NULL, NULL);
-        if (guestfs_parse_environment(s->g) < 0)
+        sym_guestfs_set_error_handler(s->g, NULL, NULL);
+        if (sym_guestfs_parse_environment(s->g) < 0)
                 return kp_guest_error(s, error, "libguestfs environment variables");
         /* Nothing is written (unless writable): skip the sync a shutdown would do. */
-        if (guestfs_set_autosync(s->g, s->options.writable ? 1 : 0) < 0)
+        if (sym_guestfs_set_autosync(s->g, s->options.writable ? 1 : 0) < 0)
                 return kp_guest_error(s, error, "guestfs_set_autosync");
-        if (s->options.smp > 0 && guestfs_set_smp(s->g, (int) s->options.smp) < 0)
+        if (s->options.smp > 0 && sym_guestfs_set_smp(s->g, (int) s->options.smp) < 0)
                 return kp_guest_error(s, error, "guestfs_set_smp");
-        if (guestfs_set_memsize(s->g, (int) s->options.memsize_mib) < 0)
+        if (sym_guestfs_set_memsize(s->g, (int) s->options.memsize_mib) < 0)
                 return kp_guest_error(s, error, "guestfs_set_memsize(%u)", s->options.memsize_mib);
         r = make_tmpdir(s, error);
         if (r < 0)
                 return r;
-        if (guestfs_set_event_callback(s->g, event_callback, GUESTFS_EVENT_PROGRESS, 0, s) < 0)
+        if (sym_guestfs_set_event_callback(s->g, event_callback, GUESTFS_EVENT_PROGRESS, 0, s) < 0)
                 return kp_guest_error(s, error, "guestfs_set_event_callback");
 
         *ret = TAKE_PTR(s);
@@ -454,7 +459,7 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
 
         if (s->g) {
                 kp_guest_enter(s);
-                guestfs_close(s->g);
+                sym_guestfs_close(s->g);
         }
         /* libguestfs removed its own directory inside ours on close. */
         safe_close(s->tmpdir_fd);
@@ -538,7 +543,7 @@ int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_
                  * journal replays without touching the disk; format: never
                  * let qemu probe what a guest wrote.
                  */
-                if (guestfs_add_drive_opts(s->g, path,
+                if (sym_guestfs_add_drive_opts(s->g, path,
                                            GUESTFS_ADD_DRIVE_OPTS_READONLY, s->options.writable ? 0 : 1,
                                            GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
                                            -1) < 0) {
@@ -589,9 +594,9 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         pthread_mutex_unlock(&s->lock);
 
         kp_guest_progress(s, KP_GUEST_STAGE_LAUNCH, 0);
-        r = guestfs_launch(s->g);
+        r = sym_guestfs_launch(s->g);
         /* Recursive handle lock: asking from the launching thread is fine. */
-        pid = r < 0 ? 0 : guestfs_get_pid(s->g);
+        pid = r < 0 ? 0 : sym_guestfs_get_pid(s->g);
 
         pthread_mutex_lock(&s->lock);
         s->launching = false;
@@ -611,7 +616,7 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         if (r < 0)
                 return r;
 
-        devices = guestfs_list_devices(s->g);
+        devices = sym_guestfs_list_devices(s->g);
         if (!devices)
                 return kp_guest_error(s, error, "could not list the appliance's disks");
         s->devices = devices;

@@ -8,8 +8,8 @@
 #include "util/error.h"
 #include "util/strv.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statns *, guestfs_free_statns);
-DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statvfs *, guestfs_free_statvfs);
+DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statns *, sym_guestfs_free_statns);
+DEFINE_TRIVIAL_CLEANUP_FUNC_VOID(struct guestfs_statvfs *, sym_guestfs_free_statvfs);
 
 bool kp_guest_session_writable(const KpGuestSession *s)
 {
@@ -81,10 +81,10 @@ int kp_guest_mount_writable(KpGuestSession *s, size_t guest, const char *device,
         if (r < 0)
                 return r;
         /* Whatever was mounted (read-only, by the inspection) goes first. */
-        if (guestfs_umount_all(s->g) < 0)
+        if (sym_guestfs_umount_all(s->g) < 0)
                 return kp_guest_error(s, error, "could not unmount the guest's filesystems");
         s->mounted = -1;
-        if (guestfs_mount(s->g, s->filesystems[fs].mountable, "/") < 0)
+        if (sym_guestfs_mount(s->g, s->filesystems[fs].mountable, "/") < 0)
                 return kp_guest_error(s, error, "could not mount %s (%s) for writing", device,
                                       s->filesystems[fs].vfs_type);
         /*
@@ -134,14 +134,14 @@ int kp_guest_list_filesystems(KpGuestSession *s, size_t guest, KpError *error, c
 
 int kp_guest_free_bytes(KpGuestSession *s, const char *path, KpError *error, uint64_t *ret_bytes)
 {
-        _cleanup_(guestfs_free_statvfsp) struct guestfs_statvfs *st = NULL;
+        _cleanup_(sym_guestfs_free_statvfsp) struct guestfs_statvfs *st = NULL;
         int r;
 
         kp_guest_enter(s);
         r = check_path(path, error);
         if (r < 0)
                 return r;
-        st = guestfs_statvfs(s->g, path);
+        st = sym_guestfs_statvfs(s->g, path);
         if (!st)
                 return kp_guest_error(s, error, "statvfs %s", path);
         if (st->bavail < 0 || st->frsize <= 0)
@@ -152,26 +152,26 @@ int kp_guest_free_bytes(KpGuestSession *s, const char *path, KpError *error, uin
 
 int kp_guest_regular_file(KpGuestSession *s, const char *path, KpError *error, uint64_t *ret_size)
 {
-        _cleanup_(guestfs_free_statnsp) struct guestfs_statns *st = NULL;
+        _cleanup_(sym_guestfs_free_statnsp) struct guestfs_statns *st = NULL;
         int r;
 
         kp_guest_enter(s);
         r = check_path(path, error);
         if (r < 0)
                 return r;
-        r = guestfs_exists(s->g, path);
+        r = sym_guestfs_exists(s->g, path);
         if (r < 0)
                 return kp_guest_error(s, error, "%s", path);
         if (r == 0) {
                 /* exists() follows symlinks: a dangling one is still something there. */
-                r = guestfs_is_symlink(s->g, path);
+                r = sym_guestfs_is_symlink(s->g, path);
                 if (r < 0)
                         return kp_guest_error(s, error, "%s", path);
                 if (r == 0)
                         return 0;
                 return kp_error_set(error, -EEXIST, "%s is a symlink, not a file kunpack writes", path);
         }
-        st = guestfs_lstatns(s->g, path);
+        st = sym_guestfs_lstatns(s->g, path);
         if (!st)
                 return kp_guest_error(s, error, "lstat %s", path);
         if (!S_ISREG((mode_t) st->st_mode))
@@ -193,7 +193,7 @@ int kp_guest_sha256(KpGuestSession *s, const char *path, KpError *error, char re
                 return r;
         if (r == 0)
                 return kp_error_set(error, -ENOENT, "%s: no such file", path);
-        sum = guestfs_checksum(s->g, "sha256", path);
+        sum = sym_guestfs_checksum(s->g, "sha256", path);
         if (!sum)
                 return kp_guest_error(s, error, "sha256 of %s", path);
         if (strlen(sum) != 64 || strspn(sum, "0123456789abcdef") != 64)
@@ -243,9 +243,9 @@ static int commit(KpGuestSession *s, const char *tmp, const char *path, KpError 
         r = kp_guest_regular_file(s, path, error, NULL);
         if (r < 0)
                 return r;
-        if (guestfs_sync(s->g) < 0)
+        if (sym_guestfs_sync(s->g) < 0)
                 return kp_guest_error(s, error, "sync before renaming to %s", path);
-        if (guestfs_rename(s->g, tmp, path) < 0)
+        if (sym_guestfs_rename(s->g, tmp, path) < 0)
                 return kp_guest_error(s, error, "rename to %s", path);
         return 0;
 }
@@ -275,14 +275,14 @@ int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, KpError *erro
                 return r;
         /* libguestfs reopens "/dev/fd/N": a regular file is read from its start. */
         (void) snprintf(source, sizeof(source), "/dev/fd/%d", fd);
-        if (guestfs_upload(s->g, source, tmp) < 0) {
+        if (sym_guestfs_upload(s->g, source, tmp) < 0) {
                 r = kp_guest_error(s, error, "could not write %s", path);
-                (void) guestfs_rm_f(s->g, tmp);
+                (void) sym_guestfs_rm_f(s->g, tmp);
                 return r;
         }
         r = commit(s, tmp, path, error);
         if (r < 0)
-                (void) guestfs_rm_f(s->g, tmp);
+                (void) sym_guestfs_rm_f(s->g, tmp);
         return r;
 }
 
@@ -304,14 +304,14 @@ int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, s
         r = clear_tmp(s, tmp, error);
         if (r < 0)
                 return r;
-        if (guestfs_write(s->g, tmp, data, size) < 0) {
+        if (sym_guestfs_write(s->g, tmp, data, size) < 0) {
                 r = kp_guest_error(s, error, "could not write %s", path);
-                (void) guestfs_rm_f(s->g, tmp);
+                (void) sym_guestfs_rm_f(s->g, tmp);
                 return r;
         }
         r = commit(s, tmp, path, error);
         if (r < 0)
-                (void) guestfs_rm_f(s->g, tmp);
+                (void) sym_guestfs_rm_f(s->g, tmp);
         return r;
 }
 
@@ -327,7 +327,7 @@ int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error)
                 return not_regular(error);
         if (r <= 0)
                 return r;
-        if (guestfs_rm(s->g, path) < 0)
+        if (sym_guestfs_rm(s->g, path) < 0)
                 return kp_guest_error(s, error, "could not remove %s", path);
         return 0;
 }
@@ -335,7 +335,7 @@ int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error)
 int kp_guest_sync(KpGuestSession *s, KpError *error)
 {
         kp_guest_enter(s);
-        if (guestfs_sync(s->g) < 0)
+        if (sym_guestfs_sync(s->g) < 0)
                 return kp_guest_error(s, error, "sync of the guest's disks");
         return 0;
 }

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <string.h>
-#include <libxl.h>
-#include <libxlutil.h>
 
 #include "util/error.h"
 #include "util/fileio.h"
 #include "xl/domain.h"
+#include "xl/xen-dl.h"
 
 KpDomainConfig *kp_domain_config_free(KpDomainConfig *c)
 {
@@ -36,7 +35,7 @@ bool kp_domain_bootloader_is_kunpack(const char *bootloader)
 static void xlu_cfg_destroyp(XLU_Config **x)
 {
         if (*x)
-                xlu_cfg_destroy(*x);
+                sym_xlu_cfg_destroy(*x);
 }
 
 /* The first line libxlutil reported, which already reads "FILE:LINE: ...", or a fallback. */
@@ -73,8 +72,8 @@ static int parse_bootloader_args(XLU_Config *x, KpDomainConfig *c, const char *p
         const char *s;
         int n = 0;
 
-        if (xlu_cfg_get_list(x, "bootloader_args", &list, &n, 1) != 0) {
-                if (xlu_cfg_get_string(x, "bootloader_args", &s, 1) != 0)
+        if (sym_xlu_cfg_get_list(x, "bootloader_args", &list, &n, 1) != 0) {
+                if (sym_xlu_cfg_get_string(x, "bootloader_args", &s, 1) != 0)
                         return 0;
                 /* A single string: split on blanks as xl does for this legacy form. */
                 _cleanup_free_ char *copy = strdup(s);
@@ -90,7 +89,7 @@ static int parse_bootloader_args(XLU_Config *x, KpDomainConfig *c, const char *p
         }
 
         for (int i = 0; i < n; i++) {
-                const char *w = xlu_cfg_get_listitem(list, i);
+                const char *w = sym_xlu_cfg_get_listitem(list, i);
                 int r;
 
                 if (!w)
@@ -108,7 +107,7 @@ static int parse_disks(XLU_Config *x, KpDomainConfig *c, const char *path, FILE 
         XLU_ConfigList *list = NULL;
         int n = 0;
 
-        if (xlu_cfg_get_list(x, "disk", &list, &n, 1) != 0 || n == 0)
+        if (sym_xlu_cfg_get_list(x, "disk", &list, &n, 1) != 0 || n == 0)
                 return kp_error_set(error, -EINVAL, "%s: a guest booted by kunpack-boot needs disk = [ ... ]", path);
         if (n > KP_DOMAIN_MAX_DISKS)
                 return kp_error_set(error, -E2BIG, "%s: more than %d disks", path, KP_DOMAIN_MAX_DISKS);
@@ -118,22 +117,22 @@ static int parse_disks(XLU_Config *x, KpDomainConfig *c, const char *path, FILE 
                 return kp_error_set(error, -ENOMEM, "out of memory");
 
         for (int i = 0; i < n; i++) {
-                const char *spec = xlu_cfg_get_listitem(list, i);
+                const char *spec = sym_xlu_cfg_get_listitem(list, i);
                 libxl_device_disk d;
                 KpDiskFormat format;
                 int r;
 
                 if (!spec)
                         return kp_error_set(error, -EINVAL, "%s: disk[%d] is not a string", path, i);
-                libxl_device_disk_init(&d);
-                r = xlu_disk_parse(x, 1, &spec, &d);
+                sym_libxl_device_disk_init(&d);
+                r = sym_xlu_disk_parse(x, 1, &spec, &d);
                 if (r != 0) {
-                        libxl_device_disk_dispose(&d);
+                        sym_libxl_device_disk_dispose(&d);
                         return report_error(error, -EINVAL, report_f, report, "invalid disk spec", path);
                 }
                 if (d.is_cdrom || !d.pdev_path || !*d.pdev_path) {
                         /* CD-ROMs (and empty drives) are never what a PV guest boots from. */
-                        libxl_device_disk_dispose(&d);
+                        sym_libxl_device_disk_dispose(&d);
                         continue;
                 }
                 switch (d.format) {
@@ -146,13 +145,13 @@ static int parse_disks(XLU_Config *x, KpDomainConfig *c, const char *path, FILE 
                         break;
                 default:
                         r = kp_error_set(error, -EOPNOTSUPP, "%s: disk %s: format %s is not supported by kunpack",
-                                         path, d.pdev_path, libxl_disk_format_to_string(d.format));
-                        libxl_device_disk_dispose(&d);
+                                         path, d.pdev_path, sym_libxl_disk_format_to_string(d.format));
+                        sym_libxl_device_disk_dispose(&d);
                         return r;
                 }
                 c->disks[c->n_disks].path = strdup(d.pdev_path);
                 c->disks[c->n_disks].format = format;
-                libxl_device_disk_dispose(&d);
+                sym_libxl_device_disk_dispose(&d);
                 if (!c->disks[c->n_disks].path)
                         return kp_error_set(error, -ENOMEM, "out of memory");
                 c->n_disks++;
@@ -178,6 +177,11 @@ int kp_domain_config_parse(const char *path, const char *text, size_t size, KpEr
         if (memchr(text, '\0', size))
                 return kp_error_set(error, -EINVAL, "%s: contains a NUL byte", path);
 
+        /* libxlutil is loaded with the first domain config, not at program start. */
+        r = kp_xlutil_dlopen(error);
+        if (r < 0)
+                return kp_error_prefix(error, r, "%s", path);
+
         c = calloc(1, sizeof(KpDomainConfig));
         if (!c || !(c->path = strdup(path)))
                 return kp_error_set(error, -ENOMEM, "out of memory");
@@ -185,19 +189,19 @@ int kp_domain_config_parse(const char *path, const char *text, size_t size, KpEr
         report_f = open_memstream(&report, &report_size);
         if (!report_f)
                 return kp_error_set(error, -ENOMEM, "out of memory");
-        x = xlu_cfg_init(report_f, path);
+        x = sym_xlu_cfg_init(report_f, path);
         if (!x)
                 return kp_error_set(error, -ENOMEM, "out of memory");
-        if (xlu_cfg_readdata(x, text, (int) size) != 0)
+        if (sym_xlu_cfg_readdata(x, text, (int) size) != 0)
                 return report_error(error, -EINVAL, report_f, &report, "syntax error", path);
 
-        if (xlu_cfg_get_string(x, "bootloader", &s, 1) == 0) {
+        if (sym_xlu_cfg_get_string(x, "bootloader", &s, 1) == 0) {
                 c->bootloader = strdup(s);
                 if (!c->bootloader)
                         return kp_error_set(error, -ENOMEM, "out of memory");
                 c->kunpack = kp_domain_bootloader_is_kunpack(s);
         }
-        if (xlu_cfg_get_string(x, "name", &s, 1) == 0 && *s) {
+        if (sym_xlu_cfg_get_string(x, "name", &s, 1) == 0 && *s) {
                 c->name = strdup(s);
                 if (!c->name)
                         return kp_error_set(error, -ENOMEM, "out of memory");

@@ -7,13 +7,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <libxl.h>
-#include <libxl_utils.h>
-
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "xl/inuse.h"
+#include "xl/xen-dl.h"
 
 static bool same_disk(const struct stat *a, const char *a_canonical, const char *path)
 {
@@ -82,14 +80,17 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
 
         if (!kp_xl_xen_running())
                 return 0;
-        if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &quiet) != 0)
+        r = kp_xenlight_dlopen(error);
+        if (r < 0)
+                return r;
+        if (sym_libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &quiet) != 0)
                 return kp_error_set(
                         error, -EHOSTDOWN,
                         "Xen runs here but libxl cannot be asked which domains use %s; nothing written",
                         disk);
-        doms = libxl_list_domain(ctx, &n_doms);
+        doms = sym_libxl_list_domain(ctx, &n_doms);
         if (!doms) {
-                libxl_ctx_free(ctx);
+                sym_libxl_ctx_free(ctx);
                 return kp_error_set(error, -EHOSTDOWN,
                                     "libxl cannot list the domains; nothing written to %s", disk);
         }
@@ -99,12 +100,12 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
 
                 if (doms[i].domid == 0 || doms[i].domid == exclude_domid)
                         continue;
-                list = libxl_device_disk_list(ctx, doms[i].domid, &n);
+                list = sym_libxl_device_disk_list(ctx, doms[i].domid, &n);
                 for (int j = 0; list && j < n && r == 0; j++) {
                         KpXlDomainDisk d = { .domid = doms[i].domid, .path = list[j].pdev_path };
 
                         if (kp_xl_disk_find_user(disk, &d, 1, exclude_domid) >= 0) {
-                                _cleanup_free_ char *name = libxl_domid_to_name(ctx, doms[i].domid);
+                                _cleanup_free_ char *name = sym_libxl_domid_to_name(ctx, doms[i].domid);
 
                                 r = kp_error_set(error, -EBUSY,
                                                  "%s is in use by domain %u (%s); nothing written", disk,
@@ -112,9 +113,9 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
                         }
                 }
                 if (list)
-                        libxl_device_disk_list_free(list, n);
+                        sym_libxl_device_disk_list_free(list, n);
         }
-        libxl_dominfo_list_free(doms, n_doms);
-        libxl_ctx_free(ctx);
+        sym_libxl_dominfo_list_free(doms, n_doms);
+        sym_libxl_ctx_free(ctx);
         return r;
 }

@@ -20,6 +20,11 @@ static void test_sonames(void)
                 { KP_SONAME_ZLIB, "inflateInit2_" },
                 { KP_SONAME_BZ2, "BZ2_bzDecompress" },
                 { KP_SONAME_LZO, "lzo1x_decompress_safe" },
+#if HAVE_GUESTFS
+                { KP_SONAME_GUESTFS, "guestfs_create_flags" },
+#endif
+                { KP_SONAME_XENLIGHT, "libxl_list_domain" },
+                { KP_SONAME_XLUTIL, "xlu_disk_parse" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {

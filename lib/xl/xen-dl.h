@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The Xen toolstack's libraries, loaded when first needed (util/dlopen.h):
+ * libxlutil (with the libxenlight types it fills) when the first xl
+ * domain config is parsed, libxenlight when the running domains are
+ * asked about. A program that reads no domain config maps none of
+ * libxlutil's twenty Xen libraries. Not for use outside lib/xl/.
+ */
+
+#include <libxl.h>
+#include <libxl_utils.h>
+#include <libxlutil.h>
+
+#include "kunpack.h"
+#include "util/dlopen.h"
+
+/* What domain.c calls: libxlutil's parser, and libxenlight's disk type it fills. */
+#define KP_XLUTIL_SYMBOLS(X)                                                                               \
+        X(xlu_cfg_init)                                                                                    \
+        X(xlu_cfg_readdata)                                                                                \
+        X(xlu_cfg_destroy)                                                                                 \
+        X(xlu_cfg_get_string)                                                                              \
+        X(xlu_cfg_get_list)                                                                                \
+        X(xlu_cfg_get_listitem)                                                                            \
+        X(xlu_disk_parse)
+
+#define KP_XENLIGHT_SYMBOLS(X)                                                                             \
+        X(libxl_device_disk_init)                                                                          \
+        X(libxl_device_disk_dispose)                                                                       \
+        X(libxl_disk_format_to_string)                                                                     \
+        X(libxl_ctx_alloc)                                                                                 \
+        X(libxl_ctx_free)                                                                                  \
+        X(libxl_list_domain)                                                                               \
+        X(libxl_dominfo_list_free)                                                                         \
+        X(libxl_device_disk_list)                                                                          \
+        X(libxl_device_disk_list_free)                                                                     \
+        X(libxl_domid_to_name)
+
+#define KP_XL_DECLARE(f) extern KP_DLSYM(f);
+KP_XLUTIL_SYMBOLS(KP_XL_DECLARE)
+KP_XENLIGHT_SYMBOLS(KP_XL_DECLARE)
+#undef KP_XL_DECLARE
+
+/*
+ * Loads libxenlight (KP_SONAME_XENLIGHT) and resolves its symbols above;
+ * -ELIBACC, naming the library, when it cannot be loaded.
+ */
+int kp_xenlight_dlopen(KpError *error);
+
+/* Loads libxlutil (KP_SONAME_XLUTIL) and libxenlight, as kp_xenlight_dlopen() does. */
+int kp_xlutil_dlopen(KpError *error);
