@@ -92,25 +92,6 @@ enum {
         KP_XEN_ELFNOTE_PHYS32_ENTRY = 18,
 };
 
-#define KP_XEN_NOTES_MAX 32
-#define KP_XEN_NOTE_VALUE_MAX 128
-
-/* One Xen note as found, value rendered as text ("0xffffffff81000000", "generic"). */
-typedef struct KpXenNote {
-        uint32_t type;
-        char name[24];                       /* "ENTRY", "LOADER", ..., or "TYPE_<n>" */
-        char value[KP_XEN_NOTE_VALUE_MAX];
-} KpXenNote;
-
-typedef struct KpElfInfo {
-        unsigned elf_class;                  /* 32 or 64 */
-        unsigned machine;                    /* EM_X86_64 (62) or EM_386 (3) */
-        uint64_t entry;                      /* e_entry */
-        bool xen_guest_section;              /* legacy "__xen_guest" section present */
-        size_t n_xen_notes;
-        KpXenNote xen_notes[KP_XEN_NOTES_MAX];
-} KpElfInfo;
-
 /* ---- unpacking ------------------------------------------------------------ */
 
 /*
@@ -145,22 +126,40 @@ typedef struct KpElfInfo {
  *   -ENOMEM, -EIO, -ENOSPC, ...  the system's own failures, passed through
  */
 
+/*
+ * How the two types below stay compatible as fields are added, without a
+ * new soversion:
+ *
+ *  - KpUnpackOptions is the caller's, filled with plain values, so it is
+ *    size-versioned: its first member is the struct's size as the caller
+ *    was compiled (KP_UNPACK_OPTIONS_INIT sets it). New fields are only
+ *    ever appended. The library reads the fields the caller's size covers
+ *    and takes every later one as 0 (its default); a caller compiled
+ *    against a newer header may pass a larger struct, whose fields this
+ *    library does not know, only if those are all 0 (else -E2BIG), since
+ *    it cannot honour them. This is the rule of Linux's openat2() and
+ *    clone3() for their argument structs.
+ *
+ *  - KpUnpackResult is the library's, allocated by it and read through the
+ *    functions below: it holds a list (the Xen notes) whose length no
+ *    caller should have to compile in, and facts that later versions will
+ *    add. The caller frees it with kp_unpack_result_free().
+ *
+ * KpError stays a plain struct: it is filled, never extended.
+ */
 typedef struct KpUnpackOptions {
+        size_t struct_size;                  /* sizeof(KpUnpackOptions): use KP_UNPACK_OPTIONS_INIT */
         uint64_t max_input;                  /* 0: KP_MAX_INPUT_DEFAULT; never above it */
         uint64_t max_output;                 /* 0: KP_MAX_OUTPUT_DEFAULT; never above it */
         bool skip_xen_check;                 /* accept an ELF without Xen notes */
-        bool want_output_sha256;             /* fill KpUnpackResult.output_sha256 */
+        bool want_output_sha256;             /* compute the output's sha256 (kp_unpack_result_get_output_sha256) */
+        /* Later versions append fields here. */
 } KpUnpackOptions;
 
-typedef struct KpUnpackResult {
-        KpFormat format;                     /* the payload's format, or KP_FORMAT_ELF */
-        uint16_t boot_protocol;              /* 0x020f for 2.15; 0 for an ELF input */
-        uint64_t input_size;                 /* bytes read from the kernel file */
-        uint64_t payload_size;               /* compressed payload incl. size trailer; 0 for ELF */
-        uint64_t output_size;                /* bytes of ELF produced */
-        uint8_t output_sha256[32];           /* only with want_output_sha256 */
-        KpElfInfo elf;
-} KpUnpackResult;
+/* Every option at its default; set the ones you want afterwards. */
+#define KP_UNPACK_OPTIONS_INIT { .struct_size = sizeof(KpUnpackOptions) }
+
+typedef struct KpUnpackResult KpUnpackResult;
 
 /*
  * Reads a kernel (an x86 bzImage, or an ELF) sequentially from in_fd, which
@@ -168,11 +167,17 @@ typedef struct KpUnpackResult {
  * regular file opened for reading and writing, positioned at offset 0 and
  * empty. Then checks that the ELF is one a Xen PV loader accepts.
  *
+ * options may be NULL (every default). What was found goes to *ret_result
+ * when ret_result is not NULL (free it with kp_unpack_result_free()).
+ *
  * On failure out_fd holds garbage: callers write to a temporary file and
- * publish it only on success (see kp_unpack_file()).
+ * publish it only on success (see kp_unpack_file()). options with a
+ * struct_size too small for this version's first fields is -EINVAL; one
+ * larger than this library knows, with a non-zero field it does not know,
+ * is -E2BIG.
  */
 int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options, KpError *error,
-                 KpUnpackResult *ret_result);
+                 KpUnpackResult **ret_result);
 
 /*
  * Like kp_unpack_fd(), reading the file kernel_path and writing output_path
@@ -180,7 +185,41 @@ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options, KpError 
  * is killed. output_path NULL checks the kernel without keeping the output.
  */
 int kp_unpack_file(const char *kernel_path, const char *output_path, const KpUnpackOptions *options,
-                   KpError *error, KpUnpackResult *ret_result);
+                   KpError *error, KpUnpackResult **ret_result);
+
+/* Frees a result; NULL is fine. Returns NULL. */
+KpUnpackResult *kp_unpack_result_free(KpUnpackResult *result);
+
+/* The payload's format, or KP_FORMAT_ELF for a kernel that was an ELF already. */
+KpFormat kp_unpack_result_get_format(const KpUnpackResult *result);
+/* The bzImage's boot protocol (0x020f for 2.15); 0 for an ELF input. */
+uint16_t kp_unpack_result_get_boot_protocol(const KpUnpackResult *result);
+/* Bytes read from the kernel file. */
+uint64_t kp_unpack_result_get_input_size(const KpUnpackResult *result);
+/* The compressed payload with its size trailer; 0 for an ELF input. */
+uint64_t kp_unpack_result_get_payload_size(const KpUnpackResult *result);
+/* Bytes of ELF written. */
+uint64_t kp_unpack_result_get_output_size(const KpUnpackResult *result);
+/* The output's sha256; -ENODATA unless the options asked for it (want_output_sha256). */
+int kp_unpack_result_get_output_sha256(const KpUnpackResult *result, uint8_t ret_sha256[32]);
+
+/* The ELF: its class (32 or 64), machine (62 x86-64, 3 i386) and entry point. */
+unsigned kp_unpack_result_get_elf_class(const KpUnpackResult *result);
+unsigned kp_unpack_result_get_elf_machine(const KpUnpackResult *result);
+uint64_t kp_unpack_result_get_elf_entry(const KpUnpackResult *result);
+/* Whether the Xen parameters came from the legacy "__xen_guest" section rather than notes. */
+bool kp_unpack_result_get_xen_guest_section(const KpUnpackResult *result);
+
+/* How many Xen notes were found (those Xen's loader looked at, as listed by `readnotes`). */
+size_t kp_unpack_result_get_n_xen_notes(const KpUnpackResult *result);
+/*
+ * Note i (0-based, in file order): its type (KP_XEN_ELFNOTE_*), its name
+ * ("ENTRY", "LOADER", or "TYPE_<n>") and its value as text
+ * ("0xffffffff81000000", "generic"). The strings belong to result.
+ * -ERANGE when i is not below kp_unpack_result_get_n_xen_notes().
+ */
+int kp_unpack_result_get_xen_note(const KpUnpackResult *result, size_t i, uint32_t *ret_type,
+                                  const char **ret_name, const char **ret_value);
 
 #ifdef __cplusplus
 }

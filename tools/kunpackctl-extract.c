@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "kernel/unpack.h"
 #include "kunpack.h"
 #include "kunpackctl-extract.h"
 #include "kunpackctl.h"
@@ -60,7 +61,7 @@ static int parse_bytes(const char *s, uint64_t *ret)
         return 0;
 }
 
-static void print_text(const char *kernel, const KpUnpackResult *r)
+static void print_text(const char *kernel, const KpUnpackInfo *r)
 {
         char sha[KP_SHA256_HEX_SIZE];
 
@@ -85,7 +86,7 @@ static void print_text(const char *kernel, const KpUnpackResult *r)
                 printf("  %-20s %s\n", r->elf.xen_notes[i].name, r->elf.xen_notes[i].value);
 }
 
-static int print_json(const char *kernel, const KpUnpackResult *r)
+static int print_json(const char *kernel, const KpUnpackInfo *r)
 {
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
         _cleanup_free_ char *text = NULL;
@@ -153,8 +154,8 @@ int verb_extract(int argc, char **argv)
                 { "verbose", no_argument, NULL, 'v' },
                 {}
         };
-        KpUnpackOptions opts = { .want_output_sha256 = false };
-        KpUnpackResult result;
+        KpUnpackParams opts = { .want_output_sha256 = false };
+        KpUnpackInfo result;
         KpError error = {};
         const char *output = NULL, *kernel;
         bool check = false, json = arg_json;
@@ -208,7 +209,7 @@ int verb_extract(int argc, char **argv)
         }
         opts.want_output_sha256 = check;
 
-        r = kp_unpack_file(kernel, output, &opts, &error, &result);
+        r = kp_unpack_path(kernel, output, &opts, &error, &result);
         if (r < 0) {
                 log_error("%s: %s", kernel, kp_error_message(&error, r));
                 return KPCTL_EXIT_FAILURE;

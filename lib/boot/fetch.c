@@ -25,7 +25,7 @@ static int open_download(KpCache *cache, KpError *error, int *ret)
 }
 
 static int fetch_one(KpCache *cache, KpGuestSession *s, size_t guest, const KpFileInfo *f, bool kernel,
-                     const KpUnpackOptions *unpack, uint64_t deadline_usec, KpError *error, unsigned *fetched)
+                     const KpUnpackParams *unpack, uint64_t deadline_usec, KpError *error, unsigned *fetched)
 {
         _cleanup_close_ int lock = -EBADF, tmp = -EBADF, fd = -EBADF;
         const char *what = kernel ? "kernel" : "initrd";
@@ -61,7 +61,7 @@ static int fetch_one(KpCache *cache, KpGuestSession *s, size_t guest, const KpFi
 }
 
 int kp_boot_fetch_selected(KpCache *cache, KpGuestSession *s, size_t guest, const KpBootPlan *plan,
-                           const KpUnpackOptions *unpack, uint64_t deadline_usec, KpError *error,
+                           const KpUnpackParams *unpack, uint64_t deadline_usec, KpError *error,
                            unsigned *ret_fetched)
 {
         const KpBootEntry *e = kp_boot_plan_selected(plan);

@@ -24,5 +24,5 @@
  * files downloaded goes to ret_fetched.
  */
 int kp_boot_fetch_selected(KpCache *cache, KpGuestSession *s, size_t guest, const KpBootPlan *plan,
-                           const KpUnpackOptions *unpack, uint64_t deadline_usec, KpError *error,
+                           const KpUnpackParams *unpack, uint64_t deadline_usec, KpError *error,
                            unsigned *ret_fetched);

@@ -132,7 +132,7 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
                         const KpScanOptions *o, uint64_t lock_deadline)
 {
         _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
-        KpUnpackOptions unpack = { .max_output = o->max_kernel_size };
+        KpUnpackParams unpack = { .max_output = o->max_kernel_size };
         KpDiskState *st;
         KpError e = {};
         int r;

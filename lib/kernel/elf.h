@@ -32,6 +32,31 @@
 #define KP_ELF_STRING_MAX 4096
 
 /*
+ * The Xen notes kept for people and for the cache's metadata: a real
+ * kernel has about fifteen (Debian's 6.1 kernel has 16), so 32 leaves room; notes
+ * beyond that are still checked, only not listed.
+ */
+#define KP_XEN_NOTES_MAX 32
+#define KP_XEN_NOTE_VALUE_MAX 128
+
+/* One Xen note as found, value rendered as text ("0xffffffff81000000", "generic"). */
+typedef struct KpXenNote {
+        uint32_t type;                       /* KP_XEN_ELFNOTE_* (kunpack.h) */
+        char name[24];                       /* "ENTRY", "LOADER", ..., or "TYPE_<n>" */
+        char value[KP_XEN_NOTE_VALUE_MAX];
+} KpXenNote;
+
+/* What the check found: the ELF's identity and its Xen notes. */
+typedef struct KpElfInfo {
+        unsigned elf_class;                  /* 32 or 64 */
+        unsigned machine;                    /* EM_X86_64 (62) or EM_386 (3) */
+        uint64_t entry;                      /* e_entry */
+        bool xen_guest_section;              /* legacy "__xen_guest" section present */
+        size_t n_xen_notes;
+        KpXenNote xen_notes[KP_XEN_NOTES_MAX];
+} KpElfInfo;
+
+/*
  * Checks the ELF of size bytes in fd. With xen_check false only the ELF's
  * own structure is checked (notes are still collected). Fills ret on
  * success. Errors: -EBADMSG for a malformed ELF, -ENOEXEC for a well-formed

@@ -14,6 +14,7 @@
 #include "kernel/format.h"
 #include "kernel/input.h"
 #include "kernel/sink.h"
+#include "kernel/unpack.h"
 #include "kernel/unaligned.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -198,11 +199,10 @@ static int check_output_is_elf(int fd, uint64_t size, KpFormat format, KpError *
                             kp_format_to_string(format), size, hex);
 }
 
-_public_ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options, KpError *error,
-                          KpUnpackResult *ret_result)
+int kp_unpack(int in_fd, int out_fd, const KpUnpackParams *params, KpError *error, KpUnpackInfo *ret_info)
 {
-        KpUnpackOptions o = options ? *options : (KpUnpackOptions) {};
-        KpUnpackResult result = {};
+        KpUnpackParams o = params ? *params : (KpUnpackParams) {};
+        KpUnpackInfo result = {};
         KpInput in = {};
         KpSink out = {};
         KpBzImageHeader h = {};
@@ -277,10 +277,12 @@ _public_ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options,
         result.input_size = in.offset;
         result.payload_size = h.payload_length;
         result.output_size = out.size;
-        if (o.want_output_sha256)
+        if (o.want_output_sha256) {
                 kp_sink_sha256(&out, result.output_sha256);
-        if (ret_result)
-                *ret_result = result;
+                result.have_output_sha256 = true;
+        }
+        if (ret_info)
+                *ret_info = result;
         r = 0;
 
 finish:
@@ -303,12 +305,12 @@ static int open_scratch(KpError *error)
         return fd;
 }
 
-_public_ int kp_unpack_file(const char *kernel_path, const char *output_path, const KpUnpackOptions *options,
-                            KpError *error, KpUnpackResult *ret_result)
+int kp_unpack_path(const char *kernel_path, const char *output_path, const KpUnpackParams *params, KpError *error,
+                   KpUnpackInfo *ret_info)
 {
         _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
         _cleanup_close_ int in_fd = -EBADF, scratch_fd = -EBADF;
-        KpUnpackResult result;
+        KpUnpackInfo result;
         int r;
 
         if (!kernel_path)
@@ -322,19 +324,19 @@ _public_ int kp_unpack_file(const char *kernel_path, const char *output_path, co
                 scratch_fd = open_scratch(error);
                 if (scratch_fd < 0)
                         return scratch_fd;
-                return kp_unpack_fd(in_fd, scratch_fd, options, error, ret_result);
+                return kp_unpack(in_fd, scratch_fd, params, error, ret_info);
         }
 
         r = kp_atomic_file_open(output_path, 0644, error, &f);
         if (r < 0)
                 return r;
-        r = kp_unpack_fd(in_fd, f.fd, options, error, &result);
+        r = kp_unpack(in_fd, f.fd, params, error, &result);
         if (r < 0)
                 return r; /* the temporary is discarded: nothing appears at output_path */
         r = kp_atomic_file_commit(&f, true, error);
         if (r < 0)
                 return r;
-        if (ret_result)
-                *ret_result = result;
+        if (ret_info)
+                *ret_info = result;
         return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/elf.h"
 #include "kunpack.h"
 
 /* Bytes of a numeric note's value we look at: enough for SUPPORTED_FEATURES and L1_MFN_VALID. */

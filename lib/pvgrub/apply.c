@@ -60,9 +60,9 @@ static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, 
                  KpError *error)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
-        KpUnpackOptions unpack = o->unpack;
+        KpUnpackParams unpack = o->unpack;
         char sha[KP_SHA256_HEX_SIZE];
-        KpUnpackResult res;
+        KpUnpackInfo res;
         KpError e = {};
         int r;
 
@@ -84,7 +84,7 @@ static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, 
                 return kp_error_set_errno(error, negative_errno(), "lseek");
 
         unpack.want_output_sha256 = true;
-        r = kp_unpack_fd(in, out, &unpack, &e, &res);
+        r = kp_unpack(in, out, &unpack, &e, &res);
         if (r < 0)
                 return kp_error_set(error, r, "%s: %s", job->source, e.message);
         job->size = res.output_size;

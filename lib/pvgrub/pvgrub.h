@@ -31,6 +31,7 @@
 
 #include "bootcfg/bootplan.h"
 #include "guest/session.h"
+#include "kernel/unpack.h"
 #include "kunpack.h"
 #include "pvgrub/manifest.h"
 
@@ -44,7 +45,7 @@
 
 typedef struct KpPvgrubOptions {
         const char *tmp_dir;    /* host directory for downloads and decompression (unnamed files) */
-        KpUnpackOptions unpack; /* limits for the decompression */
+        KpUnpackParams unpack; /* limits for the decompression */
 } KpPvgrubOptions;
 
 typedef struct KpPvgrubReport {

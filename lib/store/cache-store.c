@@ -75,13 +75,13 @@ static int check_input(int in_fd, const char *key, uint64_t max, const char *wha
         return 0;
 }
 
-int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackOptions *options, KpError *error,
+int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackParams *options, KpError *error,
                           int *ret_fd, KpCacheKernel *ret_meta)
 {
         _cleanup_(kp_atomic_file_discard) KpAtomicFile elf = KP_ATOMIC_FILE_INIT;
         _cleanup_free_ char *json = NULL, *meta_path = NULL;
-        KpUnpackOptions opts = options ? *options : (KpUnpackOptions){};
-        KpUnpackResult result;
+        KpUnpackParams opts = options ? *options : (KpUnpackParams){};
+        KpUnpackInfo result;
         KpCacheKernel meta = {};
         char name[KP_SHA256_HEX_SIZE + 8];
         size_t json_size;
@@ -102,7 +102,7 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
                 return kp_error_prefix(error, r, "cache");
 
         opts.want_output_sha256 = true;
-        r = kp_unpack_fd(in_fd, elf.fd, &opts, error, &result);
+        r = kp_unpack(in_fd, elf.fd, &opts, error, &result);
         if (r < 0)
                 return r;
 

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/unpack.h"
 #include "kunpack.h"
 #include "util/macro.h"
 #include "util/sha256.h"
@@ -73,7 +74,7 @@ int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_f
  * another process stored the same key meanwhile, its entry is kept. On
  * success the stored ELF is open in ret_fd, as from kp_cache_open_kernel().
  */
-int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackOptions *options, KpError *error,
+int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackParams *options, KpError *error,
                           int *ret_fd, KpCacheKernel *ret_meta);
 
 /* The same for an initrd: stored as is, checked by size (expected_size, or any if UINT64_MAX). */

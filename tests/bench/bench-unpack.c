@@ -3,7 +3,7 @@
  * The benchmark's measuring helper (tests/bench/bench.py runs it):
  *
  *   bench-unpack KERNEL OUTPUT
- *       kp_unpack_fd() from KERNEL into OUTPUT created as a plain file, with
+ *       kp_unpack() from KERNEL into OUTPUT created as a plain file, with
  *       no fsync: measured the way the reference CLIs write (`lz4 -dc > out`).
  *   bench-unpack --libdeflate GZIP OUTPUT
  *       the alternative we measured for gzip: libdeflate, which has no
@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include "kernel/unpack.h"
 #include "kunpack.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -61,7 +62,7 @@ static int run_libdeflate(const char *in_path, const char *out_path)
 int main(int argc, char **argv)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
-        KpUnpackResult result;
+        KpUnpackInfo result;
         KpError e = {};
         int r;
 
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
                 perror(argv[2]);
                 return 1;
         }
-        r = kp_unpack_fd(in, out, NULL, &e, &result);
+        r = kp_unpack(in, out, NULL, &e, &result);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", argv[1], kp_error_message(&e, r));
                 return 1;

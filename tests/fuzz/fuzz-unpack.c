@@ -14,6 +14,7 @@
 
 #include "kernel/bzimage.h"
 #include "kernel/format.h"
+#include "kernel/unpack.h"
 #include "kunpack.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -25,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        const KpUnpackOptions options = { .max_output = FUZZ_MAX_OUTPUT, .want_output_sha256 = true };
+        const KpUnpackParams options = { .max_output = FUZZ_MAX_OUTPUT, .want_output_sha256 = true };
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         KpBzImageHeader h;
-        KpUnpackResult result;
+        KpUnpackInfo result;
         KpError error = {};
         int r;
 
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kp_loop_write(in, data, size) < 0 || lseek(in, 0, SEEK_SET) < 0)
                 return 0;
 
-        r = kp_unpack_fd(in, out, &options, &error, &result);
+        r = kp_unpack(in, out, &options, &error, &result);
         if (r < 0) {
                 /* A refusal always explains itself. */
                 if (error.code != r || error.message[0] == '\0')

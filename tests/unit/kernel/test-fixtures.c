@@ -109,8 +109,8 @@ int main(void)
 
         for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
                 _cleanup_free_ char *kernel = NULL, *out = NULL;
-                const KpUnpackOptions o = { .want_output_sha256 = true };
-                KpUnpackResult res = {};
+                const KpUnpackParams o = { .want_output_sha256 = true };
+                KpUnpackInfo res = {};
                 KpError e = {};
                 char got[KP_SHA256_HEX_SIZE];
 
@@ -118,7 +118,7 @@ int main(void)
                 ASSERT_TRUE(asprintf(&out, "/var/tmp/kp-test-fixture-%s.%d", formats[i], (int) getpid()) >
                             0);
 
-                if (kp_unpack_file(kernel, out, &o, &e, &res) < 0)
+                if (kp_unpack_path(kernel, out, &o, &e, &res) < 0)
                         TEST_FAIL("%s: %s", kernel, e.message);
                 kp_sha256_to_hex(res.output_sha256, got);
                 fprintf(stderr, "%s: %s %" PRIu64 " -> %" PRIu64 " bytes, sha256 %s\n", formats[i],

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * kp_unpack_fd()/kp_unpack_file() end to end on synthetic kernels: every
+ * kp_unpack()/kp_unpack_path() end to end on synthetic kernels: every
  * format decodes to the exact ELF, and every refusal of the issue gives its
  * errno and message and leaves no file behind.
  */
@@ -37,8 +37,8 @@ static void sha256_of(const SynthBuf *b, uint8_t ret[KP_SHA256_SIZE])
 static void assert_good(const SynthBuf *kernel, const SynthBuf *elf, KpFormat format, bool pipe)
 {
         _cleanup_synth_ SynthBuf out = {};
-        KpUnpackOptions o = { .want_output_sha256 = true };
-        KpUnpackResult res = {};
+        KpUnpackParams o = { .want_output_sha256 = true };
+        KpUnpackInfo res = {};
         uint8_t sha[KP_SHA256_SIZE];
         KpError e = {};
 
@@ -82,7 +82,7 @@ static void test_every_format(void)
 static void test_result_notes(void)
 {
         _cleanup_synth_ SynthBuf k = synth_kernel(KP_FORMAT_ZSTD, NULL);
-        KpUnpackResult res = {};
+        KpUnpackInfo res = {};
         KpError e = {};
 
         ASSERT_OK(unpack_file(&k, NULL, &e, &res, NULL));
@@ -107,7 +107,7 @@ static void test_elf32(void)
         SynthElf o32 = { .elf32 = true };
         _cleanup_synth_ SynthBuf elf = synth_elf(&o32);
         _cleanup_synth_ SynthBuf k = synth_kernel(KP_FORMAT_XZ, &o32);
-        KpUnpackResult res = {};
+        KpUnpackInfo res = {};
         KpError e = {};
 
         assert_good(&k, &elf, KP_FORMAT_XZ, false);
@@ -126,8 +126,8 @@ static void test_not_xen(void)
         const SynthElf plain = { .notes = SYNTH_NOTES_NONE };
         _cleanup_synth_ SynthBuf elf = synth_elf(&plain);
         _cleanup_synth_ SynthBuf k = synth_kernel(KP_FORMAT_LZ4, &plain);
-        KpUnpackOptions skip = { .skip_xen_check = true };
-        KpUnpackResult res = {};
+        KpUnpackParams skip = { .skip_xen_check = true };
+        KpUnpackInfo res = {};
         KpError e = {};
 
         ASSERT_REFUSED(&k, NULL, -ENOEXEC, "not a Xen PV kernel: no Xen ELF notes");
@@ -356,7 +356,7 @@ static void test_output_cap(void)
 
         for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
                 _cleanup_synth_ SynthBuf k = synth_kernel(formats[i], NULL);
-                KpUnpackOptions exact = { .max_output = elf.size }, less = { .max_output = elf.size - 1 };
+                KpUnpackParams exact = { .max_output = elf.size }, less = { .max_output = elf.size - 1 };
                 KpError e = {};
 
                 ASSERT_OK(unpack_file(&k, &exact, &e, NULL, NULL));
@@ -368,7 +368,7 @@ static void test_output_cap(void)
         /* The cap never rises above Xen's own 1 GiB. */
         {
                 _cleanup_synth_ SynthBuf k = synth_kernel(KP_FORMAT_LZ4, NULL);
-                KpUnpackOptions huge = { .max_output = UINT64_MAX };
+                KpUnpackParams huge = { .max_output = UINT64_MAX };
                 KpError e = {};
                 ASSERT_OK(unpack_file(&k, &huge, &e, NULL, NULL));
         }
@@ -377,7 +377,7 @@ static void test_output_cap(void)
 static void test_input_cap(void)
 {
         _cleanup_synth_ SynthBuf k = synth_kernel(KP_FORMAT_ZSTD, NULL);
-        KpUnpackOptions o = { .max_input = k.size - 1 };
+        KpUnpackParams o = { .max_input = k.size - 1 };
         char msg[128], pmsg[128];
 
         (void) snprintf(msg, sizeof(msg), "kernel of %zu bytes exceeds the input limit of %zu bytes", k.size,
@@ -402,13 +402,13 @@ static void test_bad_output(void)
         KpError e = {};
 
         ASSERT_OK(pipe2(p, O_CLOEXEC));
-        ASSERT_ERROR(kp_unpack_fd(p[0], p[1], NULL, &e, NULL), -EINVAL);
+        ASSERT_ERROR(kp_unpack(p[0], p[1], NULL, &e, NULL), -EINVAL);
         ASSERT_STREQ(e.message, "output is not a regular file");
         out = memfd_create("x", MFD_CLOEXEC);
         ASSERT_EQ(write(out, "x", 1), 1);
-        ASSERT_ERROR(kp_unpack_fd(p[0], out, NULL, &e, NULL), -EINVAL);
+        ASSERT_ERROR(kp_unpack(p[0], out, NULL, &e, NULL), -EINVAL);
         ASSERT_STREQ(e.message, "output file is not empty");
-        ASSERT_ERROR(kp_unpack_fd(-1, out, NULL, &e, NULL), -EBADF);
+        ASSERT_ERROR(kp_unpack(-1, out, NULL, &e, NULL), -EBADF);
         close(out);
         close(p[0]);
         close(p[1]);
@@ -416,16 +416,16 @@ static void test_bad_output(void)
         /* Without an output path nothing is kept, and the result is still reported. */
         {
                 _cleanup_free_ char *in = NULL;
-                KpUnpackResult res = {};
+                KpUnpackInfo res = {};
 
                 ASSERT_TRUE(asprintf(&in, "%s/kernel", test_dir) > 0);
                 ASSERT_OK(kp_write_file_atomic(in, k.data, k.size, 0600, &e));
                 ASSERT_OK(setenv("TMPDIR", test_dir, 1));
-                ASSERT_OK(kp_unpack_file(in, NULL, NULL, &e, &res));
+                ASSERT_OK(kp_unpack_path(in, NULL, NULL, &e, &res));
                 ASSERT_EQ(res.format, KP_FORMAT_LZ4);
                 ASSERT_EQ(test_dir_entries(), 1);
                 ASSERT_OK(unlink(in));
-                ASSERT_ERROR(kp_unpack_file(in, NULL, NULL, &e, &res), -ENOENT);
+                ASSERT_ERROR(kp_unpack_path(in, NULL, NULL, &e, &res), -ENOENT);
                 ASSERT_CONTAINS(e.message, "cannot open");
                 ASSERT_OK(unsetenv("TMPDIR"));
         }

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Running kp_unpack_file() and kp_unpack_fd() on synthetic kernels, the
+ * Running kp_unpack_path() and kp_unpack() on synthetic kernels, the
  * way callers do: from a file into a named output (which must not exist
  * after a refusal, nor any temporary beside it), and from a pipe into an
  * unnamed file.
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "kernel/unpack.h"
 #include "synth.h"
 #include "tests.h"
 #include "util/error.h"
@@ -49,9 +50,9 @@ static inline void test_dir_cleanup(void)
         ASSERT_OK(rmdir(test_dir));
 }
 
-/* kp_unpack_file() from test_dir/kernel to test_dir/out; a refusal must leave nothing behind. */
-static inline int unpack_file(const SynthBuf *kernel, const KpUnpackOptions *o, KpError *error,
-                              KpUnpackResult *result, SynthBuf *ret_output)
+/* kp_unpack_path() from test_dir/kernel to test_dir/out; a refusal must leave nothing behind. */
+static inline int unpack_file(const SynthBuf *kernel, const KpUnpackParams *o, KpError *error,
+                              KpUnpackInfo *result, SynthBuf *ret_output)
 {
         _cleanup_free_ char *in = NULL, *out = NULL;
         KpError e = {};
@@ -62,7 +63,7 @@ static inline int unpack_file(const SynthBuf *kernel, const KpUnpackOptions *o, 
         ASSERT_OK(kp_write_file_atomic(in, kernel->data, kernel->size, 0600, &e));
 
         kp_error_clear(error);
-        r = kp_unpack_file(in, out, o, error, result);
+        r = kp_unpack_path(in, out, o, error, result);
         if (r >= 0) {
                 char *data;
                 size_t size;
@@ -83,9 +84,9 @@ static inline int unpack_file(const SynthBuf *kernel, const KpUnpackOptions *o, 
         return r;
 }
 
-/* kp_unpack_fd() reading kernel from a pipe (fed by a child) into a memfd. */
-static inline int unpack_pipe(const SynthBuf *kernel, const KpUnpackOptions *o, KpError *error,
-                              KpUnpackResult *result, SynthBuf *ret_output)
+/* kp_unpack() reading kernel from a pipe (fed by a child) into a memfd. */
+static inline int unpack_pipe(const SynthBuf *kernel, const KpUnpackParams *o, KpError *error,
+                              KpUnpackInfo *result, SynthBuf *ret_output)
 {
         int p[2], out, r, status;
         pid_t pid;
@@ -103,7 +104,7 @@ static inline int unpack_pipe(const SynthBuf *kernel, const KpUnpackOptions *o, 
         ASSERT_TRUE(out >= 0);
 
         kp_error_clear(error);
-        r = kp_unpack_fd(p[0], out, o, error, result);
+        r = kp_unpack(p[0], out, o, error, result);
         close(p[0]);
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
         if (r >= 0 && ret_output) {
