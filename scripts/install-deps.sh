@@ -14,7 +14,7 @@ packages="
     build-essential meson ninja-build pkg-config git
     clang libclang-rt-14-dev llvm
     liblz4-dev libzstd-dev liblzma-dev zlib1g-dev libbz2-dev liblzo2-dev libdeflate-dev
-    libssl-dev libyajl-dev libsystemd-dev
+    libyajl-dev libsystemd-dev
     libguestfs-dev libguestfs-tools
     libxen-dev xen-utils-4.17 xen-hypervisor-4.17-amd64 grub-xen-host
     grub-xen-bin xenstore-utils mount
