@@ -234,7 +234,13 @@ int kp_answer_write(int fd, const char *text, size_t size, KpError *error)
 
         if (fstat(fd, &st) < 0)
                 return kp_error_set_errno(error, negative_errno(), "cannot stat the output");
-        if (S_ISREG(st.st_mode)) {
+        /*
+         * libxl creates the file empty: then there is nothing to cut, and
+         * cutting anyway is not free. On ext4, truncating a file to 0 marks
+         * it for writeback at close (auto_da_alloc), which put a block
+         * allocation and a writeback into every hot start.
+         */
+        if (S_ISREG(st.st_mode) && st.st_size > 0) {
                 if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
                         return kp_error_set_errno(error, negative_errno(), "cannot rewrite the output file");
         }
