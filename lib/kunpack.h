@@ -163,9 +163,10 @@ typedef struct KpUnpackResult KpUnpackResult;
 
 /*
  * Reads a kernel (an x86 bzImage, or an ELF) sequentially from in_fd, which
- * may be a pipe, and writes the decompressed ELF to out_fd, which must be a
- * regular file opened for reading and writing, positioned at offset 0 and
- * empty. Then checks that the ELF is one a Xen PV loader accepts.
+ * may be a pipe, and writes the decompressed ELF to out_fd, which must be an
+ * empty regular file opened for reading and writing (not O_APPEND). Pages of
+ * zeros are left holes (the file is sparse). Then checks that the ELF is one
+ * a Xen PV loader accepts.
  *
  * options may be NULL (every default). What was found goes to *ret_result
  * when ret_result is not NULL (free it with kp_unpack_result_free()).

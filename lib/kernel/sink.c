@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+#include <unistd.h>
+
 #include "kernel/sink.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -41,15 +44,62 @@ static int check_cap(KpSink *s, size_t n, KpError *error)
         return 0;
 }
 
+static bool is_zero(const uint8_t *p, size_t n)
+{
+        /* Each byte equals the next and the first is 0: libc's memcmp does the scanning. */
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static int write_run(KpSink *s, const uint8_t *p, size_t n, uint64_t offset, KpError *error)
+{
+        int r;
+
+        r = kp_loop_pwrite(s->fd, p, n, offset);
+        if (r < 0)
+                return kp_error_set_errno(error, r, "cannot write the decompressed kernel");
+        s->file_end = offset + n;
+        return 0;
+}
+
+/*
+ * Writes data at the end of what was handed to the file so far, leaving
+ * each page-aligned page of zeros a hole: runs of other pages go out in
+ * one pwrite() each.
+ */
 static int write_out(KpSink *s, const void *data, size_t n, KpError *error)
 {
+        const uint8_t *p = data;
+        size_t i = 0, run = 0;
+        bool in_run = false;
         int r;
 
         if (s->sha256)
                 kp_sha256_update(s->sha256, data, n);
-        r = kp_loop_write(s->fd, data, n);
-        if (r < 0)
-                return kp_error_set_errno(error, r, "cannot write the decompressed kernel");
+
+        while (i < n) {
+                /* Up to the next page boundary of the file, so holes fall on whole pages. */
+                size_t piece = KP_SINK_HOLE_SIZE - (size_t) ((s->written + i) % KP_SINK_HOLE_SIZE);
+
+                piece = MIN(piece, n - i);
+                if (!is_zero(p + i, piece)) {
+                        if (!in_run) {
+                                run = i;
+                                in_run = true;
+                        }
+                } else if (in_run) {
+                        r = write_run(s, p + run, i - run, s->written + run, error);
+                        if (r < 0)
+                                return r;
+                        in_run = false;
+                }
+                i += piece;
+        }
+        if (in_run) {
+                r = write_run(s, p + run, n - run, s->written + run, error);
+                if (r < 0)
+                        return r;
+        }
+        s->written += n;
         return 0;
 }
 
@@ -63,6 +113,24 @@ int kp_sink_flush(KpSink *s, KpError *error)
         if (r < 0)
                 return r;
         s->fill = 0;
+        return 0;
+}
+
+int kp_sink_finish(KpSink *s, KpError *error)
+{
+        int r;
+
+        r = kp_sink_flush(s, error);
+        if (r < 0)
+                return r;
+        /* The output ends in zeros: the file gets its size, the rest stays a hole. */
+        if (s->file_end < s->written) {
+                if (s->written > (uint64_t) INT64_MAX)
+                        return kp_error_set(error, -EFBIG, "decompressed kernel is too large for a file");
+                if (ftruncate(s->fd, (off_t) s->written) < 0)
+                        return kp_error_set_errno(error, negative_errno(), "cannot write the decompressed kernel");
+                s->file_end = s->written;
+        }
         return 0;
 }
 

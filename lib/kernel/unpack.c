@@ -221,6 +221,9 @@ int kp_unpack(int in_fd, int out_fd, const KpUnpackParams *params, KpError *erro
                 return kp_error_set_errno(error, negative_errno(), "cannot stat the output");
         if (!S_ISREG(st.st_mode))
                 return kp_error_set(error, -EINVAL, "output is not a regular file");
+        /* Holes are skipped with pwrite(), which O_APPEND would turn into appends. */
+        if (fcntl(out_fd, F_GETFL) & O_APPEND)
+                return kp_error_set(error, -EINVAL, "output is open with O_APPEND");
         if (st.st_size != 0)
                 return kp_error_set(error, -EINVAL, "output file is not empty");
 
@@ -262,7 +265,7 @@ int kp_unpack(int in_fd, int out_fd, const KpUnpackParams *params, KpError *erro
         r = kp_input_drain(&in, error);
         if (r < 0)
                 goto finish;
-        r = kp_sink_flush(&out, error);
+        r = kp_sink_finish(&out, error);
         if (r < 0)
                 goto finish;
 

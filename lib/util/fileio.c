@@ -217,6 +217,30 @@ int kp_loop_write(int fd, const void *buf, size_t size)
         return 0;
 }
 
+int kp_loop_pwrite(int fd, const void *buf, size_t size, uint64_t offset)
+{
+        const uint8_t *p = buf;
+
+        while (size > 0) {
+                ssize_t n;
+
+                if (offset > (uint64_t) INT64_MAX)
+                        return -EFBIG;
+                n = pwrite(fd, p, MIN(size, (size_t) SSIZE_MAX), (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                size -= (size_t) n;
+                offset += (uint64_t) n;
+        }
+        return 0;
+}
+
 ssize_t kp_loop_read(int fd, void *buf, size_t size)
 {
         uint8_t *p = buf;

@@ -54,6 +54,8 @@ int kp_read_file(const char *path, size_t max, KpError *error, char **ret_data, 
 
 /* Writes all of buf, retrying short writes and EINTR. */
 int kp_loop_write(int fd, const void *buf, size_t size);
+/* The same at offset, with pwrite(2): the file position does not move. */
+int kp_loop_pwrite(int fd, const void *buf, size_t size, uint64_t offset);
 /* Reads until size bytes or end of file; returns bytes read, or a negative errno. */
 ssize_t kp_loop_read(int fd, void *buf, size_t size);
 
