@@ -30,6 +30,8 @@ typedef enum KpLogTarget {
 } KpLogTarget;
 
 void kp_log_set_target(KpLogTarget target);
+/* Where journal messages go: journald's socket unless a test names another (NULL: journald's again). */
+void kp_log_set_journal_socket(const char *path);
 void kp_log_set_max_level(int level);   /* LOG_ERR .. LOG_DEBUG; default LOG_INFO */
 int kp_log_get_max_level(void);
 
