@@ -6,13 +6,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "client/bus-api.h"
 #include "client/client.h"
+#include "util/dlopen.h"
 
 /*
- * This file links nothing of libkunpack but the KpError type, so it fills
- * KpError itself instead of calling util/error.c.
+ * libsystemd is loaded when a daemon's socket is there to connect to
+ * (util/dlopen.h): kunpack-boot, when no kunpackd runs, never maps it and
+ * the six libraries it brings, which would be half of its hot start.
+ */
+static void *systemd_dl;
+#define KP_SD_BUS_SYMBOLS(X)                                                                               \
+        X(sd_bus_new)                                                                                      \
+        X(sd_bus_set_address)                                                                              \
+        X(sd_bus_set_bus_client)                                                                           \
+        X(sd_bus_start)                                                                                    \
+        X(sd_bus_unref)                                                                                    \
+        X(sd_bus_flush_close_unref)                                                                        \
+        X(sd_bus_message_new_method_call)                                                                  \
+        X(sd_bus_message_open_container)                                                                   \
+        X(sd_bus_message_close_container)                                                                  \
+        X(sd_bus_message_append)                                                                           \
+        X(sd_bus_message_read)                                                                             \
+        X(sd_bus_message_unref)                                                                            \
+        X(sd_bus_call)                                                                                     \
+        X(sd_bus_error_is_set)                                                                             \
+        X(sd_bus_error_has_name)                                                                           \
+        X(sd_bus_error_get_errno)                                                                          \
+        X(sd_bus_error_free)
+
+#define KP_SD_BUS_DEFINE(f) static KP_DLSYM(f);
+KP_SD_BUS_SYMBOLS(KP_SD_BUS_DEFINE)
+#undef KP_SD_BUS_DEFINE
+
+static int load_systemd(KpError *error)
+{
+#define KP_SD_BUS_ARG(f) KP_DLSYM_ARG(f),
+        return kp_dlopen_many(&systemd_dl, KP_SONAME_SYSTEMD, error, KP_SD_BUS_SYMBOLS(KP_SD_BUS_ARG) NULL);
+#undef KP_SD_BUS_ARG
+}
+
+/*
+ * This file uses nothing of libkunpack but the KpError type and the loader
+ * above, so it fills KpError itself instead of calling util/error.c.
  */
 static int fail(KpError *error, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
 static int fail(KpError *error, int code, const char *format, ...)
@@ -63,12 +101,12 @@ static int error_to_errno(const sd_bus_error *e)
         };
         int r;
 
-        if (!e || !sd_bus_error_is_set(e))
+        if (!e || !sym_sd_bus_error_is_set(e))
                 return -EIO;
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-                if (sd_bus_error_has_name(e, map[i].name))
+                if (sym_sd_bus_error_has_name(e, map[i].name))
                         return -map[i].code;
-        r = sd_bus_error_get_errno(e);
+        r = sym_sd_bus_error_get_errno(e);
         return r > 0 ? -r : -EIO;
 }
 
@@ -105,13 +143,16 @@ static KpClientOutcome connect_outcome(int r)
 KpClientOutcome kp_client_call_outcome(int r, const sd_bus_error *e)
 {
         assert(r < 0);
+        /* e came from sd-bus, so libsystemd is in the process; this only finds it. */
+        if (load_systemd(NULL) < 0)
+                return KP_CLIENT_FAILED;
 
         /*
          * sd_bus_call() fills e for its own failures too (a connection
          * reset is System.Error.ECONNRESET), so e's errno is what counts
          * whoever set it.
          */
-        return call_errno_outcome(sd_bus_error_is_set(e) ? error_to_errno(e) : r);
+        return call_errno_outcome(sym_sd_bus_error_is_set(e) ? error_to_errno(e) : r);
 }
 
 int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
@@ -129,6 +170,13 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
                             socket_path ? socket_path : "", KP_CLIENT_MAX_SOCKET_PATH);
 
         /* D-Bus addresses escape everything but [-0-9A-Za-z_/.\] as %XX. */
+        /* No socket, no daemon: said without loading libsystemd to find out. */
+        if (access(socket_path, F_OK) < 0 && errno == ENOENT)
+                return fail(error, -ENOENT, "kunpackd is not running (%s: %s)", socket_path, strerror(ENOENT));
+        r = load_systemd(error);
+        if (r < 0)
+                return r;
+
         escaped = malloc(strlen(socket_path) * 3 + 1);
         if (!escaped)
                 return fail(error, -ENOMEM, "out of memory");
@@ -146,17 +194,17 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
         if (r < 0)
                 return fail(error, -ENOMEM, "out of memory");
 
-        r = sd_bus_new(&bus);
+        r = sym_sd_bus_new(&bus);
         if (r >= 0)
-                r = sd_bus_set_address(bus, address);
+                r = sym_sd_bus_set_address(bus, address);
         /* Peer to peer: the daemon is the other end, there is no bus to say Hello to. */
         if (r >= 0)
-                r = sd_bus_set_bus_client(bus, 0);
+                r = sym_sd_bus_set_bus_client(bus, 0);
         if (r >= 0)
-                r = sd_bus_start(bus);
+                r = sym_sd_bus_start(bus);
         free(address);
         if (r < 0) {
-                sd_bus_unref(bus);
+                sym_sd_bus_unref(bus);
                 if (connect_outcome(r) == KP_CLIENT_NO_DAEMON)
                         return fail(error, r, "kunpackd is not running (%s: %s)", socket_path, strerror(-r));
                 return fail(error, r, "cannot connect to kunpackd at %s: %s", socket_path, strerror(-r));
@@ -170,7 +218,7 @@ static int read_optional_string(sd_bus_message *m, char **ret)
         const char *s;
         int r;
 
-        r = sd_bus_message_read(m, "s", &s);
+        r = sym_sd_bus_message_read(m, "s", &s);
         if (r < 0)
                 return r;
         if (!*s) {
@@ -201,7 +249,7 @@ KpClientOutcome kp_client_prepare(const char *socket_path, const KpPrepareReques
         if (r < 0)
                 return connect_outcome(r);
         o = kp_client_prepare_on(bus, req, error, ret);
-        sd_bus_flush_close_unref(bus);
+        sym_sd_bus_flush_close_unref(bus);
         return o;
 }
 
@@ -223,16 +271,21 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
                 return fail(error, -EINVAL, "a prepare request needs a disk and an output directory"),
                        KP_CLIENT_FAILED;
 
-        r = sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, "Prepare");
+        /* A bus from kp_client_connect(), which loaded libsystemd, or the caller's own: found either way. */
+        r = load_systemd(error);
+        if (r < 0)
+                return KP_CLIENT_FAILED;
+
+        r = sym_sd_bus_message_new_method_call(bus, &m, NULL, KP_BUS_PATH, KP_BUS_INTERFACE, "Prepare");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(ss)");
+                r = sym_sd_bus_message_open_container(m, 'a', "(ss)");
         for (size_t i = 0; r >= 0 && i < req->n_disks; i++)
-                r = sd_bus_message_append(m, "(ss)", req->disks[i].path,
+                r = sym_sd_bus_message_append(m, "(ss)", req->disks[i].path,
                                           req->disks[i].format ? req->disks[i].format : "raw");
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = sym_sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_append(m, "sssssstt", req->entry ? req->entry : "",
+                r = sym_sd_bus_message_append(m, "sssssstt", req->entry ? req->entry : "",
                                           req->mode ? req->mode : "direct", req->kernel ? req->kernel : "",
                                           req->ramdisk ? req->ramdisk : "", req->args ? req->args : "",
                                           req->output_directory ? req->output_directory : "", req->timeout_usec,
@@ -244,12 +297,12 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
                 goto finish;
         }
 
-        r = sd_bus_call(bus, m,
+        r = sym_sd_bus_call(bus, m,
                         (req->timeout_usec > 0 ? req->timeout_usec : KP_CLIENT_DEFAULT_TIMEOUT_USEC) + KP_CLIENT_SLACK_USEC,
                         &e, &reply);
         if (r < 0) {
                 o = kp_client_call_outcome(r, &e);
-                if (sd_bus_error_is_set(&e))
+                if (sym_sd_bus_error_is_set(&e))
                         fail(error, error_to_errno(&e), "kunpackd: %s", e.message ? e.message : e.name);
                 else
                         fail(error, r, "kunpackd did not answer: %s", strerror(-r));
@@ -261,12 +314,12 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
                 r = read_optional_string(reply, &out.ramdisk);
         if (r >= 0) {
                 const char *args;
-                r = sd_bus_message_read(reply, "s", &args);
+                r = sym_sd_bus_message_read(reply, "s", &args);
                 if (r >= 0 && !(out.args = strdup(args)))
                         r = -ENOMEM;
         }
         if (r >= 0)
-                r = sd_bus_message_read(reply, "b", &hot);
+                r = sym_sd_bus_message_read(reply, "b", &hot);
         if (r >= 0)
                 r = read_optional_string(reply, &out.guest_kernel);
         if (r >= 0)
@@ -285,8 +338,8 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
         o = KP_CLIENT_ANSWERED;
 
 finish:
-        sd_bus_error_free(&e);
-        sd_bus_message_unref(m);
-        sd_bus_message_unref(reply);
+        sym_sd_bus_error_free(&e);
+        sym_sd_bus_message_unref(m);
+        sym_sd_bus_message_unref(reply);
         return o;
 }
