@@ -69,6 +69,8 @@ typedef struct GrubLexer {
         size_t size;
         size_t pos;
         unsigned line;
+        size_t line_start; /* where the line of the last word began in buf */
+        size_t scanned;    /* buf was searched for newlines up to here */
         const char *file; /* for messages */
         KpError *error;
 } GrubLexer;
