@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
@@ -9,10 +10,12 @@
 
 void grub_word_done(GrubWord *w)
 {
+        /* A plain word's text is its only part's (see lex_word()). */
+        if (w->n_parts == 0 || w->plain != w->parts[0].text)
+                free(w->plain);
         for (size_t i = 0; i < w->n_parts; i++)
                 free(w->parts[i].text);
         free(w->parts);
-        free(w->plain);
         *w = (GrubWord) {};
 }
 
@@ -357,12 +360,15 @@ static int lex_word(GrubLexer *l, GrubToken *ret)
         if (r >= 0)
                 r = flush_text(l, &w, &b);
         free(b.s);
-        if (r >= 0 && plain)
-                r = grub_lexer_charge(l, grub_alloc_cost(l->pos - start + 1));
+        /*
+         * A plain word (no quote, escape or variable) is one text part
+         * holding exactly what was written: its plain form is that part's
+         * text, not a copy. Most words of a grub.cfg are plain, and a copy
+         * of each made a third of the parse tree.
+         */
         if (r >= 0 && plain) {
-                w.plain = strndup(l->buf + start, l->pos - start);
-                if (!w.plain)
-                        r = -ENOMEM;
+                assert(w.n_parts == 1 && strlen(w.parts[0].text) == l->pos - start);
+                w.plain = w.parts[0].text;
         }
         if (r < 0) {
                 grub_word_done(&w);

@@ -41,7 +41,11 @@ typedef struct GrubPart {
 typedef struct GrubWord {
         GrubPart *parts;
         size_t n_parts;
-        /* The word as written, when it is a plain unquoted name: how keywords are recognised. */
+        /*
+         * The word as written, when it is a plain unquoted name: how
+         * keywords are recognised. It is the text of the word's only part,
+         * not a copy of its own.
+         */
         char *plain;
         unsigned line;
         size_t column;    /* bytes from the start of its line to the word's first byte */

@@ -337,7 +337,9 @@ static int parse_function(Parser *p, GrubCmd *ret)
                 return r;
         if (t->kind != GRUB_TOKEN_WORD || !is_identifier(t->word.plain) || is_reserved(t))
                 return unexpected(p, t);
-        c.name = TAKE_PTR(t->word.plain);
+        /* The name is the plain word's only part: taken from there. */
+        c.name = TAKE_PTR(t->word.parts[0].text);
+        t->word.plain = NULL;
         consume(p);
 
         r = enter(p, c.line);
