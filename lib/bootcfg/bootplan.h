@@ -57,12 +57,13 @@
 #define KP_BOOTCFG_MAX_READ_TOTAL (16 * KP_BOOTCFG_MAX_SIZE)
 /*
  * The text of a plan's entries together (titles, ids, menu paths, command
- * lines, kernel and initrd paths, device names): what the plan, its
- * JSON and every copy of it cost. Ubuntu's grub-mkconfig output with 1023
- * entries has 300 KiB of it; each string's own limit would still allow
- * 80 KiB per entry, 80 MiB for 1024.
+ * lines, kernel and initrd paths, device names): what the plan, its JSON
+ * and every copy of it cost. grub-mkconfig's output with 1023 entries has
+ * 372 KiB of it, Fedora's 1024 BLS snippets 367 KiB; 2 MiB is 2 KiB per
+ * entry, twice Xen's whole command line. Each string's own limit would
+ * still allow 80 KiB per entry, 80 MiB for 1024.
  */
-#define KP_BOOTCFG_MAX_PLAN_TEXT (4 * 1024 * 1024)
+#define KP_BOOTCFG_MAX_PLAN_TEXT (2 * 1024 * 1024)
 /* Warnings kept in a plan; further ones are counted in a last warning. */
 #define KP_BOOTCFG_MAX_WARNINGS 64
 /*
