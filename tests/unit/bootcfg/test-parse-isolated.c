@@ -9,6 +9,7 @@
  * peak RSS and 2 s of CPU (getrusage of the child, from wait4()).
  */
 #include <malloc.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "bombs.h"
@@ -189,11 +190,54 @@ static void test_bombs(void)
         }
 }
 
+/*
+ * From a thread other than the main one, as in kunpackd: the child
+ * allocates from that thread's malloc arena, whose heaps reserve 64 MiB
+ * of address space each. The budgets must still be what refuses, not
+ * RLIMIT_AS.
+ */
+static void *parse_in_thread(void *userdata)
+{
+        static const char *const names[] = { "echo-expansion", "environment-per-entry", "tiny-commands", "long-titles" };
+
+        for (size_t i = 0; i < bombs_count(); i++) {
+                KpBootPlan *plan = NULL;
+                const MemFile *cfg;
+                KpIsolateStats st = {};
+                bool wanted = false;
+                KpError e = {};
+                Bomb b;
+
+                bomb_make(i, &b);
+                for (size_t k = 0; k < ELEMENTSOF(names); k++)
+                        wanted = wanted || streq(names[k], b.name);
+                if (wanted) {
+                        cfg = bomb_config(&b);
+                        ASSERT_ERROR(kp_boot_config_parse_isolated(b.kind, b.config_path, cfg->data, cfg->size,
+                                                                   &b.fs->fs, 0, NULL, &e, &plan, &st),
+                                     b.error);
+                        ASSERT_STREQ(e.message, b.message);
+                        fprintf(stderr, "%s from a thread: child max_rss=%" PRIu64 " KiB\n", b.name, st.max_rss / 1024);
+                }
+                bomb_done(&b);
+        }
+        return NULL;
+}
+
+static void test_from_thread(void)
+{
+        pthread_t t;
+
+        ASSERT_TRUE(pthread_create(&t, NULL, parse_in_thread, NULL) == 0);
+        ASSERT_TRUE(pthread_join(t, NULL) == 0);
+}
+
 int main(void)
 {
         test_data_cases();
         test_missing_files();
         test_reader_errors();
         test_bombs();
+        test_from_thread();
         return 0;
 }
