@@ -118,7 +118,10 @@ typedef struct KpIsolateOptions {
          */
         int (*check_stop)(void *userdata, KpError *error);
         void *userdata;
-        /* 0: KP_ISOLATE_MEMORY and KP_ISOLATE_CPU_SEC; tests use smaller ones. */
+        /*
+         * 0: KP_ISOLATE_MEMORY and KP_ISOLATE_CPU_SEC (ten times that in a
+         * build with sanitizers); tests use smaller ones.
+         */
         uint64_t memory;
         unsigned cpu_sec;
 } KpIsolateOptions;
