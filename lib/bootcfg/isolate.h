@@ -50,20 +50,20 @@ typedef struct KpIsolateFrameHeader {
 /*
  * Memory the child may add to what it inherits from its parent, as address
  * space (RLIMIT_AS) and as writable data (RLIMIT_DATA). The parsers'
- * budgets hold the heap under 40 MiB (grub/budget.h: 32 MiB of held bytes
- * and a 2 MiB plan); malloc keeps what it frees, reserves 64 MiB of
- * address space for each new heap of an arena other than the main one
- * (the child of a worker thread allocates from that thread's arena), and
- * the reply is built beside the plan. The hungriest input measured here
- * grows the child by 70 MiB of address space; 192 MiB is the budgets'
- * worst with room, and a tenth of the appliance's.
+ * budgets hold the heap under 40 MiB (grub/budget.h: 32 MiB of held bytes,
+ * KP_BOOTCFG_MAX_PLAN_TEXT, the reply beside the plan): the hungriest
+ * input of tests/unit/bootcfg/bombs.c needs 40 MiB more address space
+ * than its parent had, in the main thread or another. But a child of a
+ * thread other than the main one allocates from that thread's malloc
+ * arena, whose every new heap maps 128 MiB for a moment to align 64 MiB.
+ * 192 MiB is both with room, and a fifth of what an appliance may take.
  */
 #define KP_ISOLATE_MEMORY (UINT64_C(192) * 1024 * 1024)
 
 /*
  * CPU seconds of the child (RLIMIT_CPU; SIGXCPU, then SIGKILL a second
- * later). The budgets keep every input measured here under 1 s on one
- * core of this machine; 4 s leaves room for a slower or busier host.
+ * later). The budgets keep every input of tests/unit/bootcfg/bombs.c
+ * under 0.4 s here; 4 s is ten times that, for a slower or busier host.
  */
 #define KP_ISOLATE_CPU_SEC 4
 
