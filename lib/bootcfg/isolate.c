@@ -14,6 +14,7 @@
 #include "bootcfg/isolate.h"
 #include "util/error.h"
 #include "util/strv.h"
+#include "util/syscall-filter.h"
 #include "util/time-util.h"
 
 /*
@@ -296,6 +297,16 @@ static int child_setup(int fd, pid_t parent, const ChildLimits *l)
             (set_limit(RLIMIT_AS, l->vm_size + l->memory, l->vm_size + l->memory) < 0 ||
              set_limit(RLIMIT_DATA, l->vm_data + l->memory, l->vm_data + l->memory) < 0))
                 return -errno;
+        /*
+         * Last, the system calls: a parser an input took over may read
+         * and write its socket and its own memory, nothing else. (The
+         * sanitizers' runtimes need more for their reports.)
+         */
+        if (!KP_ISOLATE_SANITIZED) {
+                int r = kp_syscall_filter_compute_only();
+                if (r < 0)
+                        return r;
+        }
         return 3;
 }
 

@@ -8,7 +8,8 @@
  * carry a small RLIMIT_AS (qemu inherits it, and the appliance needs well
  * over a GiB of address space), so the parse runs in a forked child that
  * can: it lowers its own limits of address space, data and CPU time, has
- * nothing open but a socket to its parent, and asks the parent for every
+ * nothing open but a socket to its parent, may make no system call but
+ * for memory and that socket (util/syscall-filter.h), and asks the parent for every
  * further file the parsers read (grubenv, BLS snippets, sourced files,
  * INCLUDEs, listings). The parent serves those through the real KpBootFs,
  * bounds every message, enforces a wall-clock deadline and kills the child

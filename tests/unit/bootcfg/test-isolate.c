@@ -78,6 +78,36 @@ static void test_reply_and_limits(void)
         close(extra);
 }
 
+/* Tries what a parser taken over by its input would: open a file, make a socket, signal its parent, start a program. */
+static void child_escape(KpIsolateChild *c, void *userdata)
+{
+        char buf[128];
+        int o, s, k, x;
+
+        o = open("/etc/passwd", O_RDONLY | O_CLOEXEC) < 0 ? errno : 0;
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) < 0 ? errno : 0;
+        k = kill(getppid(), 0) < 0 ? errno : 0;
+        x = execl("/bin/true", "true", NULL) < 0 ? errno : 0;
+        snprintf(buf, sizeof(buf), "open=%d socket=%d kill=%d exec=%d", o, s, k, x);
+        (void) kp_isolate_child_reply(c, buf, strlen(buf));
+}
+
+static void test_system_calls(void)
+{
+        _cleanup_free_ char *reply = NULL;
+        KpIsolateStats st = {};
+        KpError e = {};
+
+        ASSERT_OK(run(child_escape, NULL, NULL, NULL, &e, &reply, &st));
+#if defined(__x86_64__) || defined(__aarch64__)
+        if (st.limited) {
+                ASSERT_STREQ(reply, "open=1 socket=1 kill=1 exec=1"); /* EPERM, each */
+                return;
+        }
+#endif
+        fprintf(stderr, "no system call filter here: %s\n", reply);
+}
+
 /* Allocates and touches MiB after MiB until malloc fails, then says so as the parsers would. */
 static void child_allocate(KpIsolateChild *c, void *userdata)
 {
@@ -306,6 +336,7 @@ static void test_requests(void)
 int main(void)
 {
         test_reply_and_limits();
+        test_system_calls();
         test_memory_limit();
         test_cpu_limit();
         test_deadline_and_stop();
