@@ -98,14 +98,17 @@ static void test_system_calls(void)
         KpIsolateStats st = {};
         KpError e = {};
 
-        ASSERT_OK(run(child_escape, NULL, NULL, NULL, &e, &reply, &st));
+        /* With sanitizers there is no filter, and the exec would succeed. */
+        ASSERT_OK(run(child_hello, NULL, NULL, NULL, &e, &reply, &st));
 #if defined(__x86_64__) || defined(__aarch64__)
         if (st.limited) {
+                reply = mfree(reply);
+                ASSERT_OK(run(child_escape, NULL, NULL, NULL, &e, &reply, &st));
                 ASSERT_STREQ(reply, "open=1 socket=1 kill=1 exec=1"); /* EPERM, each */
                 return;
         }
 #endif
-        fprintf(stderr, "no system call filter here: %s\n", reply);
+        fprintf(stderr, "no system call filter here\n");
 }
 
 /* Allocates and touches MiB after MiB until malloc fails, then says so as the parsers would. */
