@@ -4,6 +4,21 @@
 #include "util/error.h"
 #include "util/strv.h"
 
+/* Counts one request against KP_BOOTCFG_MAX_FS_REQUESTS. */
+static int count_request(KpBootFsReader *r, const char *path, KpError *error)
+{
+        _cleanup_free_ char *shown = NULL;
+
+        if (r->requests < KP_BOOTCFG_MAX_FS_REQUESTS) {
+                r->requests++;
+                return 0;
+        }
+        shown = kp_text_escape_short(path);
+        return kp_error_set(error, -E2BIG,
+                            "%s: request budget of %d file reads, looks and listings for one configuration exceeded",
+                            shown ?: "?", KP_BOOTCFG_MAX_FS_REQUESTS);
+}
+
 int kp_boot_fs_read(KpBootFsReader *r, const char *path, KpError *error, char **ret_data, size_t *ret_size)
 {
         _cleanup_free_ char *shown = NULL, *data = NULL;
@@ -12,6 +27,9 @@ int kp_boot_fs_read(KpBootFsReader *r, const char *path, KpError *error, char **
 
         if (!r || !r->fs || !r->fs->read_file)
                 return -ENOENT;
+        k = count_request(r, path, error);
+        if (k < 0)
+                return k;
         k = r->fs->read_file(r->fs->userdata, path, KP_BOOTCFG_MAX_SIZE, &data, &size);
         if (k == -ENOENT)
                 return k;
@@ -33,7 +51,7 @@ int kp_boot_fs_read(KpBootFsReader *r, const char *path, KpError *error, char **
         return 0;
 }
 
-int kp_boot_fs_probe(KpBootFsReader *r, const char *path, KpFileKind *ret)
+int kp_boot_fs_probe(KpBootFsReader *r, const char *path, KpError *error, KpFileKind *ret)
 {
         _cleanup_free_ char *data = NULL;
         size_t size = 0;
@@ -41,6 +59,9 @@ int kp_boot_fs_probe(KpBootFsReader *r, const char *path, KpFileKind *ret)
 
         if (!r || !r->fs || !r->fs->read_file)
                 return -ENODEV;
+        k = count_request(r, path, error);
+        if (k < 0)
+                return k;
         k = r->fs->read_file(r->fs->userdata, path, 0, &data, &size);
         switch (k) {
         case 0:
@@ -68,6 +89,9 @@ int kp_boot_fs_list(KpBootFsReader *r, const char *path, KpError *error, char **
 
         if (!r || !r->fs || !r->fs->list_dir)
                 return -ENOENT;
+        k = count_request(r, path, error);
+        if (k < 0)
+                return k;
         k = r->fs->list_dir(r->fs->userdata, path, &names);
         if (k == -ENOENT || k == -ENOTDIR)
                 return k;

@@ -17,8 +17,15 @@ int kp_device_spec_copy(const KpDeviceSpec *src, KpDeviceSpec *dst);
 bool kp_device_spec_equal(const KpDeviceSpec *a, const KpDeviceSpec *b);
 void kp_boot_entry_done(KpBootEntry *e);
 
-/* Moves *entry to the end of plan->entries (*entry is zeroed). -E2BIG past KP_BOOTCFG_MAX_ENTRIES. */
+/*
+ * Moves *entry to the end of plan->entries (*entry is zeroed). -E2BIG past
+ * KP_BOOTCFG_MAX_ENTRIES, -ENOSPC when its strings would take the plan's
+ * text past KP_BOOTCFG_MAX_PLAN_TEXT (the caller says where, with
+ * KP_BOOTCFG_PLAN_TEXT_MESSAGE, as -E2BIG).
+ */
 int kp_boot_plan_take_entry(KpBootPlan *plan, KpBootEntry *entry);
+#define KP_BOOTCFG_PLAN_TEXT_MESSAGE \
+        "plan budget of %d bytes exceeded (titles, paths and command lines of all entries)"
 
 /* Appends a copy of path to the entry's initrds. -E2BIG past KP_BOOTCFG_MAX_INITRDS. */
 int kp_boot_entry_add_initrd(KpBootEntry *e, const char *path);

@@ -408,6 +408,9 @@ int kp_boot_plan_from_json_value(yajl_val root, KpError *error, KpBootPlan **ret
                         r = kp_boot_plan_take_entry(plan, &e);
                 if (r < 0) {
                         kp_boot_entry_done(&e);
+                        if (r == -ENOSPC)
+                                return kp_error_set(error, -E2BIG, "plan JSON: " KP_BOOTCFG_PLAN_TEXT_MESSAGE,
+                                                    KP_BOOTCFG_MAX_PLAN_TEXT);
                         return r;
                 }
         }

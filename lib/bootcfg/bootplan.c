@@ -125,17 +125,30 @@ const KpBootEntry *kp_boot_plan_selected(const KpBootPlan *plan)
         return &plan->entries[plan->selected];
 }
 
+static size_t text_length(const char *s)
+{
+        return s ? strlen(s) : 0;
+}
+
 int kp_boot_plan_take_entry(KpBootPlan *plan, KpBootEntry *entry)
 {
         KpBootEntry *n;
+        size_t bytes;
 
         if (plan->n_entries >= KP_BOOTCFG_MAX_ENTRIES)
                 return -E2BIG;
+        bytes = text_length(entry->title) + text_length(entry->menu_path) + text_length(entry->id) +
+                text_length(entry->root.value) + text_length(entry->kernel.path) + text_length(entry->cmdline);
+        for (size_t i = 0; i < entry->n_initrds; i++)
+                bytes += text_length(entry->initrds[i].path);
+        if (bytes > KP_BOOTCFG_MAX_PLAN_TEXT - plan->text_bytes)
+                return -ENOSPC;
         n = kp_grow(plan->entries, plan->n_entries, sizeof(KpBootEntry));
         if (!n)
                 return -ENOMEM;
         plan->entries = n;
         plan->entries[plan->n_entries++] = *entry;
+        plan->text_bytes += bytes;
         *entry = (KpBootEntry) {};
         return 0;
 }

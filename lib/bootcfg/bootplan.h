@@ -55,6 +55,15 @@
  * files, extlinux INCLUDEs. 16 config files' worth.
  */
 #define KP_BOOTCFG_MAX_READ_TOTAL (16 * KP_BOOTCFG_MAX_SIZE)
+/*
+ * The text of a plan's entries together (titles, ids, menu paths, command
+ * lines, kernel and initrd paths, device names): what the plan, its JSON
+ * and every copy of it cost. grub-mkconfig's output with 1023 entries has
+ * 372 KiB of it, Fedora's 1024 BLS snippets 367 KiB; 2 MiB is 2 KiB per
+ * entry, twice Xen's whole command line. Each string's own limit would
+ * still allow 80 KiB per entry, 80 MiB for 1024.
+ */
+#define KP_BOOTCFG_MAX_PLAN_TEXT (2 * 1024 * 1024)
 /* Warnings kept in a plan; further ones are counted in a last warning. */
 #define KP_BOOTCFG_MAX_WARNINGS 64
 /*
@@ -189,6 +198,7 @@ typedef struct KpBootPlan {
         KpSelectReason reason;
         char *reason_detail;   /* human words: "set default=\"1>2\"", "saved_entry=...", may be NULL */
         char **warnings;       /* strv: things ignored on the way ("unknown command 'foo' at line 12") */
+        size_t text_bytes;     /* of the entries' strings, against KP_BOOTCFG_MAX_PLAN_TEXT */
 } KpBootPlan;
 
 KpBootPlan *kp_boot_plan_new(KpBootConfigKind kind);

@@ -306,6 +306,9 @@ static int finish_label(ExtState *s, const char *file)
         r = kp_boot_plan_take_entry(s->plan, e);
         if (r == -E2BIG)
                 return kp_error_set(s->error, r, "%s: more than %d labels", file, KP_BOOTCFG_MAX_ENTRIES);
+        if (r == -ENOSPC)
+                return kp_error_set(s->error, -E2BIG, "%s: " KP_BOOTCFG_PLAN_TEXT_MESSAGE, file,
+                                    KP_BOOTCFG_MAX_PLAN_TEXT);
         if (r < 0)
                 return r;
         s->in_entry = false;

@@ -112,6 +112,9 @@ static int finish_entry(LegacyState *s)
         r = kp_boot_plan_take_entry(s->plan, &s->cur);
         if (r == -E2BIG)
                 return kp_error_set(s->error, r, "%s: more than %d entries", s->file, KP_BOOTCFG_MAX_ENTRIES);
+        if (r == -ENOSPC)
+                return kp_error_set(s->error, -E2BIG, "%s: " KP_BOOTCFG_PLAN_TEXT_MESSAGE, s->file,
+                                    KP_BOOTCFG_MAX_PLAN_TEXT);
         if (r < 0)
                 return r;
         kp_device_spec_done(&s->entry_root);

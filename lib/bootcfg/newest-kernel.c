@@ -127,6 +127,9 @@ int kp_fallback_parse(const KpBootFs *fs, KpError *error, KpBootPlan **ret)
                         r = kp_boot_plan_take_entry(plan, &e);
                 if (r < 0) {
                         kp_boot_entry_done(&e);
+                        if (r == -ENOSPC)
+                                return kp_error_set(error, -E2BIG, "%s: " KP_BOOTCFG_PLAN_TEXT_MESSAGE, dir[0] ? dir : "/",
+                                                    KP_BOOTCFG_MAX_PLAN_TEXT);
                         return r;
                 }
         }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootcfg/parse-isolated.h"
 #include "guest/guest-bootfs.h"
 #include "guest/guest-devices.h"
 #include "guest/guest-facts.h"
@@ -67,6 +68,29 @@ static void describe_checked(KpGuestSession *s, size_t guest, char *buf, size_t 
 
 static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags flags, size_t *next, KpError *error,
                             size_t *ret_fs, KpBootPlan **ret_plan);
+
+static int parse_check_stop(void *userdata, KpError *error)
+{
+        return kp_guest_check_cancelled(userdata, error);
+}
+
+/*
+ * Guest text is parsed in a child process (bootcfg/parse-isolated.h),
+ * never in this one: this process launches the appliance, and qemu would
+ * inherit any memory limit set here. The child stops with the session
+ * (its deadline, a cancel); its reads go through bootfs here.
+ */
+static int parse_isolated(KpGuestSession *s, KpBootConfigKind kind, const char *path, const char *data, size_t size,
+                          KpGuestBootFs *bootfs, KpBootParseFlags flags, KpError *error, KpBootPlan **ret_plan)
+{
+        KpIsolateOptions o = {
+                .deadline = s->options.deadline,
+                .check_stop = parse_check_stop,
+                .userdata = s,
+        };
+
+        return kp_boot_config_parse_isolated(kind, path, data, size, &bootfs->ops, flags, &o, error, ret_plan, NULL);
+}
 
 /*
  * Finds and parses the configuration: the first filesystem, in order, that
@@ -134,8 +158,7 @@ static int find_config_from(KpGuestSession *s, size_t guest, KpBootParseFlags fl
                         r = kp_guest_bootfs_init(s, i, &bootfs);
                         if (r < 0)
                                 return kp_error_set(error, r, "%s", bootfs.error.message);
-                        r = kp_boot_config_parse_full(cand->kind, cand->path, data, n, &bootfs.ops, flags, &e,
-                                                      ret_plan);
+                        r = parse_isolated(s, cand->kind, cand->path, data, n, &bootfs, flags, &e, ret_plan);
                         if (r < 0) {
                                 /* A read the parser asked for may explain it better than the errno it saw. */
                                 if (bootfs.error.code == r && bootfs.error.message[0])
@@ -173,7 +196,7 @@ static int find_fallback(KpGuestSession *s, size_t guest, KpError *error, size_t
                 r = kp_guest_bootfs_init(s, i, &bootfs);
                 if (r < 0)
                         return kp_error_set(error, r, "%s", bootfs.error.message);
-                r = kp_boot_config_parse(KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &bootfs.ops, &e, ret_plan);
+                r = parse_isolated(s, KP_BOOT_CONFIG_NONE, NULL, NULL, 0, &bootfs, 0, &e, ret_plan);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {

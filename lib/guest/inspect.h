@@ -16,6 +16,8 @@
  *     in pygrub's order; the first filesystem holding one wins, and that
  *     file is the configuration. With none anywhere, the first filesystem
  *     holding a /boot/vmlinuz-* (or /vmlinuz-*) gives the fallback plan.
+ *     The configuration is parsed in a child process under limits of
+ *     memory and CPU (bootcfg/parse-isolated.h), never in this one.
  *  3. Each entry's root (search --fs-uuid, --label, --file, (hd0,msdos1))
  *     is resolved among the guest's own filesystems; a spec that matches
  *     none falls back to the configuration's filesystem with a warning.
@@ -46,7 +48,7 @@ typedef struct KpInspectOptions {
          */
         bool selected_only;
         /*
-         * Passed to kp_boot_config_parse_full(): KP_BOOTCFG_IGNORE_NEXT_ENTRY
+         * Passed to the parsers (kp_boot_config_parse_isolated()): KP_BOOTCFG_IGNORE_NEXT_ENTRY
          * when the caller knows grub-reboot's one-shot entry was used up.
          */
         KpBootParseFlags parse_flags;

@@ -34,6 +34,7 @@ typedef struct BlsSnippet {
         char *id;               /* file name without ".conf" */
         char **keys;            /* alternating key, value in file order */
         size_t n_keys;
+        size_t bytes;           /* what it holds, as charged to the memory budget */
 } BlsSnippet;
 
 static void snippet_done(BlsSnippet *s)
@@ -62,9 +63,10 @@ static const char *snippet_get(const BlsSnippet *s, const char *key, ssize_t *la
  * skipped, '#' lines skipped, key and value split at the first space (or
  * tab); a line without a value (an empty line too) ends the snippet.
  */
-static int snippet_parse(BlsSnippet *s, const char *data, size_t size, bool *ret_cut)
+static int snippet_parse(GrubInterp *in, BlsSnippet *s, const char *data, size_t size, bool *ret_cut)
 {
         const char *p = data, *end = data + size;
+        int r;
 
         *ret_cut = false;
         while (p < end) {
@@ -92,6 +94,13 @@ static int snippet_parse(BlsSnippet *s, const char *data, size_t size, bool *ret
                 while (v < eol && (*v == ' ' || *v == '\t'))
                         v++;
 
+                /* Every snippet is held until all are read: a 1 MiB snippet of "a b" lines is 260,000 keys. */
+                size_t cost = 4 * sizeof(char *) + grub_alloc_cost((size_t) (sep - p) + 1) +
+                              grub_alloc_cost((size_t) (eol - v) + 1);
+                r = grub_interp_hold(in, cost);
+                if (r < 0)
+                        return r;
+                s->bytes += cost;
                 /* Two slots per key; kp_grow() still sees every capacity step (2^k - 1 is odd). */
                 n = kp_grow(s->keys, 2 * s->n_keys + 1, sizeof(char *));
                 if (!n)
@@ -117,7 +126,7 @@ static int expand_val(GrubInterp *in, const char *value, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
         bool have = false, is_var = false;
-        size_t len = 0;
+        size_t len = 0, cap = 0;
         const char *start = value, *end = value;
 
         if (!value) {
@@ -132,6 +141,8 @@ static int expand_val(GrubInterp *in, const char *value, char **ret)
                 const char *field = f;                                                          \
                 if (!f)                                                                         \
                         return -ENOMEM;                                                         \
+                if (grub_interp_charge(in, flen) < 0)                                           \
+                        return in->over_budget;                                                 \
                 if (is_var)                                                                     \
                         field = grub_interp_get(in, f);                                       \
                 if (field) {                                                                    \
@@ -139,10 +150,15 @@ static int expand_val(GrubInterp *in, const char *value, char **ret)
                         char *nb;                                                               \
                         if (len + add > GRUB_MAX_VALUE)                                         \
                                 return -E2BIG;                                                  \
-                        nb = realloc(buf, len + add + 1);                                       \
-                        if (!nb)                                                                \
-                                return -ENOMEM;                                                 \
-                        buf = nb;                                                               \
+                        if (grub_interp_charge(in, add) < 0)                                    \
+                                return in->over_budget;                                         \
+                        if (len + add + 1 > cap) {                                              \
+                                cap = MAX(2 * cap, len + add + 1);                              \
+                                nb = realloc(buf, cap);                                         \
+                                if (!nb)                                                        \
+                                        return -ENOMEM;                                         \
+                                buf = nb;                                                       \
+                        }                                                                       \
                         memcpy(buf + len, field, strlen(field));                                \
                         len += strlen(field);                                                   \
                         if (is_var)                                                             \
@@ -250,9 +266,11 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
         if (!file)
                 return -ENOMEM;
 
-        r = grub_script_parse(file, src, strlen(src), &perr, &body);
+        r = grub_script_parse_budget(file, src, strlen(src), &in->budget, &perr, &body);
         if (r == -ENOMEM)
                 return r;
+        if (r == -E2BIG)
+                return kp_error_set(in->error, r, "%s", perr.message);
         if (r < 0) {
                 /* GRUB would only notice when booting it: the entry stays, loading nothing. */
                 grub_interp_warn(in, c->line, "blscfg: %s", perr.message);
@@ -283,10 +301,12 @@ static int add_snippet_entry(GrubInterp *in, const GrubCmd *c, const char *dir, 
         return r;
 }
 
-static void snippets_free(BlsSnippet *snips, size_t n)
+static void snippets_free(GrubInterp *in, BlsSnippet *snips, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                grub_interp_release(in, snips[i].bytes);
                 snippet_done(&snips[i]);
+        }
         free(snips);
 }
 
@@ -349,11 +369,23 @@ static int read_snippet(GrubInterp *in, const GrubCmd *c, const char *cmd, const
                 return grub_interp_fail(in, -EBADMSG, c->line, "%s: NUL byte in %s", cmd, shown ?: "?");
         }
 
+        s.bytes = grub_alloc_cost(len - 4);
+        r = grub_interp_hold(in, s.bytes);
+        if (r < 0)
+                return r;
         s.id = strndup(name, len - 5);
-        if (!s.id)
+        if (!s.id) {
+                grub_interp_release(in, s.bytes);
                 return -ENOMEM;
-        r = snippet_parse(&s, data, size, &cut);
+        }
+        /* The text is held while its keys are read out of it. */
+        r = grub_interp_hold(in, grub_alloc_cost(size + 1));
+        if (r >= 0) {
+                r = snippet_parse(in, &s, data, size, &cut);
+                grub_interp_release(in, grub_alloc_cost(size + 1));
+        }
         if (r < 0) {
+                grub_interp_release(in, s.bytes);
                 snippet_done(&s);
                 return r;
         }
@@ -378,6 +410,12 @@ static int insert_snippet(GrubInterp *in, const GrubCmd *c, const char *cmd, Bls
         int k = 1;
 
         for (pos = 0; pos < *n_snips; pos++) {
+                /* A thousand names each compared with all before it: charged as the bytes they hold. */
+                if (grub_interp_charge(in, strlen(s->id) + strlen(snips[pos].id)) < 0) {
+                        grub_interp_release(in, s->bytes);
+                        snippet_done(s);
+                        return in->over_budget;
+                }
                 k = kp_version_compare_nvr(s->id, snips[pos].id);
                 if (k >= 0)
                         break;
@@ -386,15 +424,18 @@ static int insert_snippet(GrubInterp *in, const GrubCmd *c, const char *cmd, Bls
                 _cleanup_free_ char *shown = kp_text_escape_short(s->id);
                 grub_interp_warn(in, c->line, "%s: snippet \"%s\" sorts equal to another one; dropped", cmd,
                                  shown ?: "?");
+                grub_interp_release(in, s->bytes);
                 snippet_done(s);
                 return 0;
         }
         if (*n_snips >= BLS_MAX_SNIPPETS) {
+                grub_interp_release(in, s->bytes);
                 snippet_done(s);
                 return grub_interp_fail(in, -E2BIG, c->line, "more than %d BLS snippets", BLS_MAX_SNIPPETS);
         }
         n = kp_grow(snips, *n_snips, sizeof(BlsSnippet));
         if (!n) {
+                grub_interp_release(in, s->bytes);
                 snippet_done(s);
                 return -ENOMEM;
         }
@@ -459,6 +500,6 @@ int grub_cmd_blscfg(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         r = 0;
         in->status = 0;
 finish:
-        snippets_free(snips, n_snips);
+        snippets_free(in, snips, n_snips);
         return r;
 }

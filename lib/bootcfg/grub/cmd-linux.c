@@ -17,7 +17,8 @@
 /*
  * grub_create_loader_cmdline(): the arguments joined by single spaces; an
  * argument holding a space is put in double quotes, and backslash, single
- * and double quotes get a backslash in front.
+ * and double quotes get a backslash in front. -E2BIG (with the length in
+ * *ret_len) past KP_BOOTCFG_MAX_CMDLINE, before anything is allocated.
  */
 static int build_cmdline(char **args, size_t n, char **ret, size_t *ret_len)
 {
@@ -29,6 +30,11 @@ static int build_cmdline(char **args, size_t n, char **ret, size_t *ret_len)
                 for (const char *c = args[i]; *c; c++)
                         len += (*c == '\\' || *c == '\'' || *c == '"') ? 2 : 1;
                 len += (space ? 2 : 0) + 1;
+        }
+        /* len counts a separator after the last argument too. */
+        if (len > 0 && len - 1 > KP_BOOTCFG_MAX_CMDLINE) {
+                *ret_len = len - 1;
+                return -E2BIG;
         }
         out = malloc(len + 1);
         if (!out)
@@ -120,9 +126,9 @@ int grub_cmd_linux(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc)
         boot_unload(b);
 
         r = build_cmdline(argv + 2, argc - 2, &cmdline, &len);
-        if (r < 0)
+        if (r < 0 && r != -E2BIG)
                 return r;
-        if (len > KP_BOOTCFG_MAX_CMDLINE)
+        if (r == -E2BIG || len > KP_BOOTCFG_MAX_CMDLINE)
                 return grub_interp_fail(in, -E2BIG, c->line, "command line of %zu bytes exceeds the limit of %d bytes",
                                         len, KP_BOOTCFG_MAX_CMDLINE);
         if (len >= KP_XEN_MAX_GUEST_CMDLINE)

@@ -100,7 +100,7 @@ static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t ar
         _cleanup_free_ char *file = NULL, *path = NULL, *data = NULL, *shown = NULL;
         _cleanup_(kp_grubenv_freep) KpGrubEnv *env = NULL;
         char **whitelist = NULL;
-        size_t n_white = 0, size = 0;
+        size_t n_white = 0, size = 0, held;
         KpError perr = {};
         int r;
 
@@ -155,14 +155,23 @@ static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t ar
                 return r;
         }
 
+        /* The text and the variables parsed from it are held while they are read. */
+        held = 3 * grub_alloc_cost(size + 1);
+        r = grub_interp_hold(in, held);
+        if (r < 0) {
+                free(whitelist);
+                return r;
+        }
         r = kp_grubenv_parse(data, size, &perr, &env);
         if (r == -ENOMEM) {
+                grub_interp_release(in, held);
                 free(whitelist);
                 return r;
         }
         if (r < 0) {
                 shown = kp_text_escape_short(path);
                 grub_interp_warn(in, c->line, "load_env: %s: %s", shown ?: "?", perr.message);
+                grub_interp_release(in, held);
                 free(whitelist);
                 return cmd_status(in, 1);
         }
@@ -184,6 +193,7 @@ static int cmd_load_env(GrubInterp *in, const GrubCmd *c, char **argv, size_t ar
                         origin = GRUB_ORIGIN_SAVED_ENTRY;
                 r = grub_interp_set(in, c->line, v->name, v->value, origin);
         }
+        grub_interp_release(in, held);
         free(whitelist);
         if (r < 0)
                 return r;
@@ -344,8 +354,12 @@ static int search_record(GrubInterp *in, const GrubCmd *c, const SearchArgs *a)
                 KpFileKind kind;
                 spec.kind = KP_DEVICE_FILE;
                 /* pvgrub2 takes the first disk holding the file; the config's own filesystem is the likely one. */
-                is_config_fs = a->key[0] == '/' && kp_boot_fs_probe(in->reader, a->key, &kind) >= 0 &&
-                               kind != KP_FILE_MISSING;
+                if (a->key[0] == '/') {
+                        r = kp_boot_fs_probe(in->reader, a->key, in->error, &kind);
+                        if (r == -E2BIG)
+                                return kp_error_prefix(in->error, r, "%s:%u: search", in->file, c->line);
+                        is_config_fs = r >= 0 && kind != KP_FILE_MISSING;
+                }
         } else
                 return cmd_status(in, 1); /* "unspecified search type" */
 
@@ -378,9 +392,31 @@ int grub_interp_add_item(GrubInterp *in, unsigned line, const char *title, const
                          char **params, size_t n_params, const GrubScript *body)
 {
         GrubMenuItem *n, *it;
+        size_t cost, copied = 0;
+        int r;
 
         if (in->n_items_total >= KP_BOOTCFG_MAX_ENTRIES)
                 return grub_interp_fail(in, -E2BIG, line, "more than %d menu entries", KP_BOOTCFG_MAX_ENTRIES);
+        /*
+         * An item keeps its title, id and every parameter until the menu
+         * it is on is done: 40 entries with 2,000 parameters of 32 KiB
+         * each would hold 2.6 GB.
+         */
+        cost = 2 * sizeof(GrubMenuItem) + grub_alloc_cost(strlen(title) + 1) +
+               (id ? grub_alloc_cost(strlen(id) + 1) : 0) + grub_alloc_cost(strlen(in->file) + 1) +
+               grub_alloc_cost((n_params + 1) * sizeof(char *));
+        for (size_t i = 0; i < n_params; i++) {
+                size_t len = strlen(params[i]);
+                cost += grub_alloc_cost(len + 1);
+                copied += len;
+        }
+        r = grub_interp_hold(in, cost);
+        if (r < 0)
+                return r;
+        in->menu->bytes += cost;
+        r = grub_interp_charge(in, copied);
+        if (r < 0)
+                return r;
         n = kp_grow(in->menu->items, in->menu->n_items, sizeof(GrubMenuItem));
         if (!n)
                 return -ENOMEM;
@@ -471,9 +507,11 @@ static int cmd_menuentry(GrubInterp *in, const GrubCmd *c, char **argv, size_t a
                 GrubScript *s = NULL;
                 KpError perr = {};
 
-                r = grub_script_parse("menuentry --source", source, strlen(source), &perr, &s);
+                r = grub_script_parse_budget("menuentry --source", source, strlen(source), &in->budget, &perr, &s);
                 if (r == -ENOMEM)
                         return r;
+                if (r == -E2BIG)
+                        return kp_error_set(in->error, r, "%s", perr.message);
                 if (r < 0)
                         grub_interp_warn(in, c->line, "%s --source: %s", argv[0], perr.message);
                 else {
@@ -499,7 +537,7 @@ static int cmd_source(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc
         GrubScript *s = NULL;
         const char *saved_file = in->file, *name = NULL;
         KpError perr = {};
-        size_t size = 0;
+        size_t size = 0, held;
         int r;
 
         if (argc < 2)
@@ -520,7 +558,14 @@ static int cmd_source(GrubInterp *in, const GrubCmd *c, char **argv, size_t argc
         _cleanup_free_ char *file = kp_text_escape(path, strlen(path), KP_BOOTCFG_MAX_PATH);
         if (!file)
                 return -ENOMEM;
-        r = grub_script_parse(file, data, size, &perr, &s);
+        /* Its text is held while it is parsed; the tree stays as long as the evaluation. */
+        held = grub_alloc_cost(size + 1);
+        r = grub_interp_hold(in, held);
+        if (r < 0)
+                return r;
+        r = grub_script_parse_budget(file, data, size, &in->budget, &perr, &s);
+        grub_interp_release(in, held);
+        data = mfree(data);
         if (r == -EBADMSG) {
                 /* GRUB reports the error and goes on with the next command. */
                 grub_interp_warn(in, c->line, "source: %s", perr.message);

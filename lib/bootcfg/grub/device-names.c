@@ -24,29 +24,47 @@ void grub_file_ref_done(GrubFileRef *f)
         *f = (GrubFileRef) {};
 }
 
+/* What a device's spec value holds, as the memory budget counts it. */
+static size_t spec_cost(const KpDeviceSpec *spec)
+{
+        return spec->value ? grub_alloc_cost(strlen(spec->value) + 1) : 0;
+}
+
 int grub_interp_add_device(GrubInterp *in, const char *name, const KpDeviceSpec *spec, bool is_config_fs)
 {
+        size_t len = strlen(name), cost;
         GrubDevice *n;
         int r;
 
         in->lookups += in->n_devices;
         for (size_t i = 0; i < in->n_devices; i++)
-                if (streq(in->devices[i].name, name)) {
+                if (grub_interp_name_eq(in, in->devices[i].name, in->devices[i].name_len, name, len)) {
+                        size_t old = spec_cost(&in->devices[i].spec);
+                        r = grub_interp_hold(in, spec_cost(spec));
+                        if (r < 0)
+                                return r;
                         r = kp_device_spec_copy(spec, &in->devices[i].spec);
                         if (r < 0)
                                 return r;
+                        grub_interp_release(in, old);
                         in->devices[i].is_config_fs = is_config_fs;
                         return 0;
                 }
+        if (in->over_budget < 0)
+                return in->over_budget;
         if (in->n_devices >= GRUB_MAX_DEVICES)
                 return kp_error_set(in->error, -E2BIG, "%s: more than %d devices searched for", in->config_path,
                                     GRUB_MAX_DEVICES);
+        cost = 2 * sizeof(GrubDevice) + grub_alloc_cost(len + 1) + spec_cost(spec);
+        r = grub_interp_hold(in, cost);
+        if (r < 0)
+                return r;
         n = kp_grow(in->devices, in->n_devices, sizeof(GrubDevice));
         if (!n)
                 return -ENOMEM;
         in->devices = n;
         n = &in->devices[in->n_devices];
-        *n = (GrubDevice) { .name = strdup(name), .is_config_fs = is_config_fs };
+        *n = (GrubDevice) { .name = strdup(name), .name_len = len, .is_config_fs = is_config_fs };
         if (!n->name)
                 return -ENOMEM;
         r = kp_device_spec_copy(spec, &n->spec);
@@ -60,17 +78,16 @@ int grub_interp_add_device(GrubInterp *in, const char *name, const KpDeviceSpec 
 
 int grub_interp_device_spec(GrubInterp *in, const char *name, KpDeviceSpec *ret, bool *ret_is_config_fs)
 {
-        size_t len;
+        size_t len = strlen(name);
         char *v;
 
         in->lookups += in->n_devices;
         for (size_t i = 0; i < in->n_devices; i++)
-                if (streq(in->devices[i].name, name)) {
+                if (grub_interp_name_eq(in, in->devices[i].name, in->devices[i].name_len, name, len)) {
                         *ret_is_config_fs = in->devices[i].is_config_fs;
                         return kp_device_spec_copy(&in->devices[i].spec, ret);
                 }
 
-        len = strlen(name);
         if (len >= 2 && name[0] == '(' && name[len - 1] == ')')
                 name++, len -= 2;
         if (len == 0) {
@@ -100,10 +117,14 @@ int grub_interp_resolve_file(GrubInterp *in, const char *arg, GrubFileRef *ret)
                 /* The longest known name that fits: a label may hold ')'. */
                 in->lookups += in->n_devices;
                 for (size_t i = 0; i < in->n_devices; i++) {
-                        size_t n = strlen(in->devices[i].name);
-                        if (n > best && strncmp(arg + 1, in->devices[i].name, n) == 0 && arg[1 + n] == ')')
+                        size_t n = in->devices[i].name_len;
+                        if (n <= best || grub_interp_charge(in, n) < 0)
+                                continue;
+                        if (strncmp(arg + 1, in->devices[i].name, n) == 0 && arg[1 + n] == ')')
                                 best = n;
                 }
+                if (in->over_budget < 0)
+                        return in->over_budget;
                 if (best == 0) {
                         const char *close = strchr(arg, ')');
                         if (!close)
@@ -159,7 +180,9 @@ int grub_interp_probe_file(GrubInterp *in, unsigned line, const char *arg, GrubF
                                  shown ?: "?");
                 return 0;
         }
-        r = kp_boot_fs_probe(in->reader, f.path, &kind);
+        r = kp_boot_fs_probe(in->reader, f.path, in->error, &kind);
+        if (r == -E2BIG)
+                return kp_error_prefix(in->error, r, "%s:%u", in->file, line);
         if (r < 0) {
                 grub_interp_warn(in, line, "cannot look at \"%s\"%s; taken as absent", shown ?: "?",
                                  r == -ENODEV ? ": no filesystem to read" : "");

@@ -36,31 +36,40 @@ static void nodes_free(KpMenuNode *nodes, size_t n)
 static int eval_entry(GrubInterp *in, const GrubMenuItem *item, const GrubEnv *ctx, const char *prefix,
                       KpBootEntry *ret)
 {
-        _cleanup_(grub_env_freep) GrubEnv *env = NULL;
-        GrubEnv *saved_env = in->env;
+        GrubEnv *env = NULL, *saved_env = in->env;
         GrubBoot *saved_boot = in->boot;
         const char *saved_file = in->file;
+        unsigned saved_line = in->line;
         GrubBoot boot = {};
         GrubSaved saved = {};
         KpBootEntry e = {};
         int r = 0;
 
-        env = grub_env_copy(ctx, false);
-        if (!env)
-                return -ENOMEM;
-        r = grub_interp_save(in, &saved);
-        if (r < 0)
+        /* The copy of the variables is charged to the entry's line in its own file. */
+        in->file = item->file;
+        in->line = item->line;
+        r = grub_interp_env_copy(in, ctx, false, &env);
+        if (r >= 0) {
+                r = grub_interp_save(in, &saved);
+                if (r < 0)
+                        grub_interp_env_drop(in, env);
+        }
+        if (r < 0) {
+                in->file = saved_file;
+                in->line = saved_line;
                 return r;
+        }
 
         in->env = env;
         in->boot = &boot;
-        in->file = item->file;
         if (item->body)
                 r = grub_interp_run_with_params(in, item->body, item->params, item->n_params);
         grub_interp_restore(in, &saved);
+        grub_interp_env_drop(in, env);
         in->env = saved_env;
         in->boot = saved_boot;
         in->file = saved_file;
+        in->line = saved_line;
         if (r < 0) {
                 grub_boot_done(&boot);
                 return r;
@@ -97,17 +106,32 @@ fail:
         return r;
 }
 
+/* What a menu node holds, as the memory budget counts it (kept until the plan is done). */
+static size_t node_cost(const GrubMenuItem *item)
+{
+        return 2 * sizeof(KpMenuNode) + grub_alloc_cost(strlen(item->title) + 1) +
+               (item->id ? grub_alloc_cost(strlen(item->id) + 1) : 0);
+}
+
 static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char *prefix, unsigned depth,
                        KpBootPlan *plan, KpMenuNode **ret_nodes, size_t *ret_n)
 {
+        const char *saved_file = in->file;
+        unsigned saved_line = in->line;
         KpMenuNode *nodes = NULL;
         size_t n_nodes = 0;
         int r = 0;
 
         for (size_t i = 0; i < menu->n_items; i++) {
                 const GrubMenuItem *item = &menu->items[i];
-                KpMenuNode *node = kp_menu_level_append(&nodes, &n_nodes);
+                KpMenuNode *node;
 
+                in->file = item->file;
+                in->line = item->line;
+                r = grub_interp_hold(in, node_cost(item));
+                if (r < 0)
+                        break;
+                node = kp_menu_level_append(&nodes, &n_nodes);
                 if (!node || !(node->title = strdup(item->title)) || (item->id && !(node->id = strdup(item->id)))) {
                         r = -ENOMEM;
                         break;
@@ -126,19 +150,21 @@ static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char 
                                 if (r == -E2BIG)
                                         r = grub_interp_fail(in, r, item->line, "more than %d menu entries",
                                                              KP_BOOTCFG_MAX_ENTRIES);
+                                else if (r == -ENOSPC)
+                                        r = grub_interp_fail(in, -E2BIG, item->line, KP_BOOTCFG_PLAN_TEXT_MESSAGE,
+                                                             KP_BOOTCFG_MAX_PLAN_TEXT);
                                 break;
                         }
                         continue;
                 }
 
                 /* A submenu runs in a new context of the exported variables, with its own menu. */
-                _cleanup_(grub_env_freep) GrubEnv *sub = NULL;
                 _cleanup_free_ char *path = NULL;
-                GrubEnv *saved_env = in->env;
+                GrubEnv *sub = NULL, *saved_env = in->env;
                 GrubMenu *saved_menu = in->menu;
-                const char *saved_file = in->file;
                 GrubMenu sub_menu = {};
                 GrubSaved saved = {};
+                size_t path_cost;
                 const char *own;
 
                 if (depth + 1 >= KP_BOOTCFG_MAX_DEPTH) {
@@ -146,36 +172,54 @@ static int build_level(GrubInterp *in, GrubMenu *menu, GrubEnv *ctx, const char 
                                              KP_BOOTCFG_MAX_DEPTH);
                         break;
                 }
-                sub = grub_env_copy(ctx, true);
                 path = kp_menu_path_append(prefix, item->title);
-                if (!sub || !path) {
+                if (!path) {
                         r = -ENOMEM;
                         break;
                 }
-                r = grub_interp_save(in, &saved);
+                /* Each level's path is alive while the levels below it are built. */
+                path_cost = grub_alloc_cost(strlen(path) + 1);
+                r = grub_interp_hold(in, path_cost);
                 if (r < 0)
                         break;
+                r = grub_interp_env_copy(in, ctx, true, &sub);
+                if (r >= 0) {
+                        r = grub_interp_save(in, &saved);
+                        if (r < 0)
+                                grub_interp_env_drop(in, sub);
+                }
+                if (r < 0) {
+                        grub_interp_release(in, path_cost);
+                        break;
+                }
                 node->submenu = true;
 
                 in->env = sub;
                 in->menu = &sub_menu;
-                in->file = item->file;
                 /* GRUB sets `default` to the rest of the path before the body runs; what the body sets wins. */
                 grub_interp_unset(in, "default");
                 r = item->body ? grub_interp_run_with_params(in, item->body, item->params, item->n_params) : 0;
                 in->env = saved_env;
                 in->menu = saved_menu;
-                in->file = saved_file;
-                if (r >= 0 && (own = grub_env_get(sub, "default")) && !(node->own_default = strdup(own)))
-                        r = -ENOMEM;
+                in->file = item->file;
+                in->line = item->line;
+                if (r >= 0 && (own = grub_env_get(sub, "default"))) {
+                        r = grub_interp_hold(in, grub_alloc_cost(strlen(own) + 1));
+                        if (r >= 0 && !(node->own_default = strdup(own)))
+                                r = -ENOMEM;
+                }
                 if (r >= 0)
                         r = build_level(in, &sub_menu, sub, path, depth + 1, plan, &node->children,
                                         &node->n_children);
                 grub_interp_restore(in, &saved);
+                grub_interp_env_drop(in, sub);
+                grub_interp_release(in, sub_menu.bytes + path_cost);
                 grub_menu_done(&sub_menu);
                 if (r < 0)
                         break;
         }
+        in->file = saved_file;
+        in->line = saved_line;
         if (r < 0) {
                 nodes_free(nodes, n_nodes);
                 return r;
@@ -244,10 +288,6 @@ int kp_grub2_parse(const char *path, const char *data, size_t size, const KpBoot
         GrubMenu top = {};
         int r;
 
-        r = grub_script_parse(file, data, size, error, &script);
-        if (r < 0)
-                return r;
-
         plan = kp_boot_plan_new(KP_BOOT_CONFIG_GRUB2);
         if (!plan)
                 return -ENOMEM;
@@ -255,6 +295,10 @@ int kp_grub2_parse(const char *path, const char *data, size_t size, const KpBoot
                 return -ENOMEM;
 
         r = grub_interp_init(&in, path, &reader, flags, &warnings, error);
+        if (r < 0)
+                goto finish;
+        /* The configuration's own tree counts against the same memory budget as everything after it. */
+        r = grub_script_parse_budget(file, data, size, &in.budget, error, &script);
         if (r < 0)
                 goto finish;
         in.menu = &top;

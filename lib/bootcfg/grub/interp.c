@@ -56,6 +56,10 @@ int grub_interp_fail(GrubInterp *in, int err, unsigned line, const char *format,
         va_list ap;
         int r;
 
+        /* A budget spent earlier in the command is why whatever failed after it failed. */
+        if (in->over_budget < 0)
+                return in->over_budget;
+
         va_start(ap, format);
         r = vasprintf(&msg, format, ap);
         va_end(ap);
@@ -64,12 +68,42 @@ int grub_interp_fail(GrubInterp *in, int err, unsigned line, const char *format,
         return kp_error_set(in->error, err, "%s:%u: %s", in->file, line, msg);
 }
 
+int grub_interp_hold(GrubInterp *in, size_t bytes)
+{
+        return grub_budget_hold(&in->budget, bytes, in->file, in->line, in->error);
+}
+
+void grub_interp_release(GrubInterp *in, size_t bytes)
+{
+        grub_budget_release(&in->budget, bytes);
+}
+
+int grub_interp_charge(GrubInterp *in, uint64_t bytes)
+{
+        int r;
+
+        /* Once over, the first reason stays: whatever the command does next is refused anyway. */
+        if (in->over_budget < 0)
+                return in->over_budget;
+        r = grub_budget_copy(&in->budget, bytes, in->file, in->line, in->error);
+        if (r < 0)
+                in->over_budget = r;
+        return r;
+}
+
 int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char **ret_name)
 {
         GrubScript **n;
         char **nn, *copy = NULL;
+        int r;
 
         if (name) {
+                /* The tree was charged by its parse; the name it is known by is charged here. */
+                r = grub_interp_hold(in, grub_alloc_cost(strlen(name) + 1) + 2 * sizeof(char *));
+                if (r < 0) {
+                        grub_script_free(s);
+                        return r;
+                }
                 copy = strdup(name);
                 if (!copy) {
                         grub_script_free(s);
@@ -101,15 +135,24 @@ int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char 
 int grub_interp_save(GrubInterp *in, GrubSaved *ret)
 {
         const GrubScript **bodies = NULL;
+        size_t bytes = 0;
+        int r;
 
         if (in->n_funcs > 0) {
+                bytes = grub_alloc_cost(in->n_funcs * sizeof(*bodies));
+                r = grub_interp_hold(in, bytes);
+                if (r < 0)
+                        return r;
                 bodies = calloc(in->n_funcs, sizeof(*bodies));
-                if (!bodies)
+                if (!bodies) {
+                        grub_interp_release(in, bytes);
                         return -ENOMEM;
+                }
                 for (size_t i = 0; i < in->n_funcs; i++)
                         bodies[i] = in->funcs[i].body;
         }
-        *ret = (GrubSaved) { .bodies = bodies, .n_funcs = in->n_funcs, .grubenv_path = in->grubenv_path };
+        *ret = (GrubSaved) { .bodies = bodies, .n_funcs = in->n_funcs, .grubenv_path = in->grubenv_path,
+                             .bytes = bytes };
         in->grubenv_path = NULL;
         return 0;
 }
@@ -117,12 +160,15 @@ int grub_interp_save(GrubInterp *in, GrubSaved *ret)
 void grub_interp_restore(GrubInterp *in, GrubSaved *saved)
 {
         assert(saved->n_funcs <= in->n_funcs);
-        for (size_t i = saved->n_funcs; i < in->n_funcs; i++)
+        for (size_t i = saved->n_funcs; i < in->n_funcs; i++) {
+                grub_interp_release(in, grub_alloc_cost(in->funcs[i].name_len + 1) + 2 * sizeof(*in->funcs));
                 free(in->funcs[i].name);
+        }
         in->n_funcs = saved->n_funcs;
         for (size_t i = 0; i < saved->n_funcs; i++)
                 in->funcs[i].body = saved->bodies[i];
         free(saved->bodies);
+        grub_interp_release(in, saved->bytes);
         free(in->grubenv_path);
         in->grubenv_path = saved->grubenv_path;
         *saved = (GrubSaved) {};
@@ -240,13 +286,15 @@ typedef struct Argv {
         char **args;        /* args[n - 1] may be NULL: a slot nothing went into yet */
         size_t n;
         size_t len, cap;    /* of args[n - 1], so appending to it is not quadratic */
+        size_t held;        /* charged to the memory budget for all of it */
 } Argv;
 
-static void argv_done(Argv *a)
+static void argv_done(GrubInterp *in, Argv *a)
 {
         for (size_t i = 0; i < a->n; i++)
                 free(a->args[i]);
         free(a->args);
+        grub_interp_release(in, a->held);
         *a = (Argv) {};
 }
 
@@ -255,10 +303,20 @@ static int argv_next(GrubInterp *in, unsigned line, Argv *a)
 {
         char **n;
 
+        int r;
+
         if (a->n > 0 && !a->args[a->n - 1])
                 return 0;
         if (a->n >= GRUB_MAX_ARGS)
                 return grub_interp_fail(in, -E2BIG, line, "more than %d arguments", GRUB_MAX_ARGS);
+        r = grub_budget_word(&in->budget, in->file, line, in->error);
+        if (r < 0)
+                return r;
+        /* The slot, with the room kp_grow() keeps beside it. */
+        r = grub_interp_hold(in, 2 * sizeof(char *));
+        if (r < 0)
+                return r;
+        a->held += 2 * sizeof(char *);
         n = kp_grow(a->args, a->n, sizeof(char *));
         if (!n)
                 return -ENOMEM;
@@ -272,16 +330,29 @@ static int argv_next(GrubInterp *in, unsigned line, Argv *a)
 static int argv_append(GrubInterp *in, unsigned line, Argv *a, const char *s, size_t len)
 {
         char *cur = a->args[a->n - 1];
+        int r;
 
         if (a->len + len > GRUB_MAX_VALUE)
                 return grub_interp_fail(in, -E2BIG, line, "word of more than %d bytes", GRUB_MAX_VALUE);
+        r = grub_interp_charge(in, len);
+        if (r < 0)
+                return r;
         if (!cur || a->len + len + 1 > a->cap) {
                 size_t cap = MAX(a->cap * 2, a->len + len + 1);
-                cur = realloc(cur, MAX(cap, (size_t) 16));
-                if (!cur)
+                cap = MAX(cap, (size_t) 16);
+                size_t more = grub_alloc_cost(cap) - (cur ? grub_alloc_cost(a->cap) : 0);
+
+                r = grub_interp_hold(in, more);
+                if (r < 0)
+                        return r;
+                cur = realloc(cur, cap);
+                if (!cur) {
+                        grub_interp_release(in, more);
                         return -ENOMEM;
+                }
+                a->held += more;
                 a->args[a->n - 1] = cur;
-                a->cap = MAX(cap, (size_t) 16);
+                a->cap = cap;
         }
         memcpy(cur + a->len, s, len);
         a->len += len;
@@ -299,6 +370,10 @@ static int argv_split_append(GrubInterp *in, unsigned line, Argv *a, const char 
 {
         int r;
 
+        /* Blanks are read but not appended: reading them is charged. */
+        r = grub_interp_charge(in, strlen(s));
+        if (r < 0)
+                return r;
         while (*s && grub_isspace(*s))
                 s++;
         while (*s) {
@@ -404,8 +479,10 @@ static int expand_words(GrubInterp *in, unsigned line, const GrubWord *words, si
                         }
                 }
         }
+        if (r >= 0)
+                r = in->over_budget;
         if (r < 0) {
-                argv_done(&a);
+                argv_done(in, &a);
                 return r;
         }
         if (a.n > 0 && !a.args[a.n - 1])
@@ -447,6 +524,8 @@ static GrubOrigin word_value_origin(GrubInterp *in, const GrubWord *w)
 
 /* ---- running commands ---- */
 
+static int run_cmd_at_line(GrubInterp *in, const GrubCmd *c);
+
 static int run_function(GrubInterp *in, const GrubCmd *c, const GrubScript *body, char **argv, size_t argc)
 {
         char **saved_params = in->params;
@@ -472,31 +551,46 @@ static int run_function(GrubInterp *in, const GrubCmd *c, const GrubScript *body
 
 static const GrubScript *find_function(GrubInterp *in, const char *name)
 {
+        size_t len = strlen(name);
+
         in->lookups += in->n_funcs;
         for (size_t i = 0; i < in->n_funcs; i++)
-                if (streq(in->funcs[i].name, name))
+                if (grub_interp_name_eq(in, in->funcs[i].name, in->funcs[i].name_len, name, len))
                         return in->funcs[i].body;
         return NULL;
 }
 
 static int define_function(GrubInterp *in, const GrubCmd *c)
 {
+        size_t len = strlen(c->name), cost;
         typeof(in->funcs) n;
+        int r;
 
         for (size_t i = 0; i < in->n_funcs; i++)
-                if (streq(in->funcs[i].name, c->name)) {
+                if (grub_interp_name_eq(in, in->funcs[i].name, in->funcs[i].name_len, c->name, len)) {
                         in->funcs[i].body = c->body;
                         return 0;
                 }
+        if (in->over_budget < 0)
+                return in->over_budget;
         if (in->n_funcs >= GRUB_MAX_VARIABLES)
                 return grub_interp_fail(in, -E2BIG, c->line, "more than %d functions", GRUB_MAX_VARIABLES);
+        cost = grub_alloc_cost(len + 1) + 2 * sizeof(*in->funcs);
+        r = grub_interp_hold(in, cost);
+        if (r < 0)
+                return r;
         n = kp_grow(in->funcs, in->n_funcs, sizeof(*in->funcs));
-        if (!n)
+        if (!n) {
+                grub_interp_release(in, cost);
                 return -ENOMEM;
+        }
         in->funcs = n;
         in->funcs[in->n_funcs].name = strdup(c->name);
-        if (!in->funcs[in->n_funcs].name)
+        if (!in->funcs[in->n_funcs].name) {
+                grub_interp_release(in, cost);
                 return -ENOMEM;
+        }
+        in->funcs[in->n_funcs].name_len = len;
         in->funcs[in->n_funcs++].body = c->body;
         return 0;
 }
@@ -516,7 +610,7 @@ static int run_simple(GrubInterp *in, const GrubCmd *c)
         if (r < 0)
                 return r;
         if (a.n == 0) {
-                argv_done(&a);
+                argv_done(in, &a);
                 return 0;
         }
         argv = a.args;
@@ -524,7 +618,7 @@ static int run_simple(GrubInterp *in, const GrubCmd *c)
         if (streq(argv[0], "!")) {
                 if (argc < 2) {
                         in->status = 1;
-                        argv_done(&a);
+                        argv_done(in, &a);
                         return 0;
                 }
                 invert = true;
@@ -550,11 +644,25 @@ static int run_simple(GrubInterp *in, const GrubCmd *c)
         }
         if (r >= 0 && invert)
                 in->status = in->status == 0 ? 1 : 0;
-        argv_done(&a);
+        argv_done(in, &a);
         return r;
 }
 
 static int run_cmd(GrubInterp *in, const GrubCmd *c)
+{
+        unsigned saved_line = in->line;
+        int r;
+
+        in->line = c->line;
+        r = run_cmd_at_line(in, c);
+        in->line = saved_line;
+        /* A charge that could not fail where it happened fails the command. */
+        if (r >= 0 && in->over_budget < 0)
+                r = in->over_budget;
+        return r;
+}
+
+static int run_cmd_at_line(GrubInterp *in, const GrubCmd *c)
 {
         int r;
 

@@ -29,6 +29,7 @@
 
 #include "bootcfg/bootfs.h"
 #include "bootcfg/bootplan-internal.h"
+#include "bootcfg/grub/budget.h"
 #include "bootcfg/grub/parser.h"
 
 /* Variables in one context: real configs set fewer than a hundred. */
@@ -67,6 +68,8 @@ typedef enum GrubOrigin {
 typedef struct GrubVar {
         char *name;
         char *value;
+        size_t name_len;        /* lengths: names are compared by length first */
+        size_t value_len;
         bool exported;
         GrubOrigin origin;
 } GrubVar;
@@ -74,19 +77,25 @@ typedef struct GrubVar {
 typedef struct GrubEnv {
         GrubVar *vars;
         size_t n_vars;
+        size_t bytes;           /* what its variables hold, as charged to the memory budget */
 } GrubEnv;
 
 GrubEnv *grub_env_new(void);
 GrubEnv *grub_env_free(GrubEnv *env);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GrubEnv *, grub_env_free);
+/* What one variable holds, as the memory budget counts it. */
+size_t grub_var_cost(size_t name_len, size_t value_len);
 /* A deep copy; with exported_only, what grub_env_context_open() keeps. */
 GrubEnv *grub_env_copy(const GrubEnv *env, bool exported_only);
+/* What grub_env_copy() would allocate (its bytes), without copying. */
+size_t grub_env_copy_cost(const GrubEnv *env, bool exported_only);
 const GrubVar *grub_env_find(const GrubEnv *env, const char *name);
 const char *grub_env_get(const GrubEnv *env, const char *name);
 
 /* A device name GRUB would have put in a variable, and what it stands for. */
 typedef struct GrubDevice {
         char *name;
+        size_t name_len;
         KpDeviceSpec spec;
         bool is_config_fs;      /* the filesystem KpBootFs reads */
 } GrubDevice;
@@ -117,6 +126,7 @@ typedef struct GrubMenuItem {
 struct GrubMenu {
         GrubMenuItem *items;
         size_t n_items;
+        size_t bytes;           /* what its items hold, as charged to the memory budget */
 };
 
 void grub_menu_done(GrubMenu *m);
@@ -149,6 +159,7 @@ typedef struct GrubInterp {
         GrubEnv *env;
         struct {
                 char *name;
+                size_t name_len;
                 const GrubScript *body;
         } *funcs;
         size_t n_funcs;
@@ -169,6 +180,9 @@ typedef struct GrubInterp {
         unsigned call_depth;
         uint64_t steps;
         uint64_t lookups;               /* names compared, against GRUB_MAX_LOOKUPS */
+        GrubBudget budget;              /* bytes held, bytes of work, words (budget.h) */
+        unsigned line;                  /* of the command running, for the budgets' messages */
+        int over_budget;                /* a charge that could not fail there failed: the error to return */
         int status;                     /* $? */
         bool returning;                 /* `return` ran in a function */
 
@@ -192,6 +206,7 @@ typedef struct GrubSaved {
         const GrubScript **bodies;      /* each function's body as it was */
         size_t n_funcs;
         char *grubenv_path;
+        size_t bytes;                   /* charged for bodies */
 } GrubSaved;
 
 int grub_interp_save(GrubInterp *in, GrubSaved *ret);
@@ -206,6 +221,25 @@ int grub_interp_run_with_params(GrubInterp *in, const GrubScript *body, char **p
 GrubOrigin grub_interp_set_origin(GrubInterp *in, const GrubCmd *c);
 /* Keeps s (and a copy of name) alive as long as the interpreter. */
 int grub_interp_own(GrubInterp *in, GrubScript *s, const char *name, const char **ret_name);
+
+/*
+ * The budgets (budget.h), charged with the file and line of the command
+ * running. grub_interp_hold() fails (-E2BIG, with the reason) when bytes
+ * would not fit in the memory budget; grub_interp_release() gives them
+ * back. grub_interp_charge() charges bytes of work; where its caller
+ * cannot fail, the failure is kept in over_budget and the command ends
+ * with it.
+ */
+int grub_interp_hold(GrubInterp *in, size_t bytes);
+void grub_interp_release(GrubInterp *in, size_t bytes);
+int grub_interp_charge(GrubInterp *in, uint64_t bytes);
+/* Whether name (of len bytes) equals a known name, with the bytes compared charged as work. */
+bool grub_interp_name_eq(GrubInterp *in, const char *known, size_t known_len, const char *name, size_t len);
+
+/* A copy of env (exported_only: grub_env_context_open()'s), charged to the memory budget. */
+int grub_interp_env_copy(GrubInterp *in, const GrubEnv *env, bool exported_only, GrubEnv **ret);
+/* Frees a copy from grub_interp_env_copy() and gives its bytes back. NULL is fine. */
+void grub_interp_env_drop(GrubInterp *in, GrubEnv *env);
 
 /* Records a warning "file:line: ...". */
 void grub_interp_warn(GrubInterp *in, unsigned line, const char *format, ...) _printf_(3, 4);

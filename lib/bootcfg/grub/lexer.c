@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <string.h>
 
 #include "bootcfg/bootplan.h"
@@ -9,10 +10,12 @@
 
 void grub_word_done(GrubWord *w)
 {
+        /* A plain word's text is its only part's (see lex_word()). */
+        if (w->n_parts == 0 || w->plain != w->parts[0].text)
+                free(w->plain);
         for (size_t i = 0; i < w->n_parts; i++)
                 free(w->parts[i].text);
         free(w->parts);
-        free(w->plain);
         *w = (GrubWord) {};
 }
 
@@ -22,17 +25,23 @@ void grub_token_done(GrubToken *t)
         *t = (GrubToken) {};
 }
 
-int grub_lexer_init(GrubLexer *l, const char *file, const char *data, size_t size, KpError *error)
+int grub_lexer_init(GrubLexer *l, const char *file, const char *data, size_t size, GrubBudget *budget,
+                    KpError *error)
 {
         unsigned line = 1;
         bool line_start = true, dropping = false;
         size_t j = 0;
         char *buf;
+        int r;
 
-        *l = (GrubLexer) { .file = file, .error = error, .line = 1 };
+        *l = (GrubLexer) { .file = file, .error = error, .line = 1, .budget = budget };
         if (size > KP_BOOTCFG_MAX_SIZE)
                 return kp_error_set(error, -EFBIG, "%s: %zu bytes exceeds the limit of %d bytes", file, size,
                                     KP_BOOTCFG_MAX_SIZE);
+        /* Reading the text is work too: a file sourced a thousand times is parsed a thousand times. */
+        r = grub_budget_copy(budget, size, file, 1, error);
+        if (r < 0)
+                return r;
         buf = malloc(size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -72,6 +81,16 @@ void grub_lexer_done(GrubLexer *l)
         l->buf = NULL;
 }
 
+int grub_lexer_charge(GrubLexer *l, size_t bytes)
+{
+        int r = grub_budget_hold(l->budget, bytes, l->file, l->line, l->error);
+
+        if (r < 0)
+                return r;
+        l->bytes += bytes;
+        return 0;
+}
+
 /* A growing text buffer for the part being read. */
 typedef struct TextBuf {
         char *s;
@@ -94,11 +113,16 @@ static int textbuf_add(TextBuf *b, const char *s, size_t n)
         return 0;
 }
 
-static int word_add_part(GrubWord *w, GrubPartKind kind, const char *text, size_t n)
+static int word_add_part(GrubLexer *l, GrubWord *w, GrubPartKind kind, const char *text, size_t n)
 {
         GrubPart *np;
         char *t;
+        int r;
 
+        /* The text, and the part's slot with the room kp_grow() keeps beside it. */
+        r = grub_lexer_charge(l, grub_alloc_cost(n + 1) + 2 * sizeof(GrubPart));
+        if (r < 0)
+                return r;
         t = strndup(text ?: "", n);
         if (!t)
                 return -ENOMEM;
@@ -113,13 +137,13 @@ static int word_add_part(GrubWord *w, GrubPartKind kind, const char *text, size_
 }
 
 /* Moves the pending unquoted text into a part. */
-static int flush_text(GrubWord *w, TextBuf *b)
+static int flush_text(GrubLexer *l, GrubWord *w, TextBuf *b)
 {
         int r;
 
         if (b->len == 0)
                 return 0;
-        r = word_add_part(w, GRUB_PART_TEXT, b->s, b->len);
+        r = word_add_part(l, w, GRUB_PART_TEXT, b->s, b->len);
         b->len = 0;
         return r;
 }
@@ -182,13 +206,13 @@ static int lex_variable(GrubLexer *l, GrubWord *w, GrubPartKind kind)
                 if (n == 0 || s + 1 + n >= end || s[1 + n] != '}')
                         return lex_error(l, l->line, "bad ${...} variable reference");
                 l->pos += n + 2;
-                return word_add_part(w, kind, s + 1, n);
+                return word_add_part(l, w, kind, s + 1, n);
         }
         n = var_name_length(s, end);
         if (n == 0)
                 return lex_error(l, l->line, "'$' starts no variable reference");
         l->pos += n;
-        return word_add_part(w, kind, s, n);
+        return word_add_part(l, w, kind, s, n);
 }
 
 static int lex_double_quoted(GrubLexer *l, GrubWord *w)
@@ -198,7 +222,7 @@ static int lex_double_quoted(GrubLexer *l, GrubWord *w)
         int r;
 
         /* An opening quote makes the argument exist, even as "". */
-        r = word_add_part(w, GRUB_PART_QUOTED, "", 0);
+        r = word_add_part(l, w, GRUB_PART_QUOTED, "", 0);
         for (; r >= 0;) {
                 char c;
 
@@ -230,7 +254,7 @@ static int lex_double_quoted(GrubLexer *l, GrubWord *w)
                 }
                 if (c == '$') {
                         if (b.len > 0) {
-                                r = word_add_part(w, GRUB_PART_QUOTED, b.s, b.len);
+                                r = word_add_part(l, w, GRUB_PART_QUOTED, b.s, b.len);
                                 b.len = 0;
                                 if (r < 0)
                                         break;
@@ -245,7 +269,7 @@ static int lex_double_quoted(GrubLexer *l, GrubWord *w)
                 l->pos++;
         }
         if (r >= 0 && b.len > 0)
-                r = word_add_part(w, GRUB_PART_QUOTED, b.s, b.len);
+                r = word_add_part(l, w, GRUB_PART_QUOTED, b.s, b.len);
         free(b.s);
         return r;
 }
@@ -258,17 +282,23 @@ static bool ends_word(char c)
 static int lex_word(GrubLexer *l, GrubToken *ret)
 {
         GrubWord w = { .line = l->line };
-        size_t start = l->pos, line_start = l->pos;
+        size_t start = l->pos;
+        const char *nl;
         int r = 0;
 
         /*
          * Only '#' lines and carriage returns were dropped from buf, so
          * the column is the source's unless a '\r' precedes the word on
-         * its line; whoever uses it compares the bytes there.
+         * its line; whoever uses it compares the bytes there. Words come
+         * in order, so only the bytes since the last word are searched
+         * for a newline: a line of 500,000 words costs one pass, not one
+         * pass back to the line's start per word.
          */
-        while (line_start > 0 && l->buf[line_start - 1] != '\n')
-                line_start--;
-        w.column = start - line_start;
+        nl = start > l->scanned ? memrchr(l->buf + l->scanned, '\n', start - l->scanned) : NULL;
+        if (nl)
+                l->line_start = (size_t) (nl - l->buf) + 1;
+        l->scanned = start;
+        w.column = start - l->line_start;
         bool plain = true;
         TextBuf b = {};
 
@@ -294,7 +324,7 @@ static int lex_word(GrubLexer *l, GrubToken *ret)
                         unsigned start_line = l->line;
 
                         plain = false;
-                        r = flush_text(&w, &b);
+                        r = flush_text(l, &w, &b);
                         if (r < 0)
                                 break;
                         q = memchr(s, '\'', l->size - l->pos - 1);
@@ -305,19 +335,19 @@ static int lex_word(GrubLexer *l, GrubToken *ret)
                         for (const char *p = s; p < q; p++)
                                 if (*p == '\n')
                                         l->line++;
-                        r = word_add_part(&w, GRUB_PART_QUOTED, s, (size_t) (q - s));
+                        r = word_add_part(l, &w, GRUB_PART_QUOTED, s, (size_t) (q - s));
                         l->pos = (size_t) (q - l->buf) + 1;
                 } else if (c == '"' || (c == '$' && l->pos + 1 < l->size && l->buf[l->pos + 1] == '"')) {
                         /* $"..." is GRUB's translatable string; with no translations it reads as "...". */
                         plain = false;
-                        r = flush_text(&w, &b);
+                        r = flush_text(l, &w, &b);
                         if (r < 0)
                                 break;
                         l->pos += c == '$' ? 2 : 1;
                         r = lex_double_quoted(l, &w);
                 } else if (c == '$') {
                         plain = false;
-                        r = flush_text(&w, &b);
+                        r = flush_text(l, &w, &b);
                         if (r < 0)
                                 break;
                         l->pos++;
@@ -328,12 +358,17 @@ static int lex_word(GrubLexer *l, GrubToken *ret)
                 }
         }
         if (r >= 0)
-                r = flush_text(&w, &b);
+                r = flush_text(l, &w, &b);
         free(b.s);
+        /*
+         * A plain word (no quote, escape or variable) is one text part
+         * holding exactly what was written: its plain form is that part's
+         * text, not a copy. Most words of a grub.cfg are plain, and a copy
+         * of each made a third of the parse tree.
+         */
         if (r >= 0 && plain) {
-                w.plain = strndup(l->buf + start, l->pos - start);
-                if (!w.plain)
-                        r = -ENOMEM;
+                assert(w.n_parts == 1 && strlen(w.parts[0].text) == l->pos - start);
+                w.plain = w.parts[0].text;
         }
         if (r < 0) {
                 grub_word_done(&w);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bootcfg/grub/budget.h"
 #include "kunpack.h"
 
 typedef enum GrubPartKind {
@@ -40,7 +41,11 @@ typedef struct GrubPart {
 typedef struct GrubWord {
         GrubPart *parts;
         size_t n_parts;
-        /* The word as written, when it is a plain unquoted name: how keywords are recognised. */
+        /*
+         * The word as written, when it is a plain unquoted name: how
+         * keywords are recognised. It is the text of the word's only part,
+         * not a copy of its own.
+         */
         char *plain;
         unsigned line;
         size_t column;    /* bytes from the start of its line to the word's first byte */
@@ -69,19 +74,35 @@ typedef struct GrubLexer {
         size_t size;
         size_t pos;
         unsigned line;
+        size_t line_start; /* where the line of the last word began in buf */
+        size_t scanned;    /* buf was searched for newlines up to here */
         const char *file; /* for messages */
         KpError *error;
+        /*
+         * The memory budget the tokens and the tree they become count
+         * against: charged as they are allocated (grub_lexer_charge()),
+         * all bytes together, even for tokens the parser then drops.
+         */
+        GrubBudget *budget;
+        size_t bytes;     /* what this parse charged so far */
 } GrubLexer;
 
 /*
  * Prepares lexing data as config file file. -EBADMSG for a NUL byte
  * (GRUB would silently cut the line there), -EFBIG past KP_BOOTCFG_MAX_SIZE.
  */
-int grub_lexer_init(GrubLexer *l, const char *file, const char *data, size_t size, KpError *error);
+int grub_lexer_init(GrubLexer *l, const char *file, const char *data, size_t size, GrubBudget *budget,
+                    KpError *error);
 void grub_lexer_done(GrubLexer *l);
 
 /* The next token. -EBADMSG (with file:line) on a lexical error. */
 int grub_lexer_next(GrubLexer *l, GrubToken *ret);
+
+/*
+ * Charges bytes of the parse tree to the lexer's budget (with the line
+ * being read in the message). -E2BIG when the budget is spent.
+ */
+int grub_lexer_charge(GrubLexer *l, size_t bytes);
 
 void grub_word_done(GrubWord *w);
 void grub_token_done(GrubToken *t);

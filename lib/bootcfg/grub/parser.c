@@ -117,10 +117,30 @@ static int enter(Parser *p, unsigned line)
         return 0;
 }
 
-static int script_append(GrubScript *s, GrubCmd *c)
+/* A new empty script, charged to the budget. */
+static GrubScript *script_new(Parser *p, int *r)
 {
-        GrubCmd *n = kp_grow(s->cmds, s->n_cmds, sizeof(GrubCmd));
+        GrubScript *s;
 
+        *r = grub_lexer_charge(&p->lex, grub_alloc_cost(sizeof(GrubScript)));
+        if (*r < 0)
+                return NULL;
+        s = calloc(1, sizeof(GrubScript));
+        if (!s)
+                *r = -ENOMEM;
+        return s;
+}
+
+static int script_append(Parser *p, GrubScript *s, GrubCmd *c)
+{
+        GrubCmd *n;
+        int r;
+
+        /* The command's slot, with the room kp_grow() keeps beside it. */
+        r = grub_lexer_charge(&p->lex, 2 * sizeof(GrubCmd));
+        if (r < 0)
+                return r;
+        n = kp_grow(s->cmds, s->n_cmds, sizeof(GrubCmd));
         if (!n)
                 return -ENOMEM;
         s->cmds = n;
@@ -165,9 +185,9 @@ static int parse_commands(Parser *p, const Terminators *term, GrubScript **ret)
         GrubToken *t;
         int r;
 
-        s = calloc(1, sizeof(*s));
+        s = script_new(p, &r);
         if (!s)
-                return -ENOMEM;
+                return r;
         r = skip_newlines(p);
         if (r < 0)
                 return r;
@@ -186,7 +206,7 @@ static int parse_commands(Parser *p, const Terminators *term, GrubScript **ret)
                 r = parse_command(p, &c);
                 if (r < 0)
                         return r;
-                r = script_append(s, &c);
+                r = script_append(p, s, &c);
                 if (r < 0) {
                         cmd_done(&c);
                         return r;
@@ -277,13 +297,11 @@ static int parse_if_clause(Parser *p, unsigned line, GrubCmd *ret)
                         unsigned l = t->line;
 
                         consume(p);
-                        c.else_part = calloc(1, sizeof(GrubScript));
-                        if (!c.else_part)
-                                r = -ENOMEM;
+                        c.else_part = script_new(p, &r);
                         if (r >= 0)
                                 r = parse_if_clause(p, l, &inner);
                         if (r >= 0)
-                                r = script_append(c.else_part, &inner);
+                                r = script_append(p, c.else_part, &inner);
                         cmd_done(&inner);
                 }
         }
@@ -319,7 +337,9 @@ static int parse_function(Parser *p, GrubCmd *ret)
                 return r;
         if (t->kind != GRUB_TOKEN_WORD || !is_identifier(t->word.plain) || is_reserved(t))
                 return unexpected(p, t);
-        c.name = TAKE_PTR(t->word.plain);
+        /* The name is the plain word's only part: taken from there. */
+        c.name = TAKE_PTR(t->word.parts[0].text);
+        t->word.plain = NULL;
         consume(p);
 
         r = enter(p, c.line);
@@ -396,10 +416,15 @@ static int parse_loop(Parser *p, GrubCmd *ret)
         return 0;
 }
 
-static int word_append(GrubCmd *c, GrubWord *w)
+static int word_append(Parser *p, GrubCmd *c, GrubWord *w)
 {
-        GrubWord *n = kp_grow(c->words, c->n_words, sizeof(GrubWord));
+        GrubWord *n;
+        int r;
 
+        r = grub_lexer_charge(&p->lex, 2 * sizeof(GrubWord));
+        if (r < 0)
+                return r;
+        n = kp_grow(c->words, c->n_words, sizeof(GrubWord));
         if (!n)
                 return -ENOMEM;
         c->words = n;
@@ -432,7 +457,7 @@ static int parse_command(Parser *p, GrubCmd *ret)
 
         c.line = t->line;
         while ((t = peek(p, &r)) && t->kind == GRUB_TOKEN_WORD) {
-                r = word_append(&c, &t->word);
+                r = word_append(p, &c, &t->word);
                 consume(p);
                 if (r < 0)
                         break;
@@ -456,21 +481,20 @@ static int parse_command(Parser *p, GrubCmd *ret)
         return 0;
 }
 
-int grub_script_parse(const char *file, const char *data, size_t size, KpError *error, GrubScript **ret)
+int grub_script_parse_budget(const char *file, const char *data, size_t size, GrubBudget *budget, KpError *error,
+                             GrubScript **ret)
 {
         _cleanup_(grub_script_freep) GrubScript *s = NULL;
         Parser p = { .file = file, .error = error };
         GrubToken *t;
         int r;
 
-        r = grub_lexer_init(&p.lex, file, data, size, error);
+        r = grub_lexer_init(&p.lex, file, data, size, budget, error);
         if (r < 0)
                 return r;
-        s = calloc(1, sizeof(*s));
-        if (!s) {
-                r = -ENOMEM;
+        s = script_new(&p, &r);
+        if (!s)
                 goto finish;
-        }
 
         for (;;) {
                 GrubCmd c = {};
@@ -490,7 +514,7 @@ int grub_script_parse(const char *file, const char *data, size_t size, KpError *
                         r = parse_command(&p, &c);
                 if (r < 0)
                         goto finish;
-                r = script_append(s, &c);
+                r = script_append(&p, s, &c);
                 if (r < 0) {
                         cmd_done(&c);
                         goto finish;
@@ -506,11 +530,22 @@ int grub_script_parse(const char *file, const char *data, size_t size, KpError *
                         goto finish;
                 }
         }
+        s->bytes = p.lex.bytes;
         *ret = TAKE_PTR(s);
         r = 0;
 finish:
         if (p.have_tok)
                 grub_token_done(&p.tok);
+        /* What a failed parse charged is freed with it. */
+        if (r < 0)
+                grub_budget_release(budget, p.lex.bytes);
         grub_lexer_done(&p.lex);
         return r;
+}
+
+int grub_script_parse(const char *file, const char *data, size_t size, KpError *error, GrubScript **ret)
+{
+        GrubBudget budget = {};
+
+        return grub_script_parse_budget(file, data, size, &budget, error, ret);
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "bootcfg/grub/budget.h"
 #include "bootcfg/grub/lexer.h"
 #include "kunpack.h"
 #include "util/macro.h"
@@ -58,6 +59,7 @@ typedef struct GrubCmd {
 struct GrubScript {
         GrubCmd *cmds;
         size_t n_cmds;
+        size_t bytes;           /* the whole tree's charge to the budget (the top script only) */
 };
 
 /*
@@ -67,6 +69,13 @@ struct GrubScript {
  * KP_BOOTCFG_MAX_SIZE.
  */
 int grub_script_parse(const char *file, const char *data, size_t size, KpError *error, GrubScript **ret);
+/*
+ * The same, with the tree charged to budget as it grows (held until the
+ * evaluation ends; given back when the parse fails): -E2BIG when the
+ * memory budget is spent, and the reading charged as work.
+ */
+int grub_script_parse_budget(const char *file, const char *data, size_t size, GrubBudget *budget, KpError *error,
+                             GrubScript **ret);
 
 GrubScript *grub_script_free(GrubScript *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GrubScript *, grub_script_free);

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bootcfg-dump [--config=PATH --kind=KIND] [--entry=REQUEST] [--fs-uuid=UUID]
- *              [--ignore-next-entry] [--compact] ROOT
+ *              [--ignore-next-entry] [--compact] [--isolated [--memory-limit=MIB]] ROOT
  *
  * Parses a boot configuration from ROOT, a host directory standing for a
  * guest's boot filesystem (test data), and prints the plan as JSON. With
  * no --config, the first of kp_boot_config_candidates[] that exists is used, as
  * the guest inspection does; with none, the fallback. Used by the pygrub
  * comparison (tests/integration/pygrub-config-diff.py) and by hand.
+ *
+ * With --isolated the parse runs as the guest inspection runs it, in a
+ * child process under its limits (bootcfg/parse-isolated.h), and what the
+ * child cost is printed to stderr: "isolated: max_rss=BYTES cpu_usec=N
+ * requests=N limited=0|1". --memory-limit replaces KP_ISOLATE_MEMORY, to
+ * find what an input needs.
  *
  * Files are read below ROOT only: paths with ".." or symlinks leaving it
  * are refused (O_NOFOLLOW on every component through openat()).
@@ -24,6 +30,7 @@
 #include "bootcfg/bootplan-json.h"
 #include "bootcfg/bootplan.h"
 #include "bootcfg/guest-path.h"
+#include "bootcfg/parse-isolated.h"
 #include "util/error.h"
 #include "util/fileio.h"
 #include "util/macro.h"
@@ -128,6 +135,8 @@ int main(int argc, char **argv)
                 { "fs-uuid", required_argument, NULL, 'u' },
                 { "ignore-next-entry", no_argument, NULL, 'i' },
                 { "compact", no_argument, NULL, 'C' },
+                { "isolated", no_argument, NULL, 'I' },
+                { "memory-limit", required_argument, NULL, 'M' },
                 {}
         };
         _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
@@ -136,7 +145,8 @@ int main(int argc, char **argv)
         KpBootConfigKind kind = KP_BOOT_CONFIG_NONE;
         KpBootParseFlags flags = 0;
         KpBootFs fs = { .read_file = dir_read_file, .list_dir = dir_list_dir };
-        bool have_kind = false, pretty = true;
+        bool have_kind = false, pretty = true, isolated = false;
+        KpIsolateOptions iso = {};
         KpError e = {};
         size_t size = 0;
         int c, r;
@@ -164,6 +174,12 @@ int main(int argc, char **argv)
                         break;
                 case 'C':
                         pretty = false;
+                        break;
+                case 'I':
+                        isolated = true;
+                        break;
+                case 'M':
+                        iso.memory = strtoull(optarg, NULL, 10) * 1024 * 1024;
                         break;
                 default:
                         return 1;
@@ -201,7 +217,13 @@ int main(int argc, char **argv)
                 }
         }
 
-        r = kp_boot_config_parse_full(kind, config, data, size, &fs, flags, &e, &plan);
+        if (isolated) {
+                KpIsolateStats st = {};
+                r = kp_boot_config_parse_isolated(kind, config, data, size, &fs, flags, &iso, &e, &plan, &st);
+                fprintf(stderr, "isolated: max_rss=%" PRIu64 " cpu_usec=%" PRIu64 " requests=%u limited=%d\n",
+                        st.max_rss, st.cpu_usec, st.requests, st.limited);
+        } else
+                r = kp_boot_config_parse_full(kind, config, data, size, &fs, flags, &e, &plan);
         if (r >= 0 && entry)
                 r = kp_boot_plan_select(plan, entry, &e);
         if (r >= 0)
