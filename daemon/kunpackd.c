@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kunpackd: keeps every guest's boot plan fresh so that domain starts are
- * answered from the cache (DESIGN.md, "Freshness"), and answers
+ * answered from the cache (docs/design.md, "Freshness"), and answers
  * kunpack-boot's Prepare calls and kunpackctl on its control socket.
  */
 #include <getopt.h>

@@ -62,7 +62,7 @@ bool kp_format_pvgrub_can_load(KpFormat format);
 
 /* ---- limits --------------------------------------------------------------- */
 
-/* A compressed kernel bigger than this is refused (DESIGN.md, security model). */
+/* A compressed kernel bigger than this is refused (docs/design.md, "Limits"). */
 #define KP_MAX_INPUT_DEFAULT (UINT64_C(256) * 1024 * 1024)
 /* libxenguest's own ceiling for a decompressed kernel (XC_DOM_DECOMPRESS_MAX). */
 #define KP_MAX_OUTPUT_DEFAULT (UINT64_C(1024) * 1024 * 1024)

@@ -38,7 +38,7 @@
 #include "kunpack.h"
 #include "util/macro.h"
 
-/* Limits from DESIGN.md's security model. */
+/* Limits on guest text and what it names (docs/design.md, "Limits"; docs/isolation.md). */
 #define KP_BOOTCFG_MAX_SIZE (1024 * 1024)   /* a boot config file */
 #define KP_BOOTCFG_MAX_ENTRIES 1024         /* entries in one menu tree */
 #define KP_BOOTCFG_MAX_DEPTH 16             /* submenu / block nesting */

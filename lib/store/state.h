@@ -5,7 +5,7 @@
  * Per-disk state: what the last scan of a disk found (its boot plan, with
  * every file's size and sha256), when, and the disk's identity just before
  * that scan began. A plan is served without a new scan only while the disk
- * provably has not changed since (DESIGN.md, "Freshness"); when in doubt,
+ * provably has not changed since (docs/design.md, "Freshness"); when in doubt,
  * it is stale.
  *
  *   STATE/disks/<id>.json   one record per disk and request (the boot
