@@ -6,6 +6,7 @@
 
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/string-table.h"
 #include "util/strv.h"
 #include "settings/settings.h"
 #include "settings/xlcfg.h"
@@ -36,10 +37,11 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 #define MAX_DRIVES_PER_APPLIANCE 64
 #define MAX_SCAN_CONCURRENCY 64
 
-const char *kp_on_failure_to_string(KpOnFailure f)
-{
-        return f == KP_ON_FAILURE_FAIL ? "fail" : "pvgrub";
-}
+static const char *const on_failure_table[_KP_ON_FAILURE_MAX] = {
+        [KP_ON_FAILURE_PVGRUB] = "pvgrub",
+        [KP_ON_FAILURE_FAIL] = "fail",
+};
+KP_DEFINE_STRING_TABLE(kp_on_failure, KpOnFailure, on_failure_table);
 
 const char *kp_settings_choose_path(const char *explicit_path, bool *ret_explicit)
 {
@@ -253,11 +255,10 @@ static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *de
 
         case KEY_ON_FAILURE:
                 s = statement_string(st);
-                if (!s || (!streq(s, "pvgrub") && !streq(s, "fail")))
+                if (kp_on_failure_from_string(s, (KpOnFailure *) field) < 0)
                         return kp_error_set(error, -EINVAL,
                                             "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s", file,
                                             line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
-                *(KpOnFailure *) field = streq(s, "fail") ? KP_ON_FAILURE_FAIL : KP_ON_FAILURE_PVGRUB;
                 return 0;
 
         case KEY_SIZE:

@@ -31,9 +31,12 @@
 typedef enum KpOnFailure {
         KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
         KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
+        _KP_ON_FAILURE_MAX,
 } KpOnFailure;
 
+/* "pvgrub", "fail" (kunpack.conf's spelling). */
 const char *kp_on_failure_to_string(KpOnFailure f);
+int kp_on_failure_from_string(const char *s, KpOnFailure *ret);
 
 typedef struct KpSettings {
         char *path;                    /* the file read; NULL when only defaults apply */
