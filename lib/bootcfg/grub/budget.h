@@ -27,6 +27,18 @@
 #include "util/macro.h"
 
 /*
+ * The libFuzzer binaries of the boot-config parsers compile this file's
+ * budget.c with every limit divided (tests/fuzz/meson.build): an input
+ * that reaches a limit then costs milliseconds under the sanitizers
+ * instead of seconds, so the fuzzer spends its time on the paths that
+ * refuse, not in them. The checks are the same; nothing that ships or
+ * runs the tests uses a divisor. Only budget.c may use the limits below.
+ */
+#ifndef GRUB_BUDGET_DIVISOR
+#define GRUB_BUDGET_DIVISOR 1
+#endif
+
+/*
  * Bytes held at once: parse trees (the configuration, sourced files, BLS
  * snippets' bodies), variables in every copy of the environment alive,
  * functions, devices, menu entries with their parameters, the arguments
@@ -35,7 +47,7 @@
  * with 1024 BLS snippets at 4.8 MiB; the configurations of
  * tests/unit/bootcfg/data under 150 KiB. 32 MiB is over twice the largest.
  */
-#define GRUB_MAX_HELD (32 * 1024 * 1024)
+#define GRUB_MAX_HELD (32 * 1024 * 1024 / GRUB_BUDGET_DIVISOR)
 
 /*
  * Bytes copied, expanded and compared over the whole evaluation: every
@@ -44,13 +56,13 @@
  * MiB (mostly their names, compared while they are sorted); 256 MiB is
  * spent in 0.15 s of CPU here.
  */
-#define GRUB_MAX_COPIED (UINT64_C(256) * 1024 * 1024)
+#define GRUB_MAX_COPIED (UINT64_C(256) * 1024 * 1024 / GRUB_BUDGET_DIVISOR)
 
 /*
  * Arguments made over the whole evaluation, each a small allocation of
  * its own. The 1023 entries make 77,000; 4 million take 0.14 s here.
  */
-#define GRUB_MAX_WORDS (4 * 1000 * 1000)
+#define GRUB_MAX_WORDS (4 * 1000 * 1000 / GRUB_BUDGET_DIVISOR)
 
 typedef struct GrubBudget {
         size_t held;            /* bytes held now */
