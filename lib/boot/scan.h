@@ -50,7 +50,7 @@ typedef struct KpScanOptions {
         bool trust_foreign;        /* kunpack.conf trust_foreign_plans, for the freshness check */
         uint64_t max_kernel_size;  /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
         unsigned smp;              /* appliance vCPUs; 0: libguestfs's default */
-        unsigned memsize_mib;      /* appliance memory; 0: KP_GUEST_DEFAULT_MEMSIZE_MIB */
+        unsigned memsize_mib;      /* appliance memory; 0: KP_APPLIANCE_DEFAULT_MEMSIZE_MIB */
         unsigned concurrency;      /* appliances at once (one per guest); 0: 1 */
         /* The stages of a guest's appliance; index as for on_step. Called from the guest's thread. */
         void (*progress)(size_t index, KpGuestStage stage, unsigned percent, void *userdata);

@@ -49,6 +49,8 @@ PARTS = {
     "kunpack-boot": ("tools/kunpack-boot", "kunpack-boot (issue 4)"),
     "pvgrub-mode": ("tools/kunpackctl.p/kunpackctl-revert.c.o", "pvgrub mode (issue 6, kunpackctl revert)"),
     "kunpackd": ("daemon/kunpackd", "kunpackd (issue 5)"),
+    # The Debian package (debian/, scripts/build-deb.sh), built by run-e2e.py when a case needs it.
+    "package": ("/usr/bin/dpkg-buildpackage", "dpkg-buildpackage (scripts/install-deps.sh)"),
 }
 
 # The host-side prepare step: run before QEMU starts for each case with
@@ -171,6 +173,19 @@ CASES = [
         "prepare": "direct",
         "steps": [
             {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
+             "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"}}},
+        ],
+    },
+    {
+        "name": "lz4-package-bare-name",
+        "title": "LZ4 guest, bootloader = \"kunpack-boot\" by bare name, from the installed Debian package",
+        "expected": "dom0 installs the .deb; libxl finds kunpack-boot on PATH; the default kernel boots",
+        "disk": "lz4",
+        "needs": ["kunpack-boot", "package"],
+        "prepare": "direct",
+        "steps": [
+            {"kind": "start",
+             "xl": {"bootloader": "kunpack-boot", "bootloader_args": ["--config={config}"], "extra": "{extra}"},
              "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"}}},
         ],
     },

@@ -67,6 +67,24 @@ $XENBIN/xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/x
 install -m 0755 "$E2E_DIR/dom0/block" /etc/xen/scripts/block ||
     fail "installing the block hotplug script"
 
+# The Debian package, when run-e2e.py built one: its files unpacked into
+# this dom0's overlay exactly as the package lays them out (the build
+# machine's root stays as it is), so that a guest names kunpack-boot by bare
+# name as admins write pygrub and libxl finds the package's /usr/sbin link.
+# dpkg -i itself is not run here: over 9p under emulation, reading dpkg's
+# database of the build machine's 150,000 files takes minutes; the
+# maintainer scripts run in tests/package/test-install.sh.
+if ls "$RUN_DIR"/deb/kunpack_*.deb >/dev/null 2>&1; then
+    # As dpkg does, follow the root's directory links (/lib -> usr/lib on a
+    # merged-/usr system) instead of replacing them, which plain
+    # `dpkg-deb -x` would do for the package's /lib/systemd.
+    for deb in "$RUN_DIR"/deb/kunpack_*.deb "$RUN_DIR"/deb/libkunpack0_*.deb; do
+        dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C / || fail "unpacking $deb"
+    done
+    [ -x /usr/sbin/kunpack-boot ] || fail "the package did not install /usr/sbin/kunpack-boot"
+    say "unpacked $(dpkg-deb -f "$RUN_DIR"/deb/kunpack_*.deb Package Version | tr '\n' ' ')"
+fi
+
 say "READY $(cut -d' ' -f1 /proc/uptime)"
 python3 "$E2E_DIR/dom0/driver.py" "$RUN_DIR"
 rc=$?
