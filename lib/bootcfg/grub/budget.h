@@ -32,7 +32,9 @@
  * that reaches a limit then costs milliseconds under the sanitizers
  * instead of seconds, so the fuzzer spends its time on the paths that
  * refuse, not in them. The checks are the same; nothing that ships or
- * runs the tests uses a divisor. Only budget.c may use the limits below.
+ * runs the tests uses a divisor. The limits below and interp.h's steps and
+ * lookups are divided; only budget.c and interp.c may use them, the two
+ * files the fuzzers compile with the divisor.
  */
 #ifndef GRUB_BUDGET_DIVISOR
 #define GRUB_BUDGET_DIVISOR 1

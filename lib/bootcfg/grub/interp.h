@@ -47,7 +47,7 @@
  * entries needs about 27,000; a million bounds loops through functions and
  * `source` without refusing anything real.
  */
-#define GRUB_MAX_STEPS 1000000
+#define GRUB_MAX_STEPS (1000000 / GRUB_BUDGET_DIVISOR) /* budget.h: divided only for fuzzing */
 /*
  * Variable and function names compared while looking them up. Lookups are
  * linear, so a config with thousands of variables read a million times
@@ -55,7 +55,7 @@
  * with 1023 entries compares about 260,000 names, and 16 million take a
  * tenth of a second.
  */
-#define GRUB_MAX_LOOKUPS (16 * 1000 * 1000)
+#define GRUB_MAX_LOOKUPS (16 * 1000 * 1000 / GRUB_BUDGET_DIVISOR)
 /* Device names recorded from search and set root=. */
 #define GRUB_MAX_DEVICES 256
 
