@@ -289,6 +289,15 @@ static int parse_argv(int argc, char *argv[])
                 log_error("--ramdisk needs --kernel");
                 return -EINVAL;
         }
+        /* An option a mode would ignore is refused, as kunpack-boot refuses it (docs/boot-path.md). */
+        if (arg_entry && arg_kernel) {
+                log_error("--entry has no effect with --kernel: no boot config is read");
+                return -EINVAL;
+        }
+        if (arg_domid != UINT32_MAX && !arg_pvgrub) {
+                log_error("--domid has no effect without --pvgrub");
+                return -EINVAL;
+        }
         if (arg_pvgrub && (argc - optind != 1 || arg_kernel || arg_entry || arg_domain_configs)) {
                 log_error("--pvgrub takes one disk, and neither --kernel, --entry nor --domain-config "
                           "(GRUB shows its own menu)");
@@ -424,6 +433,8 @@ static int run(int argc, char *argv[])
         int r;
 
         kp_log_set_target(KP_LOG_TARGET_AUTO);
+        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
+        argv[0] = program_invocation_short_name;
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;

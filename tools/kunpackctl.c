@@ -80,6 +80,8 @@ int main(int argc, char **argv)
 
         kp_log_set_target(KP_LOG_TARGET_STDERR);
         arg_config = getenv("KUNPACK_CONFIG");
+        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
+        argv[0] = program_invocation_short_name;
 
         /* "+": stop at the verb, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+hv", options, NULL)) >= 0) {
@@ -115,8 +117,14 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[optind], verbs[i].name)) {
+                        _cleanup_free_ char *name = NULL;
                         int verb_argc = argc - optind;
                         char **verb_argv = argv + optind;
+
+                        /* So that getopt_long() says "kunpackctl list: unrecognized option ...". */
+                        if (asprintf(&name, "%s %s", program_invocation_short_name, verbs[i].name) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory"), KPCTL_EXIT_FAILURE;
+                        verb_argv[0] = name;
                         optind = 0; /* let the verb's getopt_long start afresh */
                         return verbs[i].run(verb_argc, verb_argv);
                 }
