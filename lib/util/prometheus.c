@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/prometheus.h"
@@ -93,8 +94,16 @@ static void put_double(KpProm *p, double v)
                 fputs(v > 0 ? "+Inf" : "-Inf", p->f);
         else if (isnan(v))
                 fputs("NaN", p->f);
-        else
-                fprintf(p->f, "%.17g", v);
+        else {
+                /* The shortest text that reads back as v (what Prometheus itself writes): 0.1, not 0.10000000000000001. */
+                char buf[32];
+                for (int digits = 15; digits <= 17; digits++) {
+                        (void) snprintf(buf, sizeof(buf), "%.*g", digits, v);
+                        if (strtod(buf, NULL) == v)
+                                break;
+                }
+                fputs(buf, p->f);
+        }
 }
 
 void kp_prom_sample_u64(KpProm *p, const char *const *labels, uint64_t value)

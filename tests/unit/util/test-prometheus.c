@@ -21,6 +21,8 @@ static const char expected[] =
         "# HELP kunpack_up Unlabelled.\n"
         "# TYPE kunpack_up gauge\n"
         "kunpack_up 0.25\n"
+        "kunpack_up 163.434846\n"
+        "kunpack_up 0.30000000000000004\n"
         "kunpack_up +Inf\n"
         "# HELP kunpack_scan_duration_seconds How long scans took.\n"
         "# TYPE kunpack_scan_duration_seconds histogram\n"
@@ -49,6 +51,8 @@ int main(void)
         kp_prom_sample_u64(p, KP_PROM_LABELS("path", "/etc/a \"b\"\\c\nd", "kind", "x"), 1);
         kp_prom_family(p, "kunpack_up", "gauge", "Unlabelled.");
         kp_prom_sample_double(p, NULL, 0.25);
+        kp_prom_sample_double(p, NULL, 163.434846);   /* not 163.43484599999999 */
+        kp_prom_sample_double(p, NULL, 0.1 + 0.2);    /* needs all 17 digits to read back */
         kp_prom_sample_double(p, NULL, INFINITY);
         kp_prom_family(p, "kunpack_scan_duration_seconds", "histogram", "How long scans took.");
         kp_prom_histogram(p, bounds, counts, 3, 1, 91.5);
