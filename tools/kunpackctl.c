@@ -30,7 +30,9 @@ static const KpctlVerb verbs[] = {
                      "                       Show what a guest would boot, found in the libguestfs appliance",
           verb_inspect },
         { "status", "status                  Show what kunpackd is doing", verb_status },
-        { "list", "list                    List the guests kunpackd knows and whether their plans are fresh",
+        { "list", "list [--stale] [--failed]\n"
+                  "                       The guests kunpackd knows: fresh or not, what each boots, and\n"
+                  "                       whether pvgrub2 could load it or it could boot as PVH",
           verb_list },
         { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
                   "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
