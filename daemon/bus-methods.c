@@ -2,7 +2,8 @@
 /*
  * org.kunpack.Manager1: the methods besides Prepare (bus-prepare.c). Read
  * methods that describe much (Show, Status) answer JSON, the form
- * `kunpackctl --json` prints; List answers a typed array for busctl.
+ * `kunpackctl --json` prints; List answers a typed array for busctl;
+ * Metrics answers Prometheus's text format (daemon/metrics.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +14,12 @@
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
 #include "daemon/guest-view.h"
+#include "daemon/metrics.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -335,6 +338,16 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_uint(g, "prepares_cold", m->prepares_cold);
         kp_json_kv_uint(g, "prepares_failed", m->prepares_failed);
         kp_json_kv_string(g, "status", m->status);
+        /*
+         * Whether a start this daemon serves gets a hard link or a copy of
+         * the kernel: tried in its own mount namespace, where its sandbox
+         * may have made the cache and libxl's directory mounts of their own.
+         */
+        kp_json_key(g, "links_to_libxl");
+        if (access(KP_LIBXL_LIB_DIR, F_OK) < 0)
+                kp_json_null(g);
+        else
+                kp_json_bool(g, kp_link_probe(m->settings->cache_dir, KP_LIBXL_LIB_DIR, NULL) > 0);
         kp_json_key(g, "workers");
         yajl_gen_array_open(g);
         KP_LIST_FOREACH(workers, w, m->workers) {
@@ -352,6 +365,17 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         yajl_gen_array_close(g);
         yajl_gen_map_close(g);
         return reply_json(call, g);
+}
+
+static int method_metrics(sd_bus_message *call, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_format(userdata, &text, NULL);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(call, "s", text);
 }
 
 static int method_gc(sd_bus_message *call, void *userdata, sd_bus_error *error)
@@ -435,6 +459,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                  SD_BUS_PARAM(checked) SD_BUS_PARAM(damaged) SD_BUS_PARAM(report), method_verify,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Status", "", "", "s", SD_BUS_PARAM(json), method_status,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Metrics", "", "", "s", SD_BUS_PARAM(text), method_metrics,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("ScanProgress", "sssuu",
                                  SD_BUS_PARAM(guest) SD_BUS_PARAM(disk) SD_BUS_PARAM(step) SD_BUS_PARAM(percent)

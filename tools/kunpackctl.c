@@ -7,6 +7,7 @@
 #include "kunpackctl-gc.h"
 #include "kunpackctl-inspect.h"
 #include "kunpackctl-list.h"
+#include "kunpackctl-metrics.h"
 #include "kunpackctl-prepare.h"
 #include "kunpackctl-rescan.h"
 #include "kunpackctl-revert.h"
@@ -34,6 +35,7 @@ static const KpctlVerb verbs[] = {
                   "                       The guests kunpackd knows: fresh or not, what each boots, and\n"
                   "                       whether pvgrub2 could load it or it could boot as PVH",
           verb_list },
+        { "metrics", "metrics                 kunpackd's metrics, in Prometheus's text format", verb_metrics },
         { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
                   "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
         { "rescan", "rescan GUEST...|--all [--wait]\n"

@@ -20,6 +20,7 @@
  *   GC(t flags) → (t removed, t removed_bytes, t kept, t kept_bytes)
  *   Verify() → (t checked, t damaged, as report)
  *   Status() → (s json)
+ *   Metrics() → (s text: Prometheus's text exposition format)
  *
  * Signals: ScanProgress(s guest, s disk, s step, u percent, u left),
  *          ScanFinished(s guest, s disk, i errno, s message).
