@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kunpackctl-doctor.h"
 #include "kunpackctl-extract.h"
 #include "kunpackctl-gc.h"
 #include "kunpackctl-inspect.h"
@@ -36,6 +37,7 @@ static const KpctlVerb verbs[] = {
                   "                       whether pvgrub2 could load it or it could boot as PVH",
           verb_list },
         { "metrics", "metrics                 kunpackd's metrics, in Prometheus's text format", verb_metrics },
+        { "doctor", "doctor [--no-launch]    Check this host's setup for kunpack, one line per check", verb_doctor },
         { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
                   "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
         { "rescan", "rescan GUEST...|--all [--wait]\n"
