@@ -11,6 +11,7 @@
 #include "kunpackctl-metrics.h"
 #include "kunpackctl-prepare.h"
 #include "kunpackctl-rescan.h"
+#include "kunpackctl-scan.h"
 #include "kunpackctl-revert.h"
 #include "kunpackctl-show.h"
 #include "kunpackctl-status.h"
@@ -38,6 +39,9 @@ static const KpctlVerb verbs[] = {
           verb_list },
         { "metrics", "metrics                 kunpackd's metrics, in Prometheus's text format", verb_metrics },
         { "doctor", "doctor [--no-launch]    Check this host's setup for kunpack, one line per check", verb_doctor },
+        { "scan", "scan [OPTIONS] DISK... | --domain-config=FILE...\n"
+                  "                       Prepare guests ahead of their start: runs kunpack-scan (see kunpack-scan(8))",
+          verb_scan },
         { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
                   "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
         { "rescan", "rescan GUEST...|--all [--wait]\n"

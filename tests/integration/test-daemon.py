@@ -10,6 +10,7 @@ be served without an appliance, and the test asserts that it was.
 """
 
 import glob
+import importlib.util
 import json
 import os
 import pwd
@@ -204,7 +205,9 @@ def run(work, counter, manifest, vmlinux_sha):
                               stderr=subprocess.PIPE, text=True, timeout=30,
                               preexec_fn=lambda: (os.setgroups([]), os.setgid(nobody.pw_gid), os.setuid(nobody.pw_uid)))
     r = as_nobody("status")
-    check(r.returncode == 3 and "Permission denied" in r.stderr, "nobody cannot even connect (socket 0600)")
+    check(r.returncode == 3 and r.stderr == "kunpackctl: cannot connect to kunpackd at %s: Permission denied (its "
+          "socket is root's: run kunpackctl as root)\n" % d.socket,
+          "nobody cannot even connect (socket 0600), and is told to be root: " + r.stderr.strip())
     # A socket opened up by mistake: the daemon itself still refuses (SO_PEERCRED).
     os.chmod(work, 0o755)
     os.chmod(os.path.dirname(d.socket), 0o755)
@@ -450,6 +453,21 @@ def fleet_view(d, manifest, kinds, started):
     os.unlink(os.path.join(d.xen, "bad1.cfg"))
     d.wait_for(lambda: "bad1" not in d.guests(), 10, "bad1 to go")
     os.rmdir(bad)
+
+    # bash completion of guest names: the completion runs `kunpackctl list` with the --config= given before it.
+    source = os.environ["KP_SOURCE_DIR"]
+    spec = importlib.util.spec_from_file_location("completion", os.path.join(source, "tests", "unit",
+                                                                            "test-completion.py"))
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    env = d.env()
+    env["PATH"] = os.path.dirname(d.kunpackctl) + ":" + env.get("PATH", "/usr/bin:/bin")
+    if os.path.exists(harness.BASH_COMPLETION):
+        got = harness.complete(os.path.join(source, "shell-completion", "bash", "kunpackctl"),
+                               "kunpackctl --config=%s show g" % d.conf, env=env)
+        check(got == ["g%d" % i for i in range(1, 9)], "bash completion of guest names: %s" % got)
+    else:
+        check(False, "bash-completion is missing (scripts/install-deps.sh test)")
 
 
 def libxl_would_find(name):
