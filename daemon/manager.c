@@ -274,6 +274,7 @@ int manager_reload(Manager *m)
         if (r >= 0)
                 r = watch_refresh(m);
         manager_update_status(m);
+        metrics_textfile_write(m);
         return r;
 }
 

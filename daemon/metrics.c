@@ -167,7 +167,7 @@ int metrics_format(Manager *m, char **ret_text, size_t *ret_size)
         return kp_prom_finish(p, ret_text, ret_size);
 }
 
-static void write_textfile(Manager *m)
+void metrics_textfile_write(Manager *m)
 {
         _cleanup_free_ char *text = NULL;
         const char *path = m->settings->metrics_textfile;
@@ -193,7 +193,7 @@ static int on_textfile_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
 
-        write_textfile(m);
+        metrics_textfile_write(m);
         (void) sd_event_source_set_time_relative(s, METRICS_TEXTFILE_INTERVAL_USEC);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
@@ -204,7 +204,7 @@ int metrics_textfile_start(Manager *m)
         int r;
 
         /* Always armed: a SIGHUP may set metrics_textfile later. */
-        write_textfile(m);
+        metrics_textfile_write(m);
         r = sd_event_add_time_relative(m->event, &m->metrics_timer, CLOCK_MONOTONIC, METRICS_TEXTFILE_INTERVAL_USEC,
                                        USEC_PER_SEC, on_textfile_timer, m);
         if (r < 0)

@@ -42,3 +42,5 @@ int metrics_format(Manager *m, char **ret_text, size_t *ret_size);
 
 /* metrics_textfile: written now and every 30 s while kunpackd runs (a no-op when not set). */
 int metrics_textfile_start(Manager *m);
+/* Written now (after a reload, which may have set or moved it). */
+void metrics_textfile_write(Manager *m);

@@ -17,6 +17,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -86,8 +87,11 @@ def run(work, counter, manifest, vmlinux_sha):
         disks.append(d.add_guest("g%d" % i, image(manifest, src)))
     counter.reset()
     started = time.time()
+    # kunpackd.service's UMask=0077: the metrics textfile must still come out readable by node_exporter.
+    umask = os.umask(0o077)
     with guesttest.Appliances(disks) as watch:
         d.start()
+        os.umask(umask)
         check(d.notify.seen("READY=1") != [], "READY=1 on the notify socket")
         ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()) and len(d.guests()) == 8,
                         600, "the startup scan")
@@ -323,11 +327,24 @@ def run(work, counter, manifest, vmlinux_sha):
     ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 2
     check(ok, "SIGHUP with an invalid config: refused with file and line, the old one kept, the daemon goes on "
           "(%d, scan_concurrency %s)%s" % (r.returncode, st.get("scan_concurrency"), "" if ok else "\n" + d.read_log()[-600:]))
+    textfile = os.path.join(work, "node-exporter", "kunpack.prom")
+    os.mkdir(os.path.dirname(textfile))
     with open(d.conf, "w") as f:
-        f.write(good_conf.replace("scan_concurrency = 2", "scan_concurrency = 3"))
+        f.write(good_conf.replace("scan_concurrency = 2", "scan_concurrency = 3") +
+                'metrics_textfile = "%s"\n' % textfile)
     d.proc.send_signal(signal.SIGHUP)
     check(d.wait_for(lambda: d.ctl_json("status")["scan_concurrency"] == 3, 10, "the reload"),
           "SIGHUP with a valid config: scan_concurrency is now 3")
+    # The textfile is written at once on the reload (then every 30 s), mode 0644 despite the umask.
+    check(d.wait_for(lambda: os.path.exists(textfile), 10, "the metrics textfile"), "metrics_textfile written")
+    if os.path.exists(textfile):
+        text = open(textfile).read()
+        promtool_check(text, "the metrics textfile")
+        m = metric_values(text)
+        check(stat.S_IMODE(os.stat(textfile).st_mode) == 0o644 and m.get('kunpack_guests{status="fresh"}') == 7 and
+              os.listdir(os.path.dirname(textfile)) == ["kunpack.prom"],
+              "the textfile: mode 0644 under umask 0077, 7 fresh guests, no temporary left (%o, %s)"
+              % (stat.S_IMODE(os.stat(textfile).st_mode), os.listdir(os.path.dirname(textfile))))
 
     # ---- SIGTERM during a scan; restart keeps the state ---------------------------------------
     before = state_files(d)
