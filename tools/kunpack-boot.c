@@ -331,7 +331,7 @@ static int usage_error(Boot *b, const char *format, ...)
         va_start(ap, format);
         (void) vsnprintf(reason, sizeof(reason), format, ap);
         va_end(ap);
-        log_struct(LOG_ERR, -EINVAL, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
+        log_struct(LOG_ERR, -EINVAL, KP_FIELDS(KP_MESSAGE_BOOT_REFUSED, b->disk_field),
                    "%s%sinvalid command line: %s; the start fails", arg_disk ?: "", arg_disk ? ": " : "", reason);
         kp_settings_free(b->settings);
         b->settings = NULL;
