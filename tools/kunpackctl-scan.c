@@ -35,11 +35,7 @@ int verb_scan(int argc, char **argv)
                 if (strv_extend(&args, argv[i]) < 0)
                         return log_error_errno(-ENOMEM, "out of memory"), KPCTL_EXIT_FAILURE;
 
-        /* The cache and state are root's: without root this fails, unless --config names directories of one's own. */
-        if (geteuid() != 0 && argc > 1 && !streq(argv[1], "--help") && !streq(argv[1], "-h") &&
-            !streq(argv[1], "--version"))
-                log_warning("scan runs as root: kunpack's cache and state belong to root, and guest disks usually do");
-
+        /* Without root, kunpack-scan's own failure line says that it runs as root, when that is why it failed. */
         (void) fflush(stdout);
         execv(program, args);
         return log_error_errno(-errno, "cannot run %s: %m", program), KPCTL_EXIT_FAILURE;

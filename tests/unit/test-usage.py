@@ -13,11 +13,14 @@ answer (the output file stays empty), whatever on_failure says. An
 option kunpack-boot does not know is one warning line, then the start
 goes on: here, to the pvgrub answer for a disk that does not exist.
 kunpack-scan and kunpackctl refuse bad command lines the same way (exit 2,
-one line), and report a broken kunpack.conf with its file and line.
+one line), and report a broken kunpack.conf with its file and line;
+kunpack-scan (and kunpackctl scan) run without root say on their failure
+line that kunpack-scan runs as root.
 """
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -139,12 +142,36 @@ def main():
             (["--config=" + broken, "scan", disk], '%s:2: unknown key "cache_dirr"\n' % broken)):
         r = subprocess.run([ctl] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                            timeout=30)
-        if "scan" in argv and os.geteuid() != 0:
-            err = "kunpackctl: scan runs as root: kunpack's cache and state belong to root, and guest disks usually " \
-                  "do\n" + err
         check(r.returncode == 2 and r.stderr.endswith(err) and r.stderr.count("\n") == err.count("\n") and
               r.stdout == "",
               "kunpackctl %s: exit 2, one line (got %d, %r)" % (" ".join(argv), r.returncode, r.stderr))
+
+    # ---- kunpack-scan without root: the failure line says that it runs as root ------------------
+    # A cache directory the caller may not enter, as /var/cache/kunpack (root's, 0700) is to anyone but
+    # root; as root the programs run as nobody, in a directory nobody may read.
+    shared = tempfile.mkdtemp(prefix="test-usage-nobody-")
+    os.chmod(shared, 0o755)
+    closed = os.path.join(shared, "cache")
+    os.mkdir(closed, 0o000)
+    nconf = os.path.join(shared, "kunpack.conf")
+    with open(nconf, "w") as f:
+        f.write('cache_dir = "%s"\nstate_dir = "%s/state"\n' % (closed, shared))
+    os.chmod(nconf, 0o644)
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    # Copies nobody can run wherever the build tree is (a package build's is 0700); kunpackctl scan runs
+    # the kunpack-scan beside it.
+    for prog in (scan, ctl):
+        shutil.copy(prog, shared)
+    scan_copy, ctl_copy = (os.path.join(shared, os.path.basename(p)) for p in (scan, ctl))
+    want = ("kunpack-scan: %s: cannot open cache directory %s: Permission denied (kunpack-scan runs as root: "
+            "kunpack's cache and state, and most guest disks, are root's)\n" % (disk, closed))
+    for argv in ([scan_copy, "--config=" + nconf, disk], [ctl_copy, "--config=" + nconf, "scan", disk]):
+        r = subprocess.run(as_user + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                           timeout=30)
+        check(r.returncode == 1 and r.stderr == want and r.stdout == "",
+              "%s without root: exit 1, the reason and that it runs as root (got %d, %r)"
+              % (os.path.basename(argv[0]), r.returncode, r.stderr))
+    subprocess.run(["rm", "-rf", shared])
 
     subprocess.run(["rm", "-rf", work])
     if failures:
