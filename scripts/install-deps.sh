@@ -3,10 +3,11 @@
 #
 # Installs what kunpack needs, from Debian bookworm's own packages, by set:
 #
-#   build     compiler, meson, and the -dev packages kunpack builds against
+#   build     compiler, meson, python3, systemd, and the -dev packages kunpack
+#             builds against (debian/control's Build-Depends)
 #   runtime   what an installed kunpack needs on a Xen host (dom0): the
 #             libraries it loads (with dlopen(), which no linker records;
-#             README.md, "Install on a Xen host"), libguestfs and its
+#             docs/install.md), libguestfs and its
 #             appliance (built from the host's own kernel), pvgrub2 for the
 #             fallback. No compiler, build or test tool.
 #   demo      what scripts/demo.py uses beside build and runtime
@@ -26,7 +27,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 build="
-    build-essential meson ninja-build pkg-config git
+    build-essential meson ninja-build pkg-config git python3 systemd
     liblz4-dev libzstd-dev liblzma-dev zlib1g-dev libbz2-dev liblzo2-dev
     libyajl-dev libsystemd-dev libguestfs-dev libxen-dev
 "
