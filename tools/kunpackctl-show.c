@@ -54,7 +54,7 @@ int verb_show(int argc, char **argv)
                 if (streq(argv[i], "--changes"))
                         return verb_show_changes(argc, argv);
 
-        r = parse_no_options(argc, argv, "show GUEST [--json]");
+        r = parse_no_options(argc, argv, "show GUEST [--changes] [--json]");
         if (r <= 0)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;
         if (optind + 1 != argc) {

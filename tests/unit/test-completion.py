@@ -5,6 +5,9 @@ bash-completion's own library, as an interactive shell runs it: commands, each
 command's options, and files where an option takes one. Guest names need kunpackd:
 tests/integration/test-daemon.py completes them against a running one.
 
+Every option the completion offers is then given to its command, which
+must accept it.
+
 Usage: test-completion.py COMPLETION_FILE KUNPACKCTL   (bash-completion installed: install-deps.sh test)
 """
 
@@ -76,6 +79,28 @@ def main():
         failures += not ok
         print("%s: [%s] completes to %s%s" % ("ok" if ok else "FAIL", line, want, "" if ok else ", got %s" % got),
               file=sys.stdout if ok else sys.stderr)
+
+    # Every option the completion offers is one its command accepts: OPTION, then --help, exits 0 (an
+    # unknown option or a refused value is exit 2). Option values that must name something real do.
+    rfd, wfd = os.pipe()
+    values = {"--domain-config=": os.path.join(work, "other"), "--progress-fd=": str(wfd)}
+    offered = 0
+    for verb in [None] + verbs:
+        for opt in complete(completion, "kunpackctl -" if verb is None else "kunpackctl %s -" % verb):
+            arg = [opt + values.get(opt, "1")] if opt.endswith("=") else [opt, "1"] if opt == "-o" else [opt]
+            argv = [ctl] + ([verb] if verb else []) + arg + ["--help"]
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30,
+                               pass_fds=(wfd,))
+            offered += 1
+            if r.returncode != 0:
+                failures += 1
+                print("FAIL: %s: the completion offers an option the command refuses (exit %d: %s)"
+                      % (" ".join(argv[1:]), r.returncode, r.stderr.strip()), file=sys.stderr)
+    os.close(rfd)
+    os.close(wfd)
+    print("%s: %d options offered, each accepted by its command" % ("ok" if offered > 60 else "FAIL", offered))
+    failures += offered <= 60
+
     subprocess.run(["rm", "-rf", work])
     if failures:
         print("%d check(s) failed" % failures, file=sys.stderr)
