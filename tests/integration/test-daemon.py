@@ -406,6 +406,11 @@ def promtool_check(text, what):
     check(r.returncode == 0, "%s: promtool check metrics passes (%s)" % (what, r.stdout.strip()[-500:]))
 
 
+def exhibit(command, text):
+    """The output itself, in the test log: what an admin sees from a daemon with guests."""
+    print("---- kunpackctl %s\n%s---- end" % (command, text))
+
+
 def fleet_view(d, manifest, kinds, started):
     """kunpackctl list (table, --json, filters) and metrics after the startup scan of the eight guests; then a
     guest whose scan fails without an appliance (its disk is a directory), seen in both, and gone again."""
@@ -423,6 +428,7 @@ def fleet_view(d, manifest, kinds, started):
               % (name, version, fmt, loadable, {k: g[k] for k in ("status", "kernel_version", "format",
                                                                     "pvgrub_loadable", "pvh_ready")}))
     r = d.ctl("list")
+    exhibit("list", r.stdout)
     lines = r.stdout.splitlines()
     head = lines[0].split() if lines else []
     g1 = next((l.split() for l in lines if l.startswith("g1 ")), [])
@@ -436,6 +442,7 @@ def fleet_view(d, manifest, kinds, started):
         check(r.returncode == 0 and json.loads(r.stdout) == [], "list %s: none (%s)" % (flag, r.stdout.strip()))
 
     r = d.ctl("metrics")
+    exhibit("metrics", r.stdout)
     promtool_check(r.stdout, "metrics after the startup scan")
     m = metric_values(r.stdout)
     kernels = len([n for n in os.listdir(os.path.join(d.workdir, "cache", "kernels")) if n.endswith(".elf")])
@@ -501,6 +508,7 @@ def libxl_would_find(name):
 def doctor(d):
     """kunpackctl doctor against the running daemon: each line what this machine says, checked from outside."""
     r = d.ctl("doctor")
+    exhibit("doctor", r.stdout)
     lines = r.stdout.splitlines()
     by = {}
     for line in lines:
