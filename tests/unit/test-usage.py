@@ -18,6 +18,7 @@ kunpack-scan (and kunpackctl scan) run without root say on their failure
 line that kunpack-scan runs as root.
 """
 
+import json
 import os
 import re
 import shutil
@@ -30,6 +31,25 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import boottest  # noqa: E402
 
 failures = 0
+
+# Run in a private mount namespace: a tmpfs on /run, a datagram socket at journald's path, then the command
+# given; prints its exit status, stderr and the datagrams it sent, as JSON.
+JOURNAL_STANDIN = r"""
+import json, os, socket, subprocess, sys
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
+os.makedirs("/run/systemd/journal")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/run/systemd/journal/socket")
+r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+s.setblocking(False)
+datagrams = []
+while True:
+    try:
+        datagrams.append(s.recv(1 << 16).decode(errors="replace"))
+    except BlockingIOError:
+        break
+print(json.dumps({"rc": r.returncode, "stderr": r.stderr, "datagrams": datagrams}))
+"""
 
 
 def check(cond, what):
@@ -93,6 +113,27 @@ def main():
                        text=True, env=env, timeout=30)
     check(r.returncode == 2 and r.stderr == "kunpack-boot: invalid command line: no disk given; the start fails\n",
           "kunpack-boot without a disk: exit 2 (got %d, %r)" % (r.returncode, r.stderr))
+
+    # The refusal in the journal: its own MESSAGE_ID and the disk, as journald gets it. In a mount namespace of
+    # its own, a socket at journald's path stands in for journald and keeps the datagrams kunpack-boot sends.
+    if os.geteuid() == 0:
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", JOURNAL_STANDIN,
+                            boot, "--config=" + conf, "--output=-", "--mode=foo", disk], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+        got = json.loads(r.stdout) if r.returncode == 0 else {}
+        fields = [dict(l.split("=", 1) for l in d.split("\n") if "=" in l) for d in got.get("datagrams", [])]
+    if os.geteuid() == 0 and r.stderr.startswith("unshare: "):
+        # Root in name only (fakeroot) or a container that forbids namespaces: said, not failed.
+        print("no mount namespace here (%s): the journal entry of a refusal is not checked" % r.stderr.strip())
+    elif os.geteuid() == 0:
+        want = {"MESSAGE_ID": "94462035f61b4ab28d8317f3ed9d756e", "DISK": disk, "PRIORITY": "3", "ERRNO": "22",
+                "MESSAGE": '%s: invalid command line: --mode: expected direct or pvgrub, got "foo"; the start fails'
+                           % disk}
+        check(got.get("rc") == 2 and len(fields) == 1 and all(fields[0].get(k) == v for k, v in want.items()),
+              "kunpack-boot --mode=foo in the journal: one entry, the refusal's MESSAGE_ID, DISK=, ERRNO=22 (%s %s)"
+              % (got.get("rc"), fields or r.stderr.strip()))
+    else:
+        print("not root: the journal entry of a refusal is not checked (it needs a mount namespace)")
 
     # ---- kunpack-boot: every option libxl passes, and one it does not know yet -----------------
     ans = start(["--future-libxl-option=1"], kernel=None, args="console=hvc0")
