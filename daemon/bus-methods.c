@@ -2,7 +2,8 @@
 /*
  * org.kunpack.Manager1: the methods besides Prepare (bus-prepare.c). Read
  * methods that describe much (Show, Status) answer JSON, the form
- * `kunpackctl --json` prints; List answers a typed array for busctl.
+ * `kunpackctl --json` prints; List answers a typed array for busctl;
+ * Metrics answers Prometheus's text format (daemon/metrics.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,10 +13,13 @@
 #include "daemon/bus-methods.h"
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
+#include "daemon/guest-view.h"
+#include "daemon/metrics.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
 #include "util/error.h"
+#include "util/fileio.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -156,46 +160,12 @@ static int method_rescan(sd_bus_message *call, void *userdata, sd_bus_error *err
         return 1;
 }
 
-/* What a guest's disk looks like to the next start: for List and Show. */
-static void guest_status(Manager *m, Guest *g, char **ret_status, char **ret_kernel, KpDiskState **ret_state)
-{
-        Disk *d = g->disk;
-        KpPrepared p = KP_PREPARED_INIT;
-        KpPrepareOptions o = { .trust_foreign = m->settings->trust_foreign_plans, .vouched = disk_is_vouched(m, d) };
-        _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
-        const KpBootEntry *e = NULL;
-        KpError error = {};
-        int r;
-
-        *ret_status = NULL;
-        *ret_kernel = NULL;
-        if (kp_state_load(m->state, d->request.disk, d->request_key, NULL, &st) >= 0) {
-                e = kp_boot_plan_selected(st->plan);
-                if (e && e->kernel.path)
-                        *ret_kernel = strdup(e->kernel.path);
-        }
-
-        if (d->scan == DISK_RUNNING)
-                r = asprintf(ret_status, "scanning (%s)", d->step ? d->step : "starting");
-        else if (d->scan == DISK_QUEUED)
-                r = asprintf(ret_status, "queued");
-        else {
-                r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
-                if (r < 0)
-                        r = asprintf(ret_status, "error: %s", kp_error_message(&error, r));
-                else if (p.outcome == KP_PREPARE_READY)
-                        r = asprintf(ret_status, "fresh");
-                else if (d->last_error < 0)
-                        r = asprintf(ret_status, "failed: %s", d->last_message ? d->last_message : strerror(-d->last_error));
-                else
-                        r = asprintf(ret_status, "stale: %s", p.why);
-                kp_prepared_done(&p);
-        }
-        if (r < 0)
-                *ret_status = NULL;
-        if (ret_state)
-                *ret_state = TAKE_PTR(st);
-}
+/*
+ * One row per guest: name, disk, origin, autostart, status, reason, kernel,
+ * kernel_version, format, pvgrub_loadable, pvh_ready, last_scan_usec
+ * (daemon/guest-view.h; the two facts are 1, 0, or -1 when not known).
+ */
+#define LIST_ROW "(sssbsssssiit)"
 
 static int method_list(sd_bus_message *call, void *userdata, sd_bus_error *error)
 {
@@ -205,20 +175,33 @@ static int method_list(sd_bus_message *call, void *userdata, sd_bus_error *error
 
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sssbss)");
+                r = sd_bus_message_open_container(reply, 'a', LIST_ROW);
         for (Guest *g = m->guests; r >= 0 && g; g = g->guests_next) {
-                _cleanup_free_ char *status = NULL, *kernel = NULL;
+                _cleanup_(guest_view_done) GuestView v = GUEST_VIEW_INIT;
 
-                guest_status(m, g, &status, &kernel, NULL);
-                r = sd_bus_message_append(reply, "(sssbss)", g->name, g->disk->request.disk,
-                                          guest_origin_to_string(g->origin), g->autostart, status ? status : "unknown",
-                                          kernel ? kernel : "");
+                r = guest_view(m, g, &v);
+                if (r < 0)
+                        break;
+                r = sd_bus_message_append(reply, LIST_ROW, g->name, g->disk->request.disk,
+                                          guest_origin_to_string(g->origin), g->autostart, v.status,
+                                          v.reason ?: "", v.kernel ?: "", v.kernel_version ?: "",
+                                          v.format != KP_FORMAT_UNKNOWN ? kp_format_to_string(v.format) : "",
+                                          (int32_t) v.pvgrub_loadable, (int32_t) v.pvh_ready, v.last_scan_usec);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* A fact that may not be known: true, false or null. */
+static void json_fact(yajl_gen g, GuestFact f)
+{
+        if (f == GUEST_FACT_UNKNOWN)
+                kp_json_null(g);
+        else
+                kp_json_bool(g, f == GUEST_FACT_YES);
 }
 
 static int reply_json(sd_bus_message *call, yajl_gen g)
@@ -237,8 +220,7 @@ static int method_show(sd_bus_message *call, void *userdata, sd_bus_error *error
 {
         Manager *m = userdata;
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
-        _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
-        _cleanup_free_ char *status = NULL, *kernel = NULL;
+        _cleanup_(guest_view_done) GuestView v = GUEST_VIEW_INIT;
         const char *name;
         Guest *guest;
         Disk *d;
@@ -251,7 +233,9 @@ static int method_show(sd_bus_message *call, void *userdata, sd_bus_error *error
         if (!guest)
                 return sd_bus_reply_method_errorf(call, KP_BUS_ERROR_NO_SUCH_GUEST, "no guest named \"%s\"", name);
         d = guest->disk;
-        guest_status(m, guest, &status, &kernel, &st);
+        r = guest_view(m, guest, &v);
+        if (r < 0)
+                return r;
 
         r = kp_json_gen_new(false, &g);
         if (r < 0)
@@ -274,8 +258,21 @@ static int method_show(sd_bus_message *call, void *userdata, sd_bus_error *error
         yajl_gen_array_close(g);
         kp_json_kv_string(g, "disk", d->request.disk);
         kp_json_kv_string(g, "request", d->request_key);
-        kp_json_kv_string(g, "status", status);
+        kp_json_kv_string(g, "status", v.status);
+        kp_json_kv_string(g, "reason", v.reason);
         kp_json_kv_string(g, "step", d->scan == DISK_RUNNING ? d->step : NULL);
+        kp_json_kv_string(g, "kernel", v.kernel);
+        kp_json_kv_string(g, "kernel_version", v.kernel_version);
+        kp_json_kv_string(g, "format", v.format != KP_FORMAT_UNKNOWN ? kp_format_to_string(v.format) : NULL);
+        kp_json_key(g, "pvgrub_loadable");
+        json_fact(g, v.pvgrub_loadable);
+        kp_json_key(g, "pvh_ready");
+        json_fact(g, v.pvh_ready);
+        kp_json_key(g, "last_scan_usec");
+        if (v.last_scan_usec)
+                kp_json_uint(g, v.last_scan_usec);
+        else
+                kp_json_null(g);
         kp_json_kv_bool(g, "in_use", d->in_use > 0);
         kp_json_kv_bool(g, "vouched", disk_is_vouched(m, d));
         kp_json_key(g, "last_scan");
@@ -292,11 +289,11 @@ static int method_show(sd_bus_message *call, void *userdata, sd_bus_error *error
         } else
                 kp_json_null(g);
         kp_json_key(g, "state");
-        if (st) {
+        if (v.state) {
                 yajl_gen_map_open(g);
-                kp_json_kv_uint(g, "scanned_usec", st->scanned_usec);
+                kp_json_kv_uint(g, "scanned_usec", v.state->scanned_usec);
                 kp_json_key(g, "plan");
-                r = kp_boot_plan_to_json(st->plan, g);
+                r = kp_boot_plan_to_json(v.state->plan, g);
                 if (r < 0)
                         return r;
                 yajl_gen_map_close(g);
@@ -341,6 +338,16 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_uint(g, "prepares_cold", m->prepares_cold);
         kp_json_kv_uint(g, "prepares_failed", m->prepares_failed);
         kp_json_kv_string(g, "status", m->status);
+        /*
+         * Whether a start this daemon serves gets a hard link or a copy of
+         * the kernel: tried in its own mount namespace, where its sandbox
+         * may have made the cache and libxl's directory mounts of their own.
+         */
+        kp_json_key(g, "links_to_libxl");
+        if (access(KP_LIBXL_LIB_DIR, F_OK) < 0)
+                kp_json_null(g);
+        else
+                kp_json_bool(g, kp_link_probe(m->settings->cache_dir, KP_LIBXL_LIB_DIR, NULL) > 0);
         kp_json_key(g, "workers");
         yajl_gen_array_open(g);
         KP_LIST_FOREACH(workers, w, m->workers) {
@@ -358,6 +365,17 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         yajl_gen_array_close(g);
         yajl_gen_map_close(g);
         return reply_json(call, g);
+}
+
+static int method_metrics(sd_bus_message *call, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_format(userdata, &text, NULL);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(call, "s", text);
 }
 
 static int method_gc(sd_bus_message *call, void *userdata, sd_bus_error *error)
@@ -429,7 +447,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_prepare, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Rescan", "ast", SD_BUS_PARAM(guests) SD_BUS_PARAM(flags), "a(ssis)",
                                  SD_BUS_PARAM(results), method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("List", "", "", "a(sssbss)", SD_BUS_PARAM(guests), method_list,
+        SD_BUS_METHOD_WITH_NAMES("List", "", "", "a" LIST_ROW, SD_BUS_PARAM(guests), method_list,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Show", "s", SD_BUS_PARAM(guest), "s", SD_BUS_PARAM(json), method_show,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
@@ -441,6 +459,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                  SD_BUS_PARAM(checked) SD_BUS_PARAM(damaged) SD_BUS_PARAM(report), method_verify,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Status", "", "", "s", SD_BUS_PARAM(json), method_status,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Metrics", "", "", "s", SD_BUS_PARAM(text), method_metrics,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("ScanProgress", "sssuu",
                                  SD_BUS_PARAM(guest) SD_BUS_PARAM(disk) SD_BUS_PARAM(step) SD_BUS_PARAM(percent)

@@ -49,7 +49,7 @@ static int reply_answer(Waiter *w, KpPrepared *p, bool hot)
                 (void) unlinkat(dir.fd, strrchr(kernel, '/') + 1, 0);
         kp_output_dir_done(&dir);
         if (r < 0) {
-                m->prepares_failed++;
+                metrics_prepare_failed(m);
                 log_disk_event(LOG_ERR, r, KP_MESSAGE_PREPARE_FAILED, m, d, p->kernel_sha256,
                                "cannot answer the start of %s: %s", disk_display_name(m, d),
                                kp_error_message(&error, r));
@@ -114,7 +114,7 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         int r;
 
         if (after_scan && d->last_error < 0) {
-                m->prepares_failed++;
+                metrics_prepare_failed(m);
                 log_disk_event(LOG_ERR, d->last_error, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
                                "start of %s not served: the scan failed: %s", disk_display_name(m, d),
                                d->last_message ? d->last_message : strerror(-d->last_error));
@@ -125,7 +125,7 @@ int prepare_try_answer(Waiter *w, bool after_scan)
 
         r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
         if (r < 0) {
-                m->prepares_failed++;
+                metrics_prepare_failed(m);
                 log_disk_event(LOG_ERR, r, KP_MESSAGE_PREPARE_FAILED, m, d, NULL, "start of %s not served: %s",
                                disk_display_name(m, d), kp_error_message(&error, r));
                 return bus_reply_errno(w->call, r, kp_error_message(&error, r)), 1;
@@ -147,7 +147,7 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         kp_prepared_done(&p);
 
         if (kp_usec_left(w->deadline_usec) == 0 || ++w->scans > KP_PREPARE_MAX_SCANS) {
-                m->prepares_failed++;
+                metrics_prepare_failed(m);
                 log_disk_event(LOG_ERR, -ETIMEDOUT, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
                                "start of %s not served: still no fresh plan (%s)", disk_display_name(m, d), p.why);
                 return bus_reply_errno(w->call, -ETIMEDOUT, p.why), 1;
@@ -164,7 +164,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
         Disk *d = w->disk;
         Manager *m = d->manager;
 
-        m->prepares_failed++;
+        metrics_prepare_failed(m);
         log_disk_event(LOG_ERR, -ETIMEDOUT, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
                        "start of %s not served: its deadline passed while the disk was %s", disk_display_name(m, d),
                        d->scan == DISK_RUNNING ? "being scanned" : "queued");

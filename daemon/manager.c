@@ -146,6 +146,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->dispatch);
         sd_event_source_disable_unref(m->registry_settle);
         sd_event_source_disable_unref(m->gc_timer);
+        sd_event_source_disable_unref(m->metrics_timer);
         sd_event_unref(m->event);
         kp_cache_free(m->cache);
         kp_state_store_free(m->state);
@@ -214,6 +215,9 @@ int manager_startup(Manager *m)
                                        USEC_PER_SEC * 60, on_gc_timer, m);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the GC timer: %s", strerror(-r));
+        r = metrics_textfile_start(m);
+        if (r < 0)
+                return r;
 
         /*
          * Every guest whose plan is not fresh is scanned now, each in an
@@ -270,6 +274,7 @@ int manager_reload(Manager *m)
         if (r >= 0)
                 r = watch_refresh(m);
         manager_update_status(m);
+        metrics_textfile_write(m);
         return r;
 }
 

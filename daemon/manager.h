@@ -28,6 +28,7 @@
 #include "util/list.h"
 #include "util/macro.h"
 #include "settings/settings.h"
+#include "daemon/metrics.h"
 
 typedef struct Manager Manager;
 typedef struct Guest Guest;
@@ -208,6 +209,8 @@ struct Manager {
         bool stopping;
         uint64_t started_usec;         /* CLOCK_REALTIME */
         uint64_t scans_ok, scans_failed, appliance_runs, prepares_hot, prepares_cold, prepares_failed;
+        Metrics metrics;               /* the rest of what kunpackctl metrics reports (daemon/metrics.h) */
+        sd_event_source *metrics_timer; /* metrics_textfile */
         char *status;                  /* the last STATUS= sent */
 };
 

@@ -199,23 +199,6 @@ void registry_free(Manager *m)
         }
 }
 
-/* Editor backups, package manager leftovers and hidden files are not domain configs. */
-static bool ignored_name(const char *name)
-{
-        static const char *const suffixes[] = { "~", ".bak", ".swp", ".orig", ".rpmnew", ".rpmsave", ".dpkg-old",
-                                                ".dpkg-new", ".dpkg-dist", ".dpkg-tmp", ".ucf-old", ".ucf-new" };
-        size_t n = strlen(name);
-
-        if (name[0] == '.')
-                return true;
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                size_t s = strlen(suffixes[i]);
-                if (n >= s && streq(name + n - s, suffixes[i]))
-                        return true;
-        }
-        return false;
-}
-
 static bool is_autostart_dir(const char *dir)
 {
         const char *slash = strrchr(dir, '/');
@@ -325,7 +308,7 @@ static int load_dir(Manager *m, const char *dir, bool at_startup)
                 size_t size = 0;
                 int r;
 
-                if (ignored_name(de->d_name))
+                if (kp_domain_config_name_ignored(de->d_name))
                         continue;
                 if (++files > KP_REGISTRY_MAX_FILES) {
                         log_warning("%s: more than %d files, the rest are ignored", dir, KP_REGISTRY_MAX_FILES);

@@ -216,6 +216,7 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
         Manager *m = d->manager;
         Waiter *waiters;
 
+        metrics_scan_finished(m, d, error);
         d->worker = NULL;
         d->scan = DISK_IDLE;
         d->last_error = error;

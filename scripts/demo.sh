@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh build runtime demo
 if [ ! -f build/build.ninja ]; then
     meson setup build
 fi

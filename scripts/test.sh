@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 suites=${*:-unit fuzz integration e2e}
 
-scripts/install-deps.sh
+scripts/install-deps.sh build runtime test
 
 if [ ! -f build/build.ninja ]; then
     meson setup build -Dwerror=true

@@ -28,6 +28,7 @@
 #include "boot/fallback.h"
 #include "util/messages.h"
 #include "boot/prepare.h"
+#include "boot/request.h"
 #include "boot/pvgrub-mode.h"
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
@@ -69,8 +70,19 @@ static BootMode arg_mode = BOOT_MODE_DIRECT;
 static const char *arg_config;
 static const char *arg_entry;
 static const char *arg_disk;
-/* The first thing wrong with the command line: reported as a failure once output and policy are known. */
+/*
+ * Options this kunpack-boot does not know, each warned about once the
+ * disk is known: a newer libxl may pass one, and that must not stop every
+ * start on the host. The rest are ignored beyond this many.
+ */
+#define KP_BOOT_MAX_UNKNOWN_OPTIONS 8
+static char arg_unknown[KP_BOOT_MAX_UNKNOWN_OPTIONS][128];
+static size_t arg_n_unknown;
+/* The first thing wrong with the command line: the start fails with it (exit 2), no answer is given. */
 static char arg_invalid[256];
+
+/* Exit status for a command line kunpack-boot refuses (kunpack-boot(8)): not the failure policy's 1. */
+#define EXIT_USAGE 2
 
 /* What the run needs everywhere: where to answer, and how to fail. */
 typedef struct Boot {
@@ -106,7 +118,9 @@ static void help(void)
                "     --config=FILE        Read FILE instead of $KUNPACK_CONFIG or %s\n"
                "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
                "  -h --help               Show this help\n"
-               "     --version            Show the version\n",
+               "     --version            Show the version\n\n"
+               "Exit status: 0 answered (the guest's kernel, or pvgrub), 1 failed (on_failure=fail),\n"
+               "2 command line refused (no answer). Unknown options are warned about and ignored.\n",
                KP_LIBEXECDIR, KP_BOOT_DEFAULT_OUTPUT_DIR, KP_SETTINGS_FILE);
 }
 
@@ -123,10 +137,13 @@ static void invalid(const char *format, ...)
 }
 
 /*
- * Parses what libxl passes. A mistake does not end the run here: the
- * guest must still get an answer, so it is remembered and reported as a
- * failure once the output and the failure policy are known. Returns 0 to
- * go on, 1 after --help or --version.
+ * Parses what libxl passes and the guest's bootloader_args. A bad value of
+ * one of our options, an option the mode ignores, or a missing disk is
+ * remembered in arg_invalid: the start then fails with that one line
+ * (exit 2), since an answer would hide the admin's typo behind a guest
+ * that boots something else (docs/boot-path.md, "Usage errors"). An
+ * unknown option is only remembered for a warning. Returns 0 to go on, 1
+ * after --help or --version.
  */
 static int parse_argv(int argc, char *argv[])
 {
@@ -215,7 +232,16 @@ static int parse_argv(int argc, char *argv[])
                         invalid("option %s needs a value", argv[optind - 1]);
                         break;
                 default:
-                        invalid("unknown option %s", argv[optind - 1]);
+                        /* A long option is the argument getopt_long() just passed; a short one only its letter. */
+                        if (arg_n_unknown < ELEMENTSOF(arg_unknown)) {
+                                if (optopt)
+                                        (void) snprintf(arg_unknown[arg_n_unknown], sizeof(arg_unknown[0]), "-%c",
+                                                        optopt);
+                                else
+                                        (void) snprintf(arg_unknown[arg_n_unknown], sizeof(arg_unknown[0]), "%s",
+                                                        argv[optind - 1]);
+                                arg_n_unknown++;
+                        }
                         break;
                 }
 
@@ -226,6 +252,26 @@ static int parse_argv(int argc, char *argv[])
                 arg_disk = argv[argc - 1];
                 if (argc - optind > 1)
                         invalid("unexpected argument \"%s\" before the disk", argv[optind]);
+        }
+
+        /* What a mode would silently ignore is refused: the admin meant something by it. */
+        if (arg_mode == BOOT_MODE_PVGRUB) {
+                if (arg_entry)
+                        invalid("--entry has no effect with --mode=pvgrub (GRUB shows the guest's own menu)");
+                if (arg_kernel)
+                        invalid("--kernel (xl's kernel=) has no effect with --mode=pvgrub (pvgrub boots what "
+                                "the guest's menu selects)");
+                if (arg_ramdisk)
+                        invalid("--ramdisk (xl's ramdisk=) has no effect with --mode=pvgrub");
+        } else {
+                KpError error = {};
+
+                if (arg_ramdisk && !arg_kernel)
+                        invalid("--ramdisk (xl's ramdisk=) has no effect without --kernel (xl's kernel=)");
+                if (arg_entry && arg_kernel)
+                        invalid("--entry has no effect with --kernel (xl's kernel=): no boot config is read");
+                if (kp_boot_request_check_options(arg_entry, arg_kernel, arg_ramdisk, &error) < 0)
+                        invalid("%s", error.message);
         }
         return 0;
 }
@@ -269,6 +315,27 @@ static int write_answer(Boot *b, const KpAnswer *a, KpError *error)
                         return kp_error_set_errno(error, r, "cannot drop privileges to uid %u", (unsigned) arg_runas);
         }
         return kp_answer_write(b->output_fd, text, size, error);
+}
+
+/*
+ * A command line kunpack-boot refuses: one line naming the disk and what
+ * is wrong, and no answer, whatever on_failure says. libxl then fails the
+ * start and shows the line in bootloader.<domid>.log.
+ */
+static int usage_error(Boot *b, const char *format, ...) _printf_(2, 3);
+static int usage_error(Boot *b, const char *format, ...)
+{
+        char reason[512];
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(reason, sizeof(reason), format, ap);
+        va_end(ap);
+        log_struct(LOG_ERR, -EINVAL, KP_FIELDS(KP_MESSAGE_BOOT_REFUSED, b->disk_field),
+                   "%s%sinvalid command line: %s; the start fails", arg_disk ?: "", arg_disk ? ": " : "", reason);
+        kp_settings_free(b->settings);
+        b->settings = NULL;
+        return EXIT_USAGE;
 }
 
 /*
@@ -680,10 +747,24 @@ static int run(int argc, char *argv[])
         if (asprintf(&disk_field, "DISK=%s", arg_disk ?: "") < 0)
                 return EXIT_FAILURE;
         b.disk_field = disk_field;
+        if (arg_invalid[0])
+                return usage_error(&b, "%s", arg_invalid);
+        for (size_t i = 0; i < arg_n_unknown; i++)
+                log_struct(LOG_WARNING, 0, KP_FIELDS(b.disk_field),
+                           "%s: ignoring unknown option \"%s\" (from a newer libxl, or a typo in bootloader_args)",
+                           arg_disk, arg_unknown[i]);
 
-        /* A broken config is itself a failure: the guest still boots, through the built-in pvgrub. */
+        /*
+         * A config file named on the command line that does not exist is a
+         * typo in bootloader_args: the start fails. A config that exists
+         * but is broken is a failure of the host, which would hit every
+         * guest at once: the guest still boots, through the built-in
+         * pvgrub (docs/boot-path.md, "Usage errors").
+         */
         path = kp_settings_choose_path(arg_config, &explicit);
         r = kp_settings_load(path, explicit, &config_error, &b.settings);
+        if (r == -ENOENT && arg_config)
+                return usage_error(&b, "--config=%s: no such file", arg_config);
         if (r < 0) {
                 b.config_broken = true;
                 (void) kp_settings_new_default(&b.settings);
@@ -714,10 +795,6 @@ static int run(int argc, char *argv[])
 
         if (b.config_broken) {
                 ret = fail(&b, -EINVAL, "configuration: %s", config_error.message);
-                goto finish;
-        }
-        if (arg_invalid[0]) {
-                ret = fail(&b, -EINVAL, "invalid arguments: %s", arg_invalid);
                 goto finish;
         }
         if (arg_mode == BOOT_MODE_PVGRUB) {

@@ -289,6 +289,15 @@ static int parse_argv(int argc, char *argv[])
                 log_error("--ramdisk needs --kernel");
                 return -EINVAL;
         }
+        /* An option a mode would ignore is refused, as kunpack-boot refuses it (docs/boot-path.md). */
+        if (arg_entry && arg_kernel) {
+                log_error("--entry has no effect with --kernel: no boot config is read");
+                return -EINVAL;
+        }
+        if (arg_domid != UINT32_MAX && !arg_pvgrub) {
+                log_error("--domid has no effect without --pvgrub");
+                return -EINVAL;
+        }
         if (arg_pvgrub && (argc - optind != 1 || arg_kernel || arg_entry || arg_domain_configs)) {
                 log_error("--pvgrub takes one disk, and neither --kernel, --entry nor --domain-config "
                           "(GRUB shows its own menu)");
@@ -303,6 +312,18 @@ static int parse_argv(int argc, char *argv[])
  * The failure's reason is the last line on stderr, which kunpack-boot
  * repeats; --json adds a one-line summary.
  */
+/*
+ * kunpack's cache and state directories are root's (mode 0700), and so are
+ * most guest disks: a refusal met without root says that, on the same line,
+ * since an admin trying the command by hand meets it first.
+ */
+static const char *root_hint(int r)
+{
+        return (r == -EACCES || r == -EPERM) && geteuid() != 0
+                       ? " (kunpack-scan runs as root: kunpack's cache and state, and most guest disks, are root's)"
+                       : "";
+}
+
 static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const char *disk)
 {
         _cleanup_free_ char *field = NULL;
@@ -331,8 +352,8 @@ static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const cha
                        r < 0 ? "false" : "true", fresh ? "true" : "false", rep.written, rep.kept, rep.removed,
                        rep.config_written ? "true" : "false");
         if (r < 0) {
-                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field), "%s: pvgrub mode: %s", disk,
-                           error.message);
+                log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field), "%s: pvgrub mode: %s%s", disk,
+                           error.message, root_hint(r));
                 return EXIT_SCAN_FAILED;
         }
         log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, field), "%s: pvgrub mode: %s", disk,
@@ -348,8 +369,8 @@ static void report(const KpScanResult *res, const char *disk)
         if (asprintf(&field, "DISK=%s", disk) < 0)
                 field = NULL;
         if (res->status == KP_SCAN_FAILED) {
-                log_struct(LOG_ERR, res->error, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field ?: "DISK="), "%s: %s", disk,
-                           res->message);
+                log_struct(LOG_ERR, res->error, KP_FIELDS(KP_MESSAGE_SCAN_FAILED, field ?: "DISK="), "%s: %s%s", disk,
+                           res->message, root_hint(res->error));
                 return;
         }
         if (!e)
@@ -424,6 +445,8 @@ static int run(int argc, char *argv[])
         int r;
 
         kp_log_set_target(KP_LOG_TARGET_AUTO);
+        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
+        argv[0] = program_invocation_short_name;
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
@@ -439,7 +462,8 @@ static int run(int argc, char *argv[])
                 r = kp_state_open(settings->state_dir, &error, &state);
         if (arg_pvgrub) {
                 if (r < 0)
-                        return log_error_errno(r, "%s: pvgrub mode: %s", argv[optind], error.message), EXIT_SCAN_FAILED;
+                        return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),
+                               EXIT_SCAN_FAILED;
                 return run_pvgrub(settings, state, argv[optind]);
         }
 

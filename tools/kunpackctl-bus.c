@@ -68,8 +68,11 @@ int connect_daemon(const KpSettings *settings, sd_bus **ret)
                 return KPCTL_EXIT_USAGE;
         r = kp_client_connect(path, &error, ret);
         if (r < 0) {
-                /* Says "kunpackd is not running" when nobody listens there. */
-                log_error("%s", kp_error_message(&error, r));
+                /* Says "kunpackd is not running" when nobody listens there; the hint when the socket refused us. */
+                log_error("%s%s", kp_error_message(&error, r),
+                          (r == -EACCES || r == -EPERM) && geteuid() != 0
+                                  ? " (its socket is root's: run kunpackctl as root)"
+                                  : "");
                 return KPCTL_EXIT_UNAVAILABLE;
         }
         return KPCTL_EXIT_OK;

@@ -3,7 +3,9 @@
 
 /*
  * kunpackctl list: the guests kunpackd knows, one a line (or a JSON
- * array), with their origin, autostart, status and kernel.
+ * array): whether each one's next start is served from the cache (and
+ * why not), what it boots, and what that kernel allows (pvgrub2 loading
+ * it as it is, PVH).
  */
 
 /* Returns a KPCTL_EXIT_* code. */

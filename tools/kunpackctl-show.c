@@ -32,6 +32,14 @@ static int show_json(sd_bus *bus, const char *guest, char **ret_text)
         return *ret_text ? KPCTL_EXIT_OK : KPCTL_EXIT_FAILURE;
 }
 
+/* A fact the daemon may not know: "yes", "no", "unknown". */
+static const char *fact(yajl_val v, const char *key)
+{
+        yajl_val f = kp_json_get(v, key);
+
+        return f && YAJL_IS_TRUE(f) ? "yes" : f && YAJL_IS_FALSE(f) ? "no" : "unknown";
+}
+
 int verb_show(int argc, char **argv)
 {
         _cleanup_bus_ sd_bus *bus = NULL;
@@ -46,7 +54,7 @@ int verb_show(int argc, char **argv)
                 if (streq(argv[i], "--changes"))
                         return verb_show_changes(argc, argv);
 
-        r = parse_no_options(argc, argv, "show GUEST [--json]");
+        r = parse_no_options(argc, argv, "show GUEST [--changes] [--json]");
         if (r <= 0)
                 return r < 0 ? KPCTL_EXIT_USAGE : KPCTL_EXIT_OK;
         if (optind + 1 != argc) {
@@ -76,7 +84,8 @@ int verb_show(int argc, char **argv)
                        json_str(disks->u.array.values[i], "format"));
         if (kp_json_get_string(v, "entry"))
                 printf("Entry:    %s (bootloader_args)\n", json_str(v, "entry"));
-        printf("Status:   %s\n", json_str(v, "status"));
+        printf("Status:   %s%s%s\n", json_str(v, "status"), kp_json_get_string(v, "reason") ? ": " : "",
+               kp_json_get_string(v, "reason") ?: "");
         last = kp_json_get(v, "last_scan");
         if (last && YAJL_IS_OBJECT(last)) {
                 format_time(json_uint(last, "usec"), when);
@@ -100,6 +109,8 @@ int verb_show(int argc, char **argv)
                 for (size_t i = 0; initrds && YAJL_IS_ARRAY(initrds) && i < initrds->u.array.len; i++)
                         printf("Initrd:   %s\n", YAJL_GET_STRING(initrds->u.array.values[i]) ?: "-");
                 printf("Cmdline:  %s\n", json_str(sel, "cmdline"));
+                printf("Release:  %s; pvgrub2 can load it as it is: %s; ready for PVH: %s\n",
+                       json_str(v, "kernel_version"), fact(v, "pvgrub_loadable"), fact(v, "pvh_ready"));
         }
         return KPCTL_EXIT_OK;
 }

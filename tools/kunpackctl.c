@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kunpackctl-doctor.h"
 #include "kunpackctl-extract.h"
 #include "kunpackctl-gc.h"
 #include "kunpackctl-inspect.h"
 #include "kunpackctl-list.h"
+#include "kunpackctl-metrics.h"
 #include "kunpackctl-prepare.h"
 #include "kunpackctl-rescan.h"
+#include "kunpackctl-scan.h"
 #include "kunpackctl-revert.h"
 #include "kunpackctl-show.h"
 #include "kunpackctl-status.h"
@@ -30,8 +33,15 @@ static const KpctlVerb verbs[] = {
                      "                       Show what a guest would boot, found in the libguestfs appliance",
           verb_inspect },
         { "status", "status                  Show what kunpackd is doing", verb_status },
-        { "list", "list                    List the guests kunpackd knows and whether their plans are fresh",
+        { "list", "list [--stale] [--failed]\n"
+                  "                       The guests kunpackd knows: fresh or not, what each boots, and\n"
+                  "                       whether pvgrub2 could load it or it could boot as PVH",
           verb_list },
+        { "metrics", "metrics                 kunpackd's metrics, in Prometheus's text format", verb_metrics },
+        { "doctor", "doctor [--no-launch]    Check this host's setup for kunpack, one line per check", verb_doctor },
+        { "scan", "scan [OPTIONS] DISK... | --domain-config=FILE...\n"
+                  "                       Prepare guests ahead of their start: runs kunpack-scan (see kunpack-scan(8))",
+          verb_scan },
         { "show", "show GUEST [--changes]  Show a guest's disks, state and what it boots;\n"
                   "                       --changes: what pvgrub mode changed in it (read from its disk)", verb_show },
         { "rescan", "rescan GUEST...|--all [--wait]\n"
@@ -80,6 +90,8 @@ int main(int argc, char **argv)
 
         kp_log_set_target(KP_LOG_TARGET_STDERR);
         arg_config = getenv("KUNPACK_CONFIG");
+        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
+        argv[0] = program_invocation_short_name;
 
         /* "+": stop at the verb, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+hv", options, NULL)) >= 0) {
@@ -115,8 +127,14 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[optind], verbs[i].name)) {
+                        _cleanup_free_ char *name = NULL;
                         int verb_argc = argc - optind;
                         char **verb_argv = argv + optind;
+
+                        /* So that getopt_long() says "kunpackctl list: unrecognized option ...". */
+                        if (asprintf(&name, "%s %s", program_invocation_short_name, verbs[i].name) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory"), KPCTL_EXIT_FAILURE;
+                        verb_argv[0] = name;
                         optind = 0; /* let the verb's getopt_long start afresh */
                         return verbs[i].run(verb_argc, verb_argv);
                 }

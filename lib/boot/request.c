@@ -28,17 +28,10 @@ static int check_value(const char *what, const char *value, bool guest_path, KpE
         return 0;
 }
 
-int kp_boot_request_init(const char *disk, const char *entry, const char *kernel, const char *ramdisk,
-                         KpError *error, KpBootRequest *ret)
+int kp_boot_request_check_options(const char *entry, const char *kernel, const char *ramdisk, KpError *error)
 {
-        KpBootRequest r = {};
         int k;
 
-        if (!disk)
-                return kp_error_set(error, -EINVAL, "no disk given");
-        k = check_value("the disk path", disk, false, error);
-        if (k < 0)
-                return k;
         if (kernel) {
                 k = check_value("--kernel", kernel, true, error);
                 if (k < 0)
@@ -53,6 +46,23 @@ int kp_boot_request_init(const char *disk, const char *entry, const char *kernel
                 if (k < 0)
                         return k;
         }
+        return 0;
+}
+
+int kp_boot_request_init(const char *disk, const char *entry, const char *kernel, const char *ramdisk,
+                         KpError *error, KpBootRequest *ret)
+{
+        KpBootRequest r = {};
+        int k;
+
+        if (!disk)
+                return kp_error_set(error, -EINVAL, "no disk given");
+        k = check_value("the disk path", disk, false, error);
+        if (k < 0)
+                return k;
+        k = kp_boot_request_check_options(entry, kernel, ramdisk, error);
+        if (k < 0)
+                return k;
 
         /* The state is keyed by the file itself, however libxl or the admin spelt its path. */
         r.disk = realpath(disk, NULL);

@@ -32,6 +32,13 @@ int kp_boot_request_init(const char *disk, const char *entry, const char *kernel
                          KpError *error, KpBootRequest *ret);
 void kp_boot_request_done(KpBootRequest *r);
 
+/*
+ * The checks kp_boot_request_init() applies to the options' values
+ * alone, without the disk: for a program that tells a bad command line
+ * (exit 2) from a disk it cannot open (a runtime failure).
+ */
+int kp_boot_request_check_options(const char *entry, const char *kernel, const char *ramdisk, KpError *error);
+
 bool kp_boot_request_is_direct(const KpBootRequest *r);
 
 /*

@@ -140,3 +140,21 @@ int kp_version_compare_nvr(const char *a, const char *b)
                 c = kp_version_compare(ra ?: "", rb ?: "");
         return c;
 }
+
+const char *kp_kernel_version_from_path(const char *path)
+{
+        /* The names distributions and `make install` give kernels; a version must start with a digit. */
+        static const char *const prefixes[] = { "vmlinuz-", "vmlinux-", "kernel-", "bzImage-" };
+        const char *base;
+
+        if (!path)
+                return NULL;
+        base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+                size_t n = strlen(prefixes[i]);
+                if (strncmp(base, prefixes[i], n) == 0 && base[n] >= '0' && base[n] <= '9')
+                        return base + n;
+        }
+        return NULL;
+}

@@ -20,3 +20,12 @@ int kp_version_compare(const char *a, const char *b);
  * kp_version_compare(), the fields being cut at the last two '-'.
  */
 int kp_version_compare_nvr(const char *a, const char *b);
+
+/*
+ * The kernel release a kernel's file name carries, as GRUB's 10_linux and
+ * the kernel's own `make install` name them: "5.4.0-42-generic" for
+ * /boot/vmlinuz-5.4.0-42-generic (also vmlinux-, kernel-, bzImage-). A
+ * pointer into path; NULL when the name carries none (/boot/vmlinuz). The
+ * name is the guest's word, not the kernel's own version string.
+ */
+const char *kp_kernel_version_from_path(const char *path);

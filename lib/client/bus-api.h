@@ -14,11 +14,13 @@
  *           s output_directory, t timeout_usec, t flags)
  *       → (s kernel, s ramdisk, s args, b hot, s guest_kernel, s kernel_sha256, s detail)
  *   Rescan(as guests, t flags) → (a(ssis) results: guest, disk, errno, message)
- *   List() → (a(sssbss) guests: name, disk, origin, autostart, status, kernel)
+ *   List() → (a(sssbsssssiit) guests: name, disk, origin, autostart, status, reason, kernel,
+ *             kernel_version, format, pvgrub_loadable, pvh_ready (1, 0, -1 unknown), last_scan_usec)
  *   Show(s guest) → (s json)
  *   GC(t flags) → (t removed, t removed_bytes, t kept, t kept_bytes)
  *   Verify() → (t checked, t damaged, as report)
  *   Status() → (s json)
+ *   Metrics() → (s text: Prometheus's text exposition format)
  *
  * Signals: ScanProgress(s guest, s disk, s step, u percent, u left),
  *          ScanFinished(s guest, s disk, i errno, s message).

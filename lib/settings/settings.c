@@ -69,6 +69,7 @@ KpSettings *kp_settings_free(KpSettings *c)
         free(c->state_dir);
         free(c->socket_path);
         free(c->pvgrub_path);
+        free(c->metrics_textfile);
         strv_free(c->domain_config_dirs);
         strv_free(c->notes);
         free(c);
@@ -137,6 +138,7 @@ static const KeyDef key_defs[] = {
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
         { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
         { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
+        { "metrics_textfile", KEY_PATH, offsetof(KpSettings, metrics_textfile) },
 };
 
 static const KeyDef *find_key(const char *name)

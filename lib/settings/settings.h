@@ -44,6 +44,7 @@ typedef struct KpSettings {
         char *state_dir;               /* per-disk boot plans */
         char *socket_path;             /* kunpackd's control socket */
         char *pvgrub_path;             /* pvgrub2 image: the fallback kernel, and pvgrub mode's kernel */
+        char *metrics_textfile;        /* kunpackd writes its metrics here (Prometheus text); NULL: nowhere */
         KpOnFailure on_failure;
         uint64_t max_kernel_size;      /* cap on a decompressed kernel, bytes (≤ Xen's 1 GiB) */
         uint64_t cache_max_size;       /* the garbage collector keeps the cache below this, bytes */

@@ -230,6 +230,23 @@ static int read_meta(KpCache *c, const char *key, KpError *error, KpCacheKernel 
         return meta_from_json(text, key, error, ret);
 }
 
+int kp_cache_read_kernel_meta(KpCache *c, const char *key, KpError *error, KpCacheKernel *ret)
+{
+        KpCacheKernel meta;
+        int r;
+
+        r = kp_cache_check_key(key, error);
+        if (r < 0)
+                return r;
+        r = read_meta(c, key, error, &meta);
+        if (r == -ENOENT)
+                return kp_error_set(error, -ENOENT, "kernel %s is not in the cache", key);
+        if (r < 0)
+                return r;
+        *ret = meta;
+        return 0;
+}
+
 static void remove_kernel_entry(KpCache *c, const char *key)
 {
         char name[KP_SHA256_HEX_SIZE + 8];

@@ -68,6 +68,14 @@ const char *kp_cache_path(const KpCache *c);
 int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_fd, KpCacheKernel *ret_meta);
 
 /*
+ * The metadata stored with a kernel (format, sizes, the ELF's Xen notes),
+ * for reports: nothing is checked against the ELF, nothing is marked used
+ * and nothing is removed. -ENOENT when there is no entry; -EBADMSG (or a
+ * read error) when the metadata cannot be read.
+ */
+int kp_cache_read_kernel_meta(KpCache *c, const char *key, KpError *error, KpCacheKernel *ret);
+
+/*
  * Stores the kernel read from in_fd (a regular file holding exactly the
  * guest's compressed kernel). Its sha256 must equal key, or it is refused
  * (-EBADMSG: the guest file changed after its checksum was taken). If

@@ -6,7 +6,7 @@
  * compression libraries: a program that never meets an lz4 kernel, or
  * never opens a guest, never maps liblz4 or libguestfs and pays nothing
  * for them at start. Every library loaded this way is listed by hand in
- * README.md ("Install on a Xen host"), since no linker records it.
+ * docs/install.md and debian/rules, since no linker records it.
  *
  * A user of such a library declares a pointer per function it calls, with
  * the function's own type from the library's header, and calls through it:

@@ -430,3 +430,28 @@ int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode,
         *ret_name = TAKE_PTR(name);
         return 0;
 }
+
+int kp_link_probe(const char *from_dir, const char *to_dir, KpError *error)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *name = NULL;
+        char proc[64];
+        uint64_t r64;
+
+        fd = open(from_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot create a file in %s", from_dir);
+        if (getrandom(&r64, sizeof(r64), GRND_NONBLOCK) != sizeof(r64))
+                r64 = (uint64_t) getpid() << 32 ^ (uint64_t) (uintptr_t) &r64;
+        if (asprintf(&name, "%s/" KP_TMP_PREFIX "link-probe.%016" PRIx64, to_dir, r64) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) >= 0) {
+                (void) unlink(name);
+                return 1;
+        }
+        if (errno == EXDEV)
+                return kp_error_set(error, 0, "%s and %s are on different mounts: a link is refused (EXDEV)",
+                                    from_dir, to_dir), 0;
+        return kp_error_set_errno(error, negative_errno(), "cannot link from %s into %s", from_dir, to_dir);
+}

@@ -82,3 +82,14 @@ int kp_open_unnamed(const char *dir);
 
 /* Creates dir and its missing parents with mode (existing ones are left alone). */
 int kp_mkdir_p(const char *dir, mode_t mode);
+
+/*
+ * Whether a file of from_dir can be hard-linked into to_dir, as
+ * kp_link_or_copy_fd() links a cached kernel into libxl's output
+ * directory: tried for real (an unnamed file, linked under a hidden name
+ * in to_dir and removed at once), since only the kernel knows, and the
+ * answer depends on the mounts the caller sees (two bind mounts of one
+ * filesystem refuse links, EXDEV). 1 yes, 0 no (EXDEV, said in error), or
+ * a negative errno when the test itself cannot be made.
+ */
+int kp_link_probe(const char *from_dir, const char *to_dir, KpError *error);

@@ -14,6 +14,8 @@
 #define KP_MESSAGE_BOOT_ANSWERED   "MESSAGE_ID=1ad5a70e5702419c806aa3ea9e1cafdf"
 /* kunpack-boot: a start kunpack could not answer: on_failure applied (pvgrub, or the start failed). */
 #define KP_MESSAGE_BOOT_FAILED     "MESSAGE_ID=7ffa099686584680b8122e9be9c96e8f"
+/* kunpack-boot: the command line was refused (a bad option value, a missing --config file): the start failed. */
+#define KP_MESSAGE_BOOT_REFUSED    "MESSAGE_ID=94462035f61b4ab28d8317f3ed9d756e"
 /* kunpack-boot: a damaged state record or cache entry was removed and the disk rescanned. */
 #define KP_MESSAGE_DAMAGE_REPAIRED "MESSAGE_ID=2761bb35d3b44821bafd4c8e62635c0d"
 /* kunpack-scan and kunpackd: a disk was scanned. */

@@ -22,6 +22,22 @@ KpDomainConfig *kp_domain_config_free(KpDomainConfig *c)
         return NULL;
 }
 
+bool kp_domain_config_name_ignored(const char *name)
+{
+        static const char *const suffixes[] = { "~", ".bak", ".swp", ".orig", ".rpmnew", ".rpmsave", ".dpkg-old",
+                                                ".dpkg-new", ".dpkg-dist", ".dpkg-tmp", ".ucf-old", ".ucf-new" };
+        size_t n = strlen(name);
+
+        if (name[0] == '.')
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t s = strlen(suffixes[i]);
+                if (n >= s && streq(name + n - s, suffixes[i]))
+                        return true;
+        }
+        return false;
+}
+
 bool kp_domain_bootloader_is_kunpack(const char *bootloader)
 {
         const char *slash;

@@ -38,6 +38,12 @@ typedef struct KpDomainConfig {
 KpDomainConfig *kp_domain_config_free(KpDomainConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(KpDomainConfig *, kp_domain_config_free);
 
+/*
+ * Whether a file name in a domain config directory is not a domain config:
+ * editor backups, package manager leftovers and hidden files.
+ */
+bool kp_domain_config_name_ignored(const char *name);
+
 /* Whether a bootloader = "..." value is kunpack-boot: the bare name or any path ending in /kunpack-boot. */
 bool kp_domain_bootloader_is_kunpack(const char *bootloader);
 

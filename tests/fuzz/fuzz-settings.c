@@ -179,6 +179,7 @@ static void check_settings(const uint8_t *data, size_t size)
         check_str("state_dir", a->state_dir, b->state_dir);
         check_str("socket_path", a->socket_path, b->socket_path);
         check_str("pvgrub_path", a->pvgrub_path, b->pvgrub_path);
+        check_str("metrics_textfile", a->metrics_textfile, b->metrics_textfile);
         check_int("on_failure", a->on_failure, b->on_failure);
         check_int("max_kernel_size", (long long) a->max_kernel_size, (long long) b->max_kernel_size);
         check_int("cache_max_size", (long long) a->cache_max_size, (long long) b->cache_max_size);

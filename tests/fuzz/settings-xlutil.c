@@ -137,6 +137,7 @@ static const KeyDef key_defs[] = {
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
         { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
         { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
+        { "metrics_textfile", KEY_PATH, offsetof(KpSettings, metrics_textfile) },
 };
 
 static const KeyDef *find_key(const char *name)

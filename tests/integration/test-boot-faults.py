@@ -11,6 +11,7 @@ with exactly one log line naming the disk and the reason; with
 on_failure = "fail", in a non-zero exit and one line on stderr.
 
   broken config            pvgrub from the built-in path, whatever the file says
+  missing --config file    exit 2, one line, no answer (a usage error, not a fault)
   unreadable disk          pvgrub / fail
   cache on a full tmpfs    pvgrub, and the cache left as it was
   appliance never answers  (a qemu that hangs) pvgrub / fail within boot_timeout, no qemu left
@@ -112,10 +113,14 @@ def main():
     boottest.check_fallback("broken config", ans, EXTRA, src, re.escape(rig.config) + r":2: .*cache_dirr")
     check(rig.counter.launches() == 0 and rig.scans() == [], "broken config: nothing scanned")
 
-    # Unreadable disk (gone), both policies.
+    # Unreadable disk (gone), both policies. A --config file that does not exist is a typo in
+    # bootloader_args, not a fault of the host: the start fails (exit 2) with one line, no answer.
     missing = os.path.join(work, "no-such-disk.img")
     ans = rig.start(missing, bootloader_args=["--config=/nonexistent/kunpack.conf"], args=EXTRA)
-    boottest.check_fallback("missing config file named by --config", ans, EXTRA, missing, r"kunpack\.conf")
+    check(ans.rc == 2 and ans.records == [] and ans.lines() == [
+        "kunpack-boot: %s: invalid command line: --config=/nonexistent/kunpack.conf: no such file; the start fails"
+        % missing], "missing config file named by --config: exit 2, one line, no answer (%s, %s)"
+        % (ans.rc, ans.lines()))
     rig = boottest.Rig(work, "unreadable")
     ans = rig.start(missing, args=EXTRA)
     boottest.check_fallback("unreadable disk", ans, EXTRA, missing, r"cannot open disk .*No such file or directory")

@@ -138,6 +138,12 @@ def main():
     boottest.check_readnotes("lz4 hot", ans)
     check(rig.counter.launches() == 0 and rig.scans() == [],
           "lz4 hot: no appliance, no kunpack-scan (got %d, %s)" % (rig.counter.launches(), rig.scans()))
+    # An option a newer libxl might pass: one warning, and the same answer.
+    ans = rig.start(disk, bootloader_args=["--config=" + rig.config, "--from-a-future-libxl=yes"], args=EXTRA)
+    boottest.check_answer("lz4 hot, an unknown option", ans, vmlinux, initrd, args)
+    check(len(ans.lines()) == 2 and ans.lines()[0] == 'kunpack-boot: %s: ignoring unknown option '
+          '"--from-a-future-libxl=yes" (from a newer libxl, or a typo in bootloader_args)' % disk,
+          "an unknown option: one warning line, then the answer (%s)" % ans.lines())
     # How fast is bench-boot's to say (a timed check would fail on a busy machine, not on a slow start).
     print("lz4 hot start: %.3f s" % ans.seconds)
     # pygrub gets this one wrong ($vt_handoff passed literally): the expectation is GRUB's own.

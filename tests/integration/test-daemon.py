@@ -9,12 +9,15 @@ startup, one cold start, one scan stopped by SIGTERM. Everything else must
 be served without an appliance, and the test asserts that it was.
 """
 
+import glob
+import importlib.util
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -83,8 +86,12 @@ def run(work, counter, manifest, vmlinux_sha):
         kinds["g%d" % i] = src
         disks.append(d.add_guest("g%d" % i, image(manifest, src)))
     counter.reset()
+    started = time.time()
+    # kunpackd.service's UMask=0077: the metrics textfile must still come out readable by node_exporter.
+    umask = os.umask(0o077)
     with guesttest.Appliances(disks) as watch:
         d.start()
+        os.umask(umask)
         check(d.notify.seen("READY=1") != [], "READY=1 on the notify socket")
         ok = d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()) and len(d.guests()) == 8,
                         600, "the startup scan")
@@ -117,6 +124,9 @@ def run(work, counter, manifest, vmlinux_sha):
     check(st["guests"] == 8 and st["scans_done"] == 8 and st["scans_failed"] == 0 and st["xen"] is False,
           "status: 8 guests, 8 scans, no Xen here")
     check("lifecycle not followed" in d.read_log(), "the daemon says once that no Xen lifecycle is followed")
+    fleet_view(d, manifest, kinds, started)
+    doctor(d)
+
     r = d.ctl("show", "nosuch")
     check(r.returncode == 1 and 'no guest named "nosuch"' in r.stderr, "show of an unknown guest fails: " + r.stderr.strip())
     for verb in (["rescan", "--wait", "nosuch"], ["prepare", "nosuch", "--dry-run"]):
@@ -199,7 +209,9 @@ def run(work, counter, manifest, vmlinux_sha):
                               stderr=subprocess.PIPE, text=True, timeout=30,
                               preexec_fn=lambda: (os.setgroups([]), os.setgid(nobody.pw_gid), os.setuid(nobody.pw_uid)))
     r = as_nobody("status")
-    check(r.returncode == 3 and "Permission denied" in r.stderr, "nobody cannot even connect (socket 0600)")
+    check(r.returncode == 3 and r.stderr == "kunpackctl: cannot connect to kunpackd at %s: Permission denied (its "
+          "socket is root's: run kunpackctl as root)\n" % d.socket,
+          "nobody cannot even connect (socket 0600), and is told to be root: " + r.stderr.strip())
     # A socket opened up by mistake: the daemon itself still refuses (SO_PEERCRED).
     os.chmod(work, 0o755)
     os.chmod(os.path.dirname(d.socket), 0o755)
@@ -315,11 +327,24 @@ def run(work, counter, manifest, vmlinux_sha):
     ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 2
     check(ok, "SIGHUP with an invalid config: refused with file and line, the old one kept, the daemon goes on "
           "(%d, scan_concurrency %s)%s" % (r.returncode, st.get("scan_concurrency"), "" if ok else "\n" + d.read_log()[-600:]))
+    textfile = os.path.join(work, "node-exporter", "kunpack.prom")
+    os.mkdir(os.path.dirname(textfile))
     with open(d.conf, "w") as f:
-        f.write(good_conf.replace("scan_concurrency = 2", "scan_concurrency = 3"))
+        f.write(good_conf.replace("scan_concurrency = 2", "scan_concurrency = 3") +
+                'metrics_textfile = "%s"\n' % textfile)
     d.proc.send_signal(signal.SIGHUP)
     check(d.wait_for(lambda: d.ctl_json("status")["scan_concurrency"] == 3, 10, "the reload"),
           "SIGHUP with a valid config: scan_concurrency is now 3")
+    # The textfile is written at once on the reload (then every 30 s), mode 0644 despite the umask.
+    check(d.wait_for(lambda: os.path.exists(textfile), 10, "the metrics textfile"), "metrics_textfile written")
+    if os.path.exists(textfile):
+        text = open(textfile).read()
+        promtool_check(text, "the metrics textfile")
+        m = metric_values(text)
+        check(stat.S_IMODE(os.stat(textfile).st_mode) == 0o644 and m.get('kunpack_guests{status="fresh"}') == 7 and
+              os.listdir(os.path.dirname(textfile)) == ["kunpack.prom"],
+              "the textfile: mode 0644 under umask 0077, 7 fresh guests, no temporary left (%o, %s)"
+              % (stat.S_IMODE(os.stat(textfile).st_mode), os.listdir(os.path.dirname(textfile))))
 
     # ---- SIGTERM during a scan; restart keeps the state ---------------------------------------
     before = state_files(d)
@@ -342,7 +367,7 @@ def run(work, counter, manifest, vmlinux_sha):
     # Every daemon verb says plainly that there is no daemon, and exits 3.
     gone = "kunpackctl: kunpackd is not running (%s: No such file or directory)\n" % d.socket
     for verb in (["status"], ["list"], ["show", "g1"], ["rescan", "--wait", "g1"], ["gc", "--dry-run"], ["verify"],
-                 ["prepare", "g1", "--dry-run"], ["--json", "list"]):
+                 ["prepare", "g1", "--dry-run"], ["--json", "list"], ["metrics"]):
         r = d.ctl(*verb)
         check(r.returncode == 3 and r.stderr == gone and r.stdout == "",
               "kunpackctl %s without the daemon: exit %d, %s" % (" ".join(verb), r.returncode, r.stderr.strip()))
@@ -359,6 +384,194 @@ def run(work, counter, manifest, vmlinux_sha):
     check(rc == 0, "kunpackd stops cleanly (%s)" % rc)
 
     socket_activation(d)
+
+
+def metric_values(text):
+    """{"name{labels}": value} of Prometheus's text format; every sample line."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def promtool_check(text, what):
+    """Prometheus's own checker (Debian's prometheus package, in install-deps.sh's test set)."""
+    if not shutil.which("promtool"):
+        check(False, "%s: promtool is missing (scripts/install-deps.sh test)" % what)
+        return
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    check(r.returncode == 0, "%s: promtool check metrics passes (%s)" % (what, r.stdout.strip()[-500:]))
+
+
+def exhibit(command, text):
+    """The output itself, in the test log: what an admin sees from a daemon with guests."""
+    print("---- kunpackctl %s\n%s---- end" % (command, text))
+
+
+def fleet_view(d, manifest, kinds, started):
+    """kunpackctl list (table, --json, filters) and metrics after the startup scan of the eight guests; then a
+    guest whose scan fails without an appliance (its disk is a directory), seen in both, and gone again."""
+    guests = d.guests()
+    now = time.time()
+    want = {"ubuntu-20.04-lz4": ("5.4.0-42-generic", "lz4", False), "debian-12-xz": ("6.1.0-13-amd64", "xz", True),
+            "fedora-38-bls": ("6.2.9-300.fc38.x86_64", "zstd", False)}
+    for name, src in kinds.items():
+        g = guests[name]
+        version, fmt, loadable = want[src]
+        check(g["status"] == "fresh" and g["reason"] is None and g["kernel_version"] == version and
+              g["format"] == fmt and g["pvgrub_loadable"] is loadable and g["pvh_ready"] is True and
+              started * 1e6 <= g["last_scan_usec"] <= now * 1e6 and g["autostart"] is False,
+              "list --json %s: fresh, %s, %s, pvgrub_loadable %s, pvh_ready (Debian's kernel has PHYS32_ENTRY): %s"
+              % (name, version, fmt, loadable, {k: g[k] for k in ("status", "kernel_version", "format",
+                                                                    "pvgrub_loadable", "pvh_ready")}))
+    r = d.ctl("list")
+    exhibit("list", r.stdout)
+    lines = r.stdout.splitlines()
+    head = lines[0].split() if lines else []
+    g1 = next((l.split() for l in lines if l.startswith("g1 ")), [])
+    check(r.returncode == 0 and head == ["GUEST", "STATUS", "VERSION", "FORMAT", "PVGRUB", "PVH", "LAST", "SCAN",
+                                         "AUTO", "ORIGIN", "DISK"] and len(lines) == 9 and
+          g1[:6] == ["g1", "fresh", "5.4.0-42-generic", "lz4", "no", "yes"] and g1[-3:] == [
+              "no", "config", os.path.join(d.images, "g1.img")],
+          "list: a header and one row per guest (%s)" % lines[:2])
+    for flag in ("--stale", "--failed"):
+        r = d.ctl("--json", "list", flag)
+        check(r.returncode == 0 and json.loads(r.stdout) == [], "list %s: none (%s)" % (flag, r.stdout.strip()))
+
+    r = d.ctl("metrics")
+    exhibit("metrics", r.stdout)
+    promtool_check(r.stdout, "metrics after the startup scan")
+    m = metric_values(r.stdout)
+    kernels = len([n for n in os.listdir(os.path.join(d.workdir, "cache", "kernels")) if n.endswith(".elf")])
+    check(r.returncode == 0 and m.get("kunpack_scans_total") == 8 and m.get("kunpack_appliance_launches_total") == 8
+          and m.get("kunpack_scan_duration_seconds_count") == 8 and m.get('kunpack_guests{status="fresh"}') == 8
+          and m.get('kunpack_cache_entries{kind="kernel"}') == kernels == 3
+          and m.get('kunpack_starts_total{path="hot"}') == 0 and m.get("kunpack_scans_running") == 0
+          and not any(k.startswith("kunpack_scan_failures_total") for k in m),
+          "metrics: 8 scans, 8 launches, 8 durations, 8 fresh guests, 3 kernels cached, no failure, no start yet")
+    check(0 < m.get("kunpack_scan_duration_seconds_sum", 0) < 8 * 600, "metrics: scan time %.1f s in all"
+          % m.get("kunpack_scan_duration_seconds_sum", 0))
+
+    # A guest whose disk is a directory: its scan fails at once (no appliance), with its reason.
+    bad = os.path.join(d.images, "not-a-disk")
+    os.mkdir(bad)
+    d.add_guest("bad1", bad, copy=False)
+    ok = d.wait_for(lambda: d.guests().get("bad1", {}).get("status") == "failed", 30, "bad1's scan to fail")
+    failed = json.loads(d.ctl("--json", "list", "--failed").stdout)
+    stale = json.loads(d.ctl("--json", "list", "--stale").stdout)
+    why = "disk %s is neither a regular file nor a block device" % bad
+    check(ok and [g["name"] for g in failed] == ["bad1"] and failed[0]["reason"] == why and
+          failed[0]["kernel"] is None and failed[0]["pvgrub_loadable"] is None and [g["name"] for g in stale] == ["bad1"],
+          "list --failed and --stale: bad1 alone, with its reason (%s)" % failed)
+    r = d.ctl("list", "--failed")
+    check(r.stdout.splitlines()[-1] == "bad1: failed: " + why, "list --failed (table): the reason under the table")
+    r = d.ctl("metrics")
+    promtool_check(r.stdout, "metrics with a failed scan")
+    m = metric_values(r.stdout)
+    check(m.get('kunpack_scan_failures_total{reason="EMEDIUMTYPE"}') == 1 and m.get("kunpack_scans_total") == 9 and
+          m.get('kunpack_guests{status="failed"}') == 1 and m.get("kunpack_appliance_launches_total") == 8,
+          "metrics: the failure counted by its errno, the guest as failed, no appliance launched for it")
+    os.unlink(os.path.join(d.xen, "bad1.cfg"))
+    d.wait_for(lambda: "bad1" not in d.guests(), 10, "bad1 to go")
+    os.rmdir(bad)
+
+    # bash completion of guest names: the completion runs `kunpackctl list` with the --config= given before it.
+    source = os.environ["KP_SOURCE_DIR"]
+    spec = importlib.util.spec_from_file_location("completion", os.path.join(source, "tests", "unit",
+                                                                            "test-completion.py"))
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    env = d.env()
+    env["PATH"] = os.path.dirname(d.kunpackctl) + ":" + env.get("PATH", "/usr/bin:/bin")
+    if os.path.exists(harness.BASH_COMPLETION):
+        got = harness.complete(os.path.join(source, "shell-completion", "bash", "kunpackctl"),
+                               "kunpackctl --config=%s show g" % d.conf, env=env)
+        check(got == ["g%d" % i for i in range(1, 9)], "bash completion of guest names: %s" % got)
+    else:
+        check(False, "bash-completion is missing (scripts/install-deps.sh test)")
+
+
+def libxl_would_find(name):
+    """libxl_bootloader.c: NAME in an installed Xen's private bindir (lstat), else execvp on the service PATH."""
+    for bindir in sorted(glob.glob("/usr/lib/xen-*/bin")):
+        if os.path.lexists(os.path.join(bindir, name)):
+            return os.path.join(bindir, name)
+    for p in "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".split(":"):
+        if os.path.isfile(os.path.join(p, name)) and os.access(os.path.join(p, name), os.X_OK):
+            return os.path.join(p, name)
+    return None
+
+
+def doctor(d):
+    """kunpackctl doctor against the running daemon: each line what this machine says, checked from outside."""
+    r = d.ctl("doctor")
+    exhibit("doctor", r.stdout)
+    lines = r.stdout.splitlines()
+    by = {}
+    for line in lines:
+        verdict, check_name, detail = line.split(None, 2)
+        by.setdefault(check_name, []).append((verdict, detail))
+    cache = os.path.join(d.workdir, "cache")
+    check(by.get("settings") == [("ok", d.conf + " is valid")], "doctor: settings (%s)" % by.get("settings"))
+    check(by.get("pvgrub", [("",)])[0][0] == ("ok" if os.path.isfile(boottest_pvgrub()) else "FAIL"),
+          "doctor: pvgrub (%s)" % by.get("pvgrub"))
+    # The link test, made here by hand: a file of the cache linked into /var/lib/xen.
+    linkable = None
+    if os.path.isdir("/var/lib/xen"):
+        probe = os.path.join(cache, "doctor-probe")
+        open(probe, "w").close()
+        try:
+            os.link(probe, "/var/lib/xen/.doctor-probe")
+            os.unlink("/var/lib/xen/.doctor-probe")
+            linkable = True
+        except OSError:
+            linkable = False
+        os.unlink(probe)
+    check(by.get("links", [("",)])[0][0] == ("ok" if linkable else "FAIL"),
+          "doctor: links, as a link made by hand says (%s: %s)" % (linkable, by.get("links")))
+    st = d.ctl_json("status")
+    check(st.get("links_to_libxl") is linkable, "status: links_to_libxl is %s, as by hand" % linkable)
+    check(by.get("kunpackd") == [("ok", "running (pid %d), 8 guests, 8 scans done, 1 failed" % d.proc.pid)]
+          if linkable is not False else by.get("kunpackd", [("",)])[0][0] == "FAIL",
+          "doctor: kunpackd (%s)" % by.get("kunpackd"))
+    launch = by.get("libguestfs", [("", "")])[0]
+    check(launch[0] == "ok" and re.match(r"an appliance \(512 MiB\) launched and stopped in \d+\.\d s; a cold start "
+                                         r"pays this within boot_timeout \(100 s\)$", launch[1]),
+          "doctor: a real appliance launch, timed (%s)" % launch[1])
+    units = []
+    for unit in ("kunpackd.socket", "kunpackd.service"):
+        u = subprocess.run(["systemctl", "is-enabled", unit], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True).stdout.splitlines()
+        units.append("not installed" if u and "No such file" in u[0] else (u[0] if u else "unknown"))
+    check(by.get("units", [("", "")])[0][0] == ("ok" if units == ["enabled", "enabled"] else "FAIL") and
+          by["units"][0][1].startswith("kunpackd.socket %s, kunpackd.service %s" % tuple(units)),
+          "doctor: units as systemctl is-enabled says (%s)" % units)
+    found = libxl_would_find("kunpack-boot")
+    check(by.get("bare-name", [("", "")])[0] == (("ok", 'bootloader = "kunpack-boot" finds %s' % found) if found else
+                                                 ("FAIL", 'bootloader = "kunpack-boot" is found neither in Xen\'s '
+                                                  '/usr/lib/xen-*/bin nor on PATH (/usr/local/sbin:/usr/local/bin:'
+                                                  '/usr/sbin:/usr/bin:/sbin:/bin): name '
+                                                  '/usr/libexec/kunpack/kunpack-boot instead')),
+          "doctor: the bare name, as libxl would look for it (%s)" % found)
+    installed = os.access("/usr/libexec/kunpack/kunpack-boot", os.X_OK)
+    if installed:
+        check(by.get("guests") == [("ok", "8 guest configs name kunpack-boot; each bootloader can be run")],
+              "doctor: the 8 guests' bootloader is installed (%s)" % by.get("guests"))
+    else:
+        check(sorted(x[1].split()[0] for x in by.get("guest", [])) == ["g%d" % i for i in range(1, 9)] and
+              all(x[1].endswith("bootloader /usr/libexec/kunpack/kunpack-boot cannot be run: No such file or "
+                                "directory") for x in by["guest"]),
+              "doctor: one line for each of the 8 guests whose bootloader is not installed (%s)" % by.get("guest"))
+    check(r.returncode == (0 if all(v == "ok" for x in by.values() for v, _ in x) else 1),
+          "doctor: exit %d for %d failed checks" % (r.returncode, sum(v == "FAIL" for x in by.values() for v, _ in x)))
+
+
+def boottest_pvgrub():
+    import boottest
+    return boottest.PVGRUB
 
 
 def socket_activation(d):

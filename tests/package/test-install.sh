@@ -10,7 +10,7 @@
 #   tests/package/test-install.sh [DEBDIR]
 #
 # Checks: the files land where debian/*.install says, kunpack-boot is found
-# by bare name on PATH, the settings file is a conffile kept on remove, the
+# by bare name on PATH, kunpackctl scan runs the installed kunpack-scan, the settings file is a conffile kept on remove, the
 # units are enabled, prerm names the xl configs that still use kunpack-boot,
 # purge removes the cache and state and says what it leaves in guests.
 set -eu
@@ -49,9 +49,12 @@ apt-get install -y -q --no-install-recommends /deb/kunpack_*.deb /deb/libkunpack
 [ "$(readlink -f /usr/sbin/kunpack-boot)" = /usr/libexec/kunpack/kunpack-boot ] || fail "/usr/sbin/kunpack-boot does not lead to /usr/libexec/kunpack/kunpack-boot"
 kunpack-boot --version | grep -q '^kunpack-boot ' || fail "kunpack-boot --version"
 kunpackctl --version | grep -q '^kunpackctl ' || fail "kunpackctl --version"
+# kunpackctl scan runs the kunpack-scan of /usr/libexec/kunpack, off PATH.
+kunpackctl scan --version | grep -q '^kunpack-scan ' || fail "kunpackctl scan does not run the installed kunpack-scan"
 for f in /usr/sbin/kunpackd /usr/libexec/kunpack/kunpack-scan /lib/systemd/system/kunpackd.service \
          /lib/systemd/system/kunpackd.socket /usr/lib/systemd/catalog/kunpack.catalog \
-         /usr/share/man/man8/kunpack-boot.8.gz /usr/share/man/man5/kunpack.conf.5.gz; do
+         /usr/share/man/man8/kunpack-boot.8.gz /usr/share/man/man5/kunpack.conf.5.gz \
+         /usr/share/bash-completion/completions/kunpackctl; do
     [ -e "$f" ] || fail "$f not installed"
 done
 dpkg-query -W -f='${Conffiles}\n' kunpack | grep -q '^ /etc/kunpack/kunpack.conf ' || fail "/etc/kunpack/kunpack.conf is not a conffile"

@@ -32,5 +32,16 @@ int main(void)
         ASSERT_TRUE(kp_version_compare_nvr("m-0-rescue", "m-6.2.9-300.fc38.x86_64") < 0);
         ASSERT_TRUE(kp_version_compare_nvr("a-1-1", "b-1-1") < 0);
         ASSERT_EQ(kp_version_compare_nvr("x-1.0-1", "x-1.00-1"), 0);
+
+        /* The release a kernel's file name carries. */
+        ASSERT_STREQ(kp_kernel_version_from_path("/boot/vmlinuz-5.4.0-42-generic"), "5.4.0-42-generic");
+        ASSERT_STREQ(kp_kernel_version_from_path("/vmlinuz-6.2.9-300.fc38.x86_64"), "6.2.9-300.fc38.x86_64");
+        ASSERT_STREQ(kp_kernel_version_from_path("vmlinux-6.1.0-13-amd64"), "6.1.0-13-amd64");
+        ASSERT_STREQ(kp_kernel_version_from_path("/boot/kernel-6.6.1"), "6.6.1");
+        ASSERT_TRUE(kp_kernel_version_from_path("/boot/vmlinuz") == NULL);
+        ASSERT_TRUE(kp_kernel_version_from_path("/boot/vmlinuz-") == NULL);
+        ASSERT_TRUE(kp_kernel_version_from_path("/boot/vmlinuz-lts") == NULL);
+        ASSERT_TRUE(kp_kernel_version_from_path("/boot/vmlinuz-5.4/initrd") == NULL);
+        ASSERT_TRUE(kp_kernel_version_from_path(NULL) == NULL);
         return 0;
 }

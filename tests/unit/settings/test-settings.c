@@ -40,6 +40,7 @@ static void test_defaults(void)
         ASSERT_STREQ(c->domain_config_dirs[0], "/etc/xen");
         ASSERT_STREQ(c->domain_config_dirs[1], "/etc/xen/auto");
         ASSERT_FALSE(c->trust_foreign_plans);
+        ASSERT_TRUE(c->metrics_textfile == NULL);
 }
 
 static void test_missing_explicit(void)
@@ -71,7 +72,8 @@ static void test_full(void)
                             "drives_per_appliance = 8\n"
                             "domain_config_dirs = [ \"/etc/xen\",\n"
                             "                       \"/srv/xen # not a comment\" ]\n"
-                            "trust_foreign_plans = 1\n",
+                            "trust_foreign_plans = 1\n"
+                            "metrics_textfile = \"/var/lib/prometheus/node-exporter/kunpack.prom\"\n",
                             &error, &c));
         ASSERT_STREQ(c->cache_dir, "/srv/kp/cache");
         ASSERT_STREQ(c->state_dir, "/srv/kp/state");
@@ -92,6 +94,7 @@ static void test_full(void)
         ASSERT_EQ(strv_length(c->domain_config_dirs), 2);
         ASSERT_STREQ(c->domain_config_dirs[1], "/srv/xen # not a comment");
         ASSERT_TRUE(c->trust_foreign_plans);
+        ASSERT_STREQ(c->metrics_textfile, "/var/lib/prometheus/node-exporter/kunpack.prom");
 }
 
 /* Where the tricky cases below say they come from: every message names it. */
@@ -420,7 +423,7 @@ static void test_shipped_file(void)
                 line = *nl ? nl + 1 : nl;
         }
         out[n] = '\0';
-        ASSERT_EQ(keys, 14); /* every key of KpSettings */
+        ASSERT_EQ(keys, 14); /* every key of KpSettings but metrics_textfile, which has no default */
         ASSERT_OK(load_text(out, &error, &uncommented));
 
         for (KpSettings *c = plain; c; c = c == plain ? uncommented : NULL) {
@@ -440,6 +443,7 @@ static void test_shipped_file(void)
                 ASSERT_STREQ(c->domain_config_dirs[0], def->domain_config_dirs[0]);
                 ASSERT_STREQ(c->domain_config_dirs[1], def->domain_config_dirs[1]);
                 ASSERT_EQ(c->trust_foreign_plans, def->trust_foreign_plans);
+                ASSERT_TRUE(c->metrics_textfile == NULL);
         }
 }
 

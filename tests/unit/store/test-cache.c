@@ -52,6 +52,8 @@ static size_t count_files(const char *sub)
         return n;
 }
 
+static void entry_path(const char *key, const char *suffix, char **ret);
+
 static void test_store_and_open(KpCache *c)
 {
         _cleanup_close_ int in = open_fixture("bzImage-lz4"), fd = -EBADF, fd2 = -EBADF;
@@ -81,6 +83,38 @@ static void test_store_and_open(KpCache *c)
         ASSERT_EQ(meta2.elf.n_xen_notes, meta.elf.n_xen_notes);
         ASSERT_STREQ(meta2.elf.xen_notes[0].name, meta.elf.xen_notes[0].name);
         ASSERT_STREQ(meta2.elf.xen_notes[0].value, meta.elf.xen_notes[0].value);
+}
+
+/* The metadata alone, as kunpackd's List reads it: the ELF is neither checked nor marked used. */
+static void test_read_meta(KpCache *c)
+{
+        _cleanup_free_ char *elf = NULL;
+        KpCacheKernel meta;
+        KpError error = {};
+        struct stat before, after;
+        bool phys32 = false;
+
+        entry_path(lz4_key, ".elf", &elf);
+        ASSERT_OK(stat(elf, &before));
+        ASSERT_OK(kp_cache_read_kernel_meta(c, lz4_key, &error, &meta));
+        ASSERT_EQ(meta.format, KP_FORMAT_LZ4);
+        ASSERT_STREQ(meta.output_sha256, vmlinux_sha);
+        /* Debian's kernel is built with CONFIG_PVH: readnotes shows PHYS32_ENTRY 0x1000850. */
+        for (size_t i = 0; i < meta.elf.n_xen_notes; i++)
+                if (meta.elf.xen_notes[i].type == KP_XEN_ELFNOTE_PHYS32_ENTRY) {
+                        ASSERT_STREQ(meta.elf.xen_notes[i].name, "PHYS32_ENTRY");
+                        ASSERT_STREQ(meta.elf.xen_notes[i].value, "0x1000850");
+                        phys32 = true;
+                }
+        ASSERT_TRUE(phys32);
+        ASSERT_OK(stat(elf, &after));
+        ASSERT_EQ(before.st_atim.tv_sec, after.st_atim.tv_sec);
+        ASSERT_EQ(before.st_atim.tv_nsec, after.st_atim.tv_nsec);
+
+        ASSERT_ERROR(kp_cache_read_kernel_meta(c, zstd_key, &error, &meta), -ENOENT);
+        ASSERT_CONTAINS(error.message, "is not in the cache");
+        ASSERT_ERROR(kp_cache_read_kernel_meta(c, "../../etc/passwd", &error, &meta), -EINVAL);
+        ASSERT_CONTAINS(error.message, "invalid cache key");
 }
 
 static void test_wrong_key(KpCache *c)
@@ -352,6 +386,7 @@ int main(void)
         ASSERT_EQ(st.st_mode & 0022, 0);
 
         test_store_and_open(c);
+        test_read_meta(c);
         test_wrong_key(c);
         test_damage(c);
         test_concurrent(c);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "tests.h"
 #include "util/error.h"
@@ -123,6 +126,46 @@ static void test_open_unnamed(void)
         ASSERT_EQ(kp_open_unnamed("/nonexistent-kunpack-dir"), -ENOENT);
 }
 
+/* A link between two directories of one filesystem works; between two bind mounts of it, it does not. */
+static void test_link_probe(void)
+{
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        size_t before;
+        KpError error = {};
+        int status;
+        pid_t pid;
+
+        ASSERT_TRUE(asprintf(&a, "%s/probe-a", dir) > 0);
+        ASSERT_TRUE(asprintf(&b, "%s/probe-b", dir) > 0);
+        ASSERT_OK(mkdir(a, 0700));
+        ASSERT_OK(mkdir(b, 0700));
+        before = count_entries();
+        ASSERT_EQ(kp_link_probe(a, b, &error), 1);
+        ASSERT_EQ(count_entries(), before);
+        ASSERT_ERROR(kp_link_probe(a, "/nonexistent-kunpack-dir", &error), -ENOENT);
+        ASSERT_CONTAINS(error.message, "cannot link from");
+
+        /* kunpackd.service's sandbox makes its cache and /var/lib/xen bind mounts of their own. */
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount(b, b, NULL, MS_BIND, NULL) < 0)
+                        _exit(77);
+                ASSERT_EQ(kp_link_probe(a, b, &error), 0);
+                ASSERT_CONTAINS(error.message, "are on different mounts: a link is refused (EXDEV)");
+                _exit(0);
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                fprintf(stderr, "no mount namespace here (not root?): the bind-mount case was not run\n");
+        else
+                ASSERT_EQ(WEXITSTATUS(status), 0);
+        ASSERT_EQ(rmdir(a), 0);
+        ASSERT_EQ(rmdir(b), 0);
+}
+
 int main(void)
 {
         ASSERT_TRUE(mkdtemp(dir));
@@ -132,6 +175,7 @@ int main(void)
         test_read_limits();
         test_error_prefix();
         test_open_unnamed();
+        test_link_probe();
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ASSERT_EQ(system(cmd), 0);
