@@ -468,6 +468,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                  0),
         SD_BUS_SIGNAL_WITH_NAMES("ScanFinished", "ssis",
                                  SD_BUS_PARAM(guest) SD_BUS_PARAM(disk) SD_BUS_PARAM(errno) SD_BUS_PARAM(message), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("PrepareWaiting", "ss", SD_BUS_PARAM(disk) SD_BUS_PARAM(why), 0),
         SD_BUS_VTABLE_END,
 };
 

@@ -154,6 +154,14 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         }
         log_disk_event(LOG_INFO, 0, NULL, m, d, NULL, "start of %s waits for a scan: %s", disk_display_name(m, d),
                        p.why);
+        /*
+         * The caller (kunpack-boot) is told now, not after the 10-30 s of
+         * the scan: it says so in bootloader.<domid>.log, where libxl's
+         * admin looks while xl create waits. To its connection only.
+         */
+        if (w->scans == 1)
+                (void) sd_bus_emit_signal(sd_bus_message_get_bus(w->call), KP_BUS_PATH, KP_BUS_INTERFACE,
+                                          "PrepareWaiting", "ss", d->request.disk, p.why);
         scheduler_enqueue(d, SCAN_PRIORITY_BOOT);
         return 0;
 }

@@ -80,6 +80,7 @@ struct Disk {
         Worker *worker;                /* while running */
         char *step;                    /* what the running scan does: "queued", "launch", "inspect", ... */
         unsigned percent;
+        uint64_t scan_started_usec;    /* CLOCK_MONOTONIC, of the running (or last) scan */
 
         int last_error;                /* of the last scan: 0 or a negative errno */
         char *last_message;

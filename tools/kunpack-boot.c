@@ -93,6 +93,7 @@ typedef struct Boot {
         char *disk_field;          /* "DISK=..." for the journal */
         uint64_t start;
         uint64_t deadline;
+        uint64_t scan_start;       /* CLOCK_MONOTONIC µs when a cold start's scan began */
 } Boot;
 
 static void help(void)
@@ -297,6 +298,33 @@ static int drop_privileges(uid_t uid)
         if (setuid(0) == 0)
                 return -EPERM;
         return 0;
+}
+
+/*
+ * A cold start's first line: which disk, what is done now, why it is not
+ * served from the cache, and how long it may take. The scan's own
+ * progress is not passed on (kunpack-scan runs --quiet): two lines per
+ * cold start are what libxl's log and the journal can hold for every start.
+ */
+static void log_cold_start(Boot *b, const char *what, const char *why)
+{
+        b->scan_start = kp_now_usec(CLOCK_MONOTONIC);
+        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_STARTED, b->disk_field),
+                   "%s: cold start: %s (at most %" PRIu64 " s): %s", arg_disk, what,
+                   b->deadline > b->scan_start ? (b->deadline - b->scan_start) / USEC_PER_SEC : 0, why);
+}
+
+/* Its last: how long the scan took, whatever came of it (a failure is the failure policy's to say). */
+static void log_cold_end(Boot *b, const char *what, int r)
+{
+        double s = (double) (kp_now_usec(CLOCK_MONOTONIC) - b->scan_start) / USEC_PER_SEC;
+
+        if (r >= 0)
+                log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, b->disk_field), "%s: %s done in %.1f s",
+                           arg_disk, what, s);
+        else
+                log_struct(LOG_INFO, 0, KP_FIELDS(b->disk_field), "%s: %s ended after %.1f s without a result",
+                           arg_disk, what, s);
 }
 
 /* Publishing is done; what remains is giving up root and writing the records. */
@@ -614,8 +642,10 @@ static int pvgrub_mode(Boot *b)
                 return fail(b, r, "pvgrub mode: %s", error.message);
         hot = r > 0;
         if (!hot) {
-                log_debug("%s: pvgrub mode: looking at the guest: %s", arg_disk, why ?: "no record");
+                log_cold_start(b, "pvgrub mode: bringing the guest's /boot up to date in a libguestfs appliance",
+                               why ?: "no record of this disk");
                 r = pvgrub_scan(b, arg_disk, &error);
+                log_cold_end(b, "pvgrub mode's scan", r);
                 if (r == -EINTR) {
                         log_error("%s: %s", arg_disk, error.message);
                         return 128 + SIGTERM;
@@ -645,6 +675,12 @@ static int pvgrub_mode(Boot *b)
 }
 
 #if HAVE_SYSTEMD
+/* kunpackd says the start waits for a scan: the cold start's first line, as when the scan is ours. */
+static void on_daemon_waiting(const char *disk, const char *why, void *userdata)
+{
+        log_cold_start(userdata, "kunpackd is scanning the disk in a libguestfs appliance", why);
+}
+
 /*
  * kunpackd first: it keeps plans fresh ahead of starts, shares one scan
  * among every start that waits on a disk, and publishes into libxl's
@@ -669,7 +705,10 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 .ramdisk = arg_ramdisk,
                 .args = arg_args,
                 .output_directory = b->outdir.path,
+                .on_waiting = on_daemon_waiting,
+                .userdata = b,
         };
+        KpClientOutcome o;
         KpError error = {};
         int r;
 
@@ -684,7 +723,10 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 return 0;
         req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
 
-        switch (kp_client_prepare(b->settings->socket_path, &req, &error, &reply)) {
+        o = kp_client_prepare(b->settings->socket_path, &req, &error, &reply);
+        if (b->scan_start > 0)
+                log_cold_end(b, "kunpackd's scan", o == KP_CLIENT_ANSWERED ? 0 : -EIO);
+        switch (o) {
         case KP_CLIENT_ANSWERED:
                 break;
         case KP_CLIENT_NO_DAEMON:
@@ -833,13 +875,18 @@ static int run(int argc, char *argv[])
                 goto finish;
         }
 
-        /* Cold: say why, then scan. A damaged record or cache entry is worth a warning of its own. */
+        /*
+         * Cold: say why, then scan. A damaged record or cache entry is worth
+         * a warning of its own. The scan takes 10-30 s, so both its start
+         * and its end are said at info level: the admin reading
+         * bootloader.<domid>.log or the journal sees where the time went.
+         */
         if (p.damaged)
                 log_struct(LOG_WARNING, 0, KP_FIELDS(KP_MESSAGE_DAMAGE_REPAIRED, b.disk_field), "%s: %s; rescanning",
                            arg_disk, p.why);
-        else
-                log_debug("%s: scanning: %s", arg_disk, p.why);
+        log_cold_start(&b, "scanning the disk in a libguestfs appliance", p.why);
         r = scan(&b, &req, &error);
+        log_cold_end(&b, "scan", r);
         if (r == -EINTR) {
                 log_error("%s: %s", arg_disk, error.message);
                 ret = 128 + SIGTERM;
