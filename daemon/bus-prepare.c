@@ -134,6 +134,9 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                 log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
 
         if (w->kind == WAITER_PREPARE && !w->output_directory) {
+                /* Nothing is scanned for a dry run, but what it found damaged is: the next start is hot again. */
+                if (p.damaged)
+                        (void) scheduler_enqueue_damaged(d, p.why);
                 r = reply_dry_run(w, &p);
                 kp_prepared_done(&p);
                 return 1;

@@ -9,6 +9,7 @@
 #include "daemon/manager.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
+#include "daemon/verify.h"
 #include "daemon/watch.h"
 #include "daemon/worker.h"
 #include "daemon/xen.h"
@@ -134,6 +135,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        verify_stop(m);
         scheduler_stop_all(m);
         KP_LIST_FOREACH_SAFE(workers, w, n, m->workers) {
                 KP_LIST_REMOVE(workers, m->workers, w);
@@ -286,6 +288,7 @@ void manager_stop(Manager *m)
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: abandoning running scans");
         log_info("stopping: %u scan%s running, abandoned (their state records stay as they were)", m->n_workers,
                  m->n_workers == 1 ? "" : "s");
+        verify_stop(m);
         scheduler_stop_all(m);
         if (m->n_workers == 0)
                 (void) sd_event_exit(m->event, 0);

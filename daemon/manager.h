@@ -38,6 +38,7 @@ typedef struct Waiter Waiter;
 typedef struct RescanCall RescanCall;
 typedef struct Connection Connection;
 typedef struct XenWatch XenWatch;
+typedef struct VerifyRun VerifyRun;
 
 /* Who asked for a scan; higher goes first. A start waiting in kunpack-boot always goes first. */
 typedef enum ScanPriority {
@@ -206,6 +207,7 @@ struct Manager {
 
         XenWatch *xen;
         sd_event_source *gc_timer;
+        VerifyRun *verify;             /* a cache verify in its thread (daemon/verify.h) */
 
         bool stopping;
         uint64_t started_usec;         /* CLOCK_REALTIME */

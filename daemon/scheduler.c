@@ -114,6 +114,32 @@ void scheduler_enqueue(Disk *d, ScanPriority priority)
         manager_update_status(m);
 }
 
+int scheduler_enqueue_damaged(Disk *d, const char *why)
+{
+        Manager *m = d->manager;
+        int r = 0;
+
+        if (m->stopping)
+                return 0;
+        if (d->in_use == 0 && d->scan == DISK_IDLE) {
+                log_disk_event(LOG_NOTICE, 0, NULL, m, d, NULL, "%s: %s: scanning it again", disk_display_name(m, d),
+                               why);
+                scheduler_enqueue(d, SCAN_PRIORITY_BACKGROUND);
+                r = 1;
+        }
+        /*
+         * A cache entry is shared by every disk that boots the same kernel;
+         * the others now miss it: they are scanned too, as after a verify.
+         */
+        for (Disk *o = m->disks; o; o = o->disks_next)
+                if (o != d && o->in_use == 0 && o->scan == DISK_IDLE &&
+                    scheduler_enqueue_if_stale(o, SCAN_PRIORITY_BACKGROUND) > 0)
+                        log_disk_event(LOG_NOTICE, 0, NULL, m, o, NULL,
+                                       "%s is not fresh since a damaged cache entry was removed: scanning it again",
+                                       disk_display_name(m, o));
+        return r;
+}
+
 int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority)
 {
         Manager *m = d->manager;
