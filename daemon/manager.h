@@ -208,6 +208,9 @@ struct Manager {
         XenWatch *xen;
         sd_event_source *gc_timer;
         VerifyRun *verify;             /* a cache verify in its thread (daemon/verify.h) */
+        bool ready_sent;               /* READY=1: after the autostart guests' scans at startup (manager.c) */
+        sd_event_source *startup_timer; /* startup_scan_timeout: READY=1 then, scans or not */
+        uint64_t startup_usec;         /* CLOCK_MONOTONIC, for the time to READY=1 */
 
         bool stopping;
         uint64_t started_usec;         /* CLOCK_REALTIME */
@@ -228,6 +231,8 @@ int manager_startup(Manager *m);
 int manager_reload(Manager *m);
 void manager_stop(Manager *m);
 void manager_update_status(Manager *m);
+/* A scan ended or went back to the queue: READY=1 once no autostart guest's startup scan is left. */
+void manager_startup_check(Manager *m);
 bool manager_xen_running(const Manager *m);
 
 /* journal fields: "GUEST=x" etc. built at run time */

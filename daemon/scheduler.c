@@ -308,6 +308,8 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
         }
         schedule_dispatch(m);
         manager_update_status(m);
+        /* At startup, the last autostart guest's scan is what READY=1 waits for. */
+        manager_startup_check(m);
 }
 
 /* The disks of a run that was stopped to make room go back to the queue, as they were. */

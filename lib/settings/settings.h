@@ -51,6 +51,12 @@ typedef struct KpSettings {
         uint64_t cache_max_age;        /* unreferenced entries unused this long are collected, seconds */
         uint64_t boot_timeout;         /* kunpack-boot answers within this, seconds (< libxl's 120) */
         uint64_t scan_interval;        /* running guests are rescanned this often, seconds */
+        /*
+         * kunpackd's READY=1 waits at most this long for the autostart
+         * guests' scans at its start (xendomains starts them next), seconds;
+         * 0: READY=1 at once.
+         */
+        uint64_t startup_scan_timeout;
         unsigned scan_concurrency;     /* libguestfs appliances at once, one guest each */
         uint64_t appliance_memsize;    /* memory of one appliance, bytes (whole MiB) */
         /*
