@@ -118,7 +118,15 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                 log_disk_event(LOG_ERR, d->last_error, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
                                "start of %s not served: the scan failed: %s", disk_display_name(m, d),
                                d->last_message ? d->last_message : strerror(-d->last_error));
-                return bus_reply_errno(w->call, d->last_error == -ESHUTDOWN ? -ESHUTDOWN : -EIO,
+                /*
+                 * ScanFailed, but for the host's own failures (a timeout, an
+                 * appliance that did not launch, a full disk): their errno,
+                 * which kunpack-boot's on_failure = "last-good" goes by.
+                 */
+                return bus_reply_errno(w->call,
+                                       d->last_error == -ESHUTDOWN || kp_boot_failure_is_host_side(d->last_error)
+                                               ? d->last_error
+                                               : -EIO,
                                        d->last_message ? d->last_message : strerror(-d->last_error)),
                        1;
         }

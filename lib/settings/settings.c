@@ -47,6 +47,7 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 static const char *const on_failure_table[_KP_ON_FAILURE_MAX] = {
         [KP_ON_FAILURE_PVGRUB] = "pvgrub",
         [KP_ON_FAILURE_FAIL] = "fail",
+        [KP_ON_FAILURE_LAST_GOOD] = "last-good",
 };
 KP_DEFINE_STRING_TABLE(kp_on_failure, KpOnFailure, on_failure_table);
 
@@ -268,7 +269,7 @@ static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *de
                 s = statement_string(st);
                 if (kp_on_failure_from_string(s, (KpOnFailure *) field) < 0)
                         return kp_error_set(error, -EINVAL,
-                                            "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s", file,
+                                            "%s:%u: on_failure must be \"pvgrub\", \"fail\" or \"last-good\"%s%s%s", file,
                                             line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
                 return 0;
 

@@ -31,6 +31,12 @@
 typedef enum KpOnFailure {
         KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
         KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
+        /*
+         * For a failure on the host's side (a timeout, an appliance that
+         * does not launch, a full disk in dom0): the plan of the disk's last
+         * good scan, stale, said loudly; anything else as PVGRUB.
+         */
+        KP_ON_FAILURE_LAST_GOOD,
         _KP_ON_FAILURE_MAX,
 } KpOnFailure;
 

@@ -158,9 +158,17 @@ static void test_refusals(void)
 {
         REFUSED("cache_dir = \"/x\"\n\ncahce_max_size = 5\n", -EINVAL,
                 P ":3: unknown key \"cahce_max_size\"");
+        {
+                _cleanup_(kp_settings_freep) KpSettings *c = NULL;
+                KpError error = {};
+
+                ASSERT_OK(load_text("on_failure = \"last-good\"\n", &error, &c));
+                ASSERT_EQ(c->on_failure, KP_ON_FAILURE_LAST_GOOD);
+        }
         REFUSED("on_failure = \"ignore\"\n", -EINVAL,
-                P ":1: on_failure must be \"pvgrub\" or \"fail\", not \"ignore\"");
-        REFUSED("on_failure = [ \"fail\" ]\n", -EINVAL, P ":1: on_failure must be \"pvgrub\" or \"fail\"");
+                P ":1: on_failure must be \"pvgrub\", \"fail\" or \"last-good\", not \"ignore\"");
+        REFUSED("on_failure = [ \"fail\" ]\n", -EINVAL,
+                P ":1: on_failure must be \"pvgrub\", \"fail\" or \"last-good\"");
         REFUSED("\ncache_dir = \"relative/path\"\n", -EINVAL,
                 P ":2: cache_dir must be an absolute path, not \"relative/path\"");
         REFUSED("cache_dir = 5\n", -EINVAL, P ":1: cache_dir must be an absolute path, not \"5\"");
