@@ -13,6 +13,7 @@ launched.
 
 import hashlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -150,6 +151,7 @@ def main():
               % (stop_s, v.returncode, err.strip()))
     finally:
         d.stop()
+        shutil.rmtree(work, ignore_errors=True)
     guesttest.finish()
 
 
