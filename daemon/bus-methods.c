@@ -17,6 +17,7 @@
 #include "daemon/metrics.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
+#include "daemon/verify.h"
 #include "daemon/worker.h"
 #include "util/error.h"
 #include "util/fileio.h"
@@ -398,41 +399,11 @@ static int method_gc(sd_bus_message *call, void *userdata, sd_bus_error *error)
 static int method_verify(sd_bus_message *call, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_strv_free_ char **report = NULL;
-        KpCacheVerifyStats stats = {};
-        KpError e = {};
-        int r;
 
-        r = kp_cache_verify(m->cache, &e, &stats, &report);
-        if (r < 0)
-                return bus_reply_errno(call, r, kp_error_message(&e, r));
-        STRV_FOREACH(line, report)
-                log_warning("cache verify: %s", *line);
-
-        /*
-         * A guest whose kernel or initrd was just removed would start cold:
-         * scan every idle disk that is no longer fresh now, in the
-         * background, as at startup. (Which disks were fresh before cannot
-         * be asked without side effects: the hot path's own check already
-         * removes an entry written since it was sealed.) Disks of running
-         * domains keep to their schedule.
-         */
-        for (Disk *d = m->disks; stats.damaged > 0 && !m->stopping && d; d = d->disks_next)
-                if (d->in_use == 0 && d->scan == DISK_IDLE &&
-                    scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND) > 0)
-                        log_disk_event(LOG_NOTICE, 0, NULL, m, d, NULL,
-                                       "%s is not fresh after the cache verify: scanning it again",
-                                       disk_display_name(m, d));
-
-        r = sd_bus_message_new_method_return(call, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "tt", (uint64_t) stats.checked, (uint64_t) stats.damaged);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(reply, report);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (m->stopping)
+                return bus_reply_errno(call, -ESHUTDOWN, "kunpackd is stopping");
+        /* Off the event loop: Prepare is answered while gigabytes are hashed (daemon/verify.h). */
+        return verify_start(m, call);
 }
 
 static const sd_bus_vtable manager_vtable[] = {
@@ -468,6 +439,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                  0),
         SD_BUS_SIGNAL_WITH_NAMES("ScanFinished", "ssis",
                                  SD_BUS_PARAM(guest) SD_BUS_PARAM(disk) SD_BUS_PARAM(errno) SD_BUS_PARAM(message), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("PrepareWaiting", "ss", SD_BUS_PARAM(disk) SD_BUS_PARAM(why), 0),
         SD_BUS_VTABLE_END,
 };
 

@@ -118,7 +118,15 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                 log_disk_event(LOG_ERR, d->last_error, KP_MESSAGE_PREPARE_FAILED, m, d, NULL,
                                "start of %s not served: the scan failed: %s", disk_display_name(m, d),
                                d->last_message ? d->last_message : strerror(-d->last_error));
-                return bus_reply_errno(w->call, d->last_error == -ESHUTDOWN ? -ESHUTDOWN : -EIO,
+                /*
+                 * ScanFailed, but for the host's own failures (a timeout, an
+                 * appliance that did not launch, a full disk): their errno,
+                 * which kunpack-boot's on_failure = "last-good" goes by.
+                 */
+                return bus_reply_errno(w->call,
+                                       d->last_error == -ESHUTDOWN || kp_boot_failure_is_host_side(d->last_error)
+                                               ? d->last_error
+                                               : -EIO,
                                        d->last_message ? d->last_message : strerror(-d->last_error)),
                        1;
         }
@@ -134,6 +142,9 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                 log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
 
         if (w->kind == WAITER_PREPARE && !w->output_directory) {
+                /* Nothing is scanned for a dry run, but what it found damaged is: the next start is hot again. */
+                if (p.damaged)
+                        (void) scheduler_enqueue_damaged(d, p.why);
                 r = reply_dry_run(w, &p);
                 kp_prepared_done(&p);
                 return 1;
@@ -154,6 +165,14 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         }
         log_disk_event(LOG_INFO, 0, NULL, m, d, NULL, "start of %s waits for a scan: %s", disk_display_name(m, d),
                        p.why);
+        /*
+         * The caller (kunpack-boot) is told now, not after the 10-30 s of
+         * the scan: it says so in bootloader.<domid>.log, where libxl's
+         * admin looks while xl create waits. To its connection only.
+         */
+        if (w->scans == 1)
+                (void) sd_bus_emit_signal(sd_bus_message_get_bus(w->call), KP_BUS_PATH, KP_BUS_INTERFACE,
+                                          "PrepareWaiting", "ss", d->request.disk, p.why);
         scheduler_enqueue(d, SCAN_PRIORITY_BOOT);
         return 0;
 }

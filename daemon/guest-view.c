@@ -5,6 +5,7 @@
 #include "bootcfg/version.h"
 #include "daemon/guest-view.h"
 #include "daemon/registry.h"
+#include "daemon/scheduler.h"
 #include "util/error.h"
 
 const char *guest_fact_to_string(GuestFact f)
@@ -79,7 +80,11 @@ int guest_view(Manager *m, Guest *g, GuestView *ret)
                         v.reason = strdup(kp_error_message(&error, r));
                 } else if (p.outcome == KP_PREPARE_READY)
                         v.status = "fresh";
-                else if (d->last_error < 0) {
+                else if (p.damaged && scheduler_enqueue_damaged(d, p.why) > 0) {
+                        /* Found damaged (and removed) by this very look: rescanned, as a start would have it. */
+                        v.status = "queued";
+                        v.reason = strdup(p.why);
+                } else if (d->last_error < 0) {
                         v.status = "failed";
                         v.reason = strdup(d->last_message ? d->last_message : strerror(-d->last_error));
                 } else {

@@ -90,9 +90,12 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 {
         Manager *m = userdata;
 
-        (void) sd_notify(false, "RELOADING=1");
+        /* Before READY=1 (the startup scans) there is no "ready" to go back to: reload quietly. */
+        if (m->ready_sent)
+                (void) sd_notify(false, "RELOADING=1");
         (void) manager_reload(m);
-        (void) sd_notify(false, "READY=1");
+        if (m->ready_sent)
+                (void) sd_notify(false, "READY=1");
         return 0;
 }
 
@@ -140,9 +143,9 @@ static int run(int argc, char **argv)
         if (r < 0)
                 return r;
 
-        log_info("kunpackd " PACKAGE_VERSION " ready on %s (config %s, cache %s, state %s)", m->socket_path,
+        /* READY=1 is manager.c's to send: after the autostart guests' scans, or at once. */
+        log_info("kunpackd " PACKAGE_VERSION " listening on %s (config %s, cache %s, state %s)", m->socket_path,
                  m->settings->path ? m->settings->path : "defaults", m->settings->cache_dir, m->settings->state_dir);
-        (void) sd_notify(false, "READY=1");
         manager_update_status(m);
 
         r = sd_event_loop(m->event);

@@ -9,6 +9,7 @@
 #include "daemon/manager.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
+#include "daemon/verify.h"
 #include "daemon/watch.h"
 #include "daemon/worker.h"
 #include "daemon/xen.h"
@@ -22,6 +23,8 @@
 
 /* Unreferenced cache entries are collected once a day (and on `kunpackctl gc`). */
 #define KP_DAEMON_GC_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
+/* startup_scan_timeout plus this is what systemd is asked to wait for READY=1: the time to send it. */
+#define KP_DAEMON_STARTUP_MARGIN_USEC (30 * USEC_PER_SEC)
 
 static const char *const guest_origin_table[_GUEST_ORIGIN_MAX] = {
         [GUEST_ORIGIN_CONFIG] = "config",
@@ -106,6 +109,7 @@ int manager_new(const char *config_arg, const char *scan_program, Manager **ret)
         m->inotify_fd = -EBADF;
         m->config_arg = config_arg;
         m->started_usec = kp_now_usec(CLOCK_REALTIME);
+        m->startup_usec = kp_now_usec(CLOCK_MONOTONIC);
 
         r = load_config(config_arg, &m->settings);
         if (r < 0)
@@ -134,6 +138,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        verify_stop(m);
         scheduler_stop_all(m);
         KP_LIST_FOREACH_SAFE(workers, w, n, m->workers) {
                 KP_LIST_REMOVE(workers, m->workers, w);
@@ -147,6 +152,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->registry_settle);
         sd_event_source_disable_unref(m->gc_timer);
         sd_event_source_disable_unref(m->metrics_timer);
+        sd_event_source_disable_unref(m->startup_timer);
         sd_event_unref(m->event);
         kp_cache_free(m->cache);
         kp_state_store_free(m->state);
@@ -189,6 +195,82 @@ static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata)
         (void) run_gc(m, false, &stats);
         (void) sd_event_source_set_time_relative(s, KP_DAEMON_GC_INTERVAL_USEC);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Autostart guests whose disk is queued or being scanned. */
+static size_t startup_pending(Manager *m)
+{
+        size_t n = 0;
+
+        KP_LIST_FOREACH(guests, g, m->guests)
+                if (g->autostart && g->disk->scan != DISK_IDLE)
+                        n++;
+        return n;
+}
+
+static void send_ready(Manager *m, const char *why)
+{
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        m->startup_timer = sd_event_source_disable_unref(m->startup_timer);
+        log_info("ready (READY=1) after %.1f s: %s", (double) (kp_now_usec(CLOCK_MONOTONIC) - m->startup_usec) / USEC_PER_SEC,
+                 why);
+        (void) sd_notify(false, "READY=1");
+}
+
+void manager_startup_check(Manager *m)
+{
+        if (m->ready_sent || m->stopping || startup_pending(m) > 0)
+                return;
+        send_ready(m, "every autostart guest's startup scan has ended");
+}
+
+static int on_startup_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        char why[128];
+
+        (void) snprintf(why, sizeof(why),
+                        "startup_scan_timeout (%" PRIu64 " s) passed with %zu autostart guests still queued or "
+                        "being scanned; they go on in the background",
+                        m->settings->startup_scan_timeout, startup_pending(m));
+        send_ready(m, why);
+        return 0;
+}
+
+/*
+ * READY=1 is what xendomains.service (ordered after us) waits for before
+ * it starts the autostart guests: it is sent once their scans have ended,
+ * so that they start hot, or after startup_scan_timeout. systemd's own
+ * start timeout (TimeoutStartSec, 90 s by default) is extended to match
+ * first. docs/design.md says why this and not a separate unit.
+ */
+static int startup_wait(Manager *m)
+{
+        uint64_t timeout = m->settings->startup_scan_timeout * USEC_PER_SEC;
+        size_t n = startup_pending(m);
+        int r;
+
+        if (n == 0)
+                return send_ready(m, "no autostart guest needs a scan"), 0;
+        if (timeout == 0)
+                return send_ready(m, "startup_scan_timeout is 0: the autostart guests are scanned in the background"),
+                       0;
+        /* The margin: what it takes to send READY=1 once the timer fires. */
+        (void) sd_notifyf(false, "EXTEND_TIMEOUT_USEC=%" PRIu64 "\nSTATUS=Scanning %zu autostart guest%s before "
+                          "xendomains starts them (at most %" PRIu64 " s)",
+                          timeout + KP_DAEMON_STARTUP_MARGIN_USEC, n, n == 1 ? "" : "s",
+                          m->settings->startup_scan_timeout);
+        log_info("waiting for the scans of %zu autostart guest%s before READY=1 (at most %" PRIu64 " s)", n,
+                 n == 1 ? "" : "s", m->settings->startup_scan_timeout);
+        r = sd_event_add_time_relative(m->event, &m->startup_timer, CLOCK_MONOTONIC, timeout, USEC_PER_MSEC * 100,
+                                       on_startup_timeout, m);
+        if (r < 0) {
+                send_ready(m, "cannot arm the startup_scan_timeout timer");
+                return log_error_errno(r, "cannot arm the startup timer: %s", strerror(-r));
+        }
         return 0;
 }
 
@@ -237,7 +319,7 @@ int manager_startup(Manager *m)
         }
 
         manager_update_status(m);
-        return 0;
+        return startup_wait(m);
 }
 
 int manager_reload(Manager *m)
@@ -286,6 +368,7 @@ void manager_stop(Manager *m)
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: abandoning running scans");
         log_info("stopping: %u scan%s running, abandoned (their state records stay as they were)", m->n_workers,
                  m->n_workers == 1 ? "" : "s");
+        verify_stop(m);
         scheduler_stop_all(m);
         if (m->n_workers == 0)
                 (void) sd_event_exit(m->event, 0);

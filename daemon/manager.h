@@ -38,6 +38,7 @@ typedef struct Waiter Waiter;
 typedef struct RescanCall RescanCall;
 typedef struct Connection Connection;
 typedef struct XenWatch XenWatch;
+typedef struct VerifyRun VerifyRun;
 
 /* Who asked for a scan; higher goes first. A start waiting in kunpack-boot always goes first. */
 typedef enum ScanPriority {
@@ -80,6 +81,7 @@ struct Disk {
         Worker *worker;                /* while running */
         char *step;                    /* what the running scan does: "queued", "launch", "inspect", ... */
         unsigned percent;
+        uint64_t scan_started_usec;    /* CLOCK_MONOTONIC, of the running (or last) scan */
 
         int last_error;                /* of the last scan: 0 or a negative errno */
         char *last_message;
@@ -205,6 +207,10 @@ struct Manager {
 
         XenWatch *xen;
         sd_event_source *gc_timer;
+        VerifyRun *verify;             /* a cache verify in its thread (daemon/verify.h) */
+        bool ready_sent;               /* READY=1: after the autostart guests' scans at startup (manager.c) */
+        sd_event_source *startup_timer; /* startup_scan_timeout: READY=1 then, scans or not */
+        uint64_t startup_usec;         /* CLOCK_MONOTONIC, for the time to READY=1 */
 
         bool stopping;
         uint64_t started_usec;         /* CLOCK_REALTIME */
@@ -225,6 +231,8 @@ int manager_startup(Manager *m);
 int manager_reload(Manager *m);
 void manager_stop(Manager *m);
 void manager_update_status(Manager *m);
+/* A scan ended or went back to the queue: READY=1 once no autostart guest's startup scan is left. */
+void manager_startup_check(Manager *m);
 bool manager_xen_running(const Manager *m);
 
 /* journal fields: "GUEST=x" etc. built at run time */

@@ -114,6 +114,32 @@ void scheduler_enqueue(Disk *d, ScanPriority priority)
         manager_update_status(m);
 }
 
+int scheduler_enqueue_damaged(Disk *d, const char *why)
+{
+        Manager *m = d->manager;
+        int r = 0;
+
+        if (m->stopping)
+                return 0;
+        if (d->in_use == 0 && d->scan == DISK_IDLE) {
+                log_disk_event(LOG_NOTICE, 0, NULL, m, d, NULL, "%s: %s: scanning it again", disk_display_name(m, d),
+                               why);
+                scheduler_enqueue(d, SCAN_PRIORITY_BACKGROUND);
+                r = 1;
+        }
+        /*
+         * A cache entry is shared by every disk that boots the same kernel;
+         * the others now miss it: they are scanned too, as after a verify.
+         */
+        for (Disk *o = m->disks; o; o = o->disks_next)
+                if (o != d && o->in_use == 0 && o->scan == DISK_IDLE &&
+                    scheduler_enqueue_if_stale(o, SCAN_PRIORITY_BACKGROUND) > 0)
+                        log_disk_event(LOG_NOTICE, 0, NULL, m, o, NULL,
+                                       "%s is not fresh since a damaged cache entry was removed: scanning it again",
+                                       disk_display_name(m, o));
+        return r;
+}
+
 int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority)
 {
         Manager *m = d->manager;
@@ -211,6 +237,16 @@ static int on_dispatch(sd_event_source *s, void *userdata)
  * waiters: Prepare calls try the hot path again, Rescan calls collect the
  * result.
  */
+/* How long the disk's scan ran: said in the journal, where the admin looks for a slow start. */
+static double scan_seconds(const Disk *d)
+{
+        uint64_t now = kp_now_usec(CLOCK_MONOTONIC);
+
+        return d->scan_started_usec > 0 && now > d->scan_started_usec
+                       ? (double) (now - d->scan_started_usec) / USEC_PER_SEC
+                       : 0.0;
+}
+
 void scheduler_disk_finished(Disk *d, int error, const char *message, const char *kernel_sha256)
 {
         Manager *m = d->manager;
@@ -230,8 +266,9 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
                 log_disk_event(LOG_INFO, 0, NULL, m, d, NULL, "scan of %s abandoned", disk_display_name(m, d));
         else if (error < 0) {
                 m->scans_failed++;
-                log_disk_event(LOG_WARNING, error, KP_MESSAGE_SCAN_FAILED, m, d, NULL, "scan of %s (%s) failed: %s",
-                               disk_display_name(m, d), d->request.disk, message ? message : strerror(-error));
+                log_disk_event(LOG_WARNING, error, KP_MESSAGE_SCAN_FAILED, m, d, NULL,
+                               "scan of %s (%s) failed after %.1f s: %s", disk_display_name(m, d), d->request.disk,
+                               scan_seconds(d), message ? message : strerror(-error));
         } else {
                 m->scans_ok++;
                 /*
@@ -240,8 +277,9 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
                  * block device's plan may be served.
                  */
                 d->vouched = manager_xen_running(m) && d->in_use == 0 && !d->rescan_after;
-                log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_FINISHED, m, d, kernel_sha256, "scanned %s (%s)%s%s",
-                               disk_display_name(m, d), d->request.disk, message ? ": " : "", message ? message : "");
+                log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_FINISHED, m, d, kernel_sha256, "scanned %s (%s) in %.1f s%s%s",
+                               disk_display_name(m, d), d->request.disk, scan_seconds(d), message ? ": " : "",
+                               message ? message : "");
         }
         bus_emit_finished(m, d);
 
@@ -270,6 +308,8 @@ void scheduler_disk_finished(Disk *d, int error, const char *message, const char
         }
         schedule_dispatch(m);
         manager_update_status(m);
+        /* At startup, the last autostart guest's scan is what READY=1 waits for. */
+        manager_startup_check(m);
 }
 
 /* The disks of a run that was stopped to make room go back to the queue, as they were. */

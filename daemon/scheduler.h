@@ -11,6 +11,15 @@
 void scheduler_enqueue(Disk *d, ScanPriority priority);
 /* The same for a disk whose next start would not be served at once; returns 1 when it queued it. */
 int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
+/*
+ * A look that found the disk's record or cache entry damaged (and removed
+ * it; prepare.h's damaged): queues a background rescan, so that the next
+ * start is hot again, unless a domain uses the disk (it keeps to its
+ * schedule) or a scan is queued or running already; and so for every other
+ * idle disk no longer fresh (they shared the entry). Returns 1 when it
+ * queued d.
+ */
+int scheduler_enqueue_damaged(Disk *d, const char *why);
 void scheduler_stop_all(Manager *m);
 size_t scheduler_count(Manager *m, DiskScanState state);
 void disk_add_waiter(Disk *d, Waiter *w);

@@ -423,6 +423,7 @@ int worker_start(Manager *m, Disk *d)
                 free(disks[i]->step);
                 disks[i]->step = strdup("starting");
                 disks[i]->percent = 0;
+                disks[i]->scan_started_usec = kp_now_usec(CLOCK_MONOTONIC);
         }
         log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, d, NULL, "scanning %s in an appliance of its own, pid %d",
                        disk_display_name(m, d), (int) pid);

@@ -40,6 +40,7 @@
 #include "util/macro.h"
 #include "util/time-util.h"
 #include "settings/settings.h"
+#include <time.h>
 
 /* pygrub's default when libxl names no output directory (a human running it by hand). */
 #define KP_BOOT_DEFAULT_OUTPUT_DIR "/var/run/xen/pygrub"
@@ -93,7 +94,13 @@ typedef struct Boot {
         char *disk_field;          /* "DISK=..." for the journal */
         uint64_t start;
         uint64_t deadline;
+        uint64_t scan_start;       /* CLOCK_MONOTONIC µs when a cold start's scan began */
+        const KpBootRequest *req;  /* direct mode, once checked: what on_failure = "last-good" looks up */
+        bool last_good_tried;      /* a failure while answering with the last good plan is final */
 } Boot;
+
+static int fail(Boot *b, int r, const char *format, ...) _printf_(3, 4);
+static int answer(Boot *b, const KpPrepared *p, const char *how);
 
 static void help(void)
 {
@@ -299,6 +306,33 @@ static int drop_privileges(uid_t uid)
         return 0;
 }
 
+/*
+ * A cold start's first line: which disk, what is done now, why it is not
+ * served from the cache, and how long it may take. The scan's own
+ * progress is not passed on (kunpack-scan runs --quiet): two lines per
+ * cold start are what libxl's log and the journal can hold for every start.
+ */
+static void log_cold_start(Boot *b, const char *what, const char *why)
+{
+        b->scan_start = kp_now_usec(CLOCK_MONOTONIC);
+        log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_STARTED, b->disk_field),
+                   "%s: cold start: %s (at most %" PRIu64 " s): %s", arg_disk, what,
+                   b->deadline > b->scan_start ? (b->deadline - b->scan_start) / USEC_PER_SEC : 0, why);
+}
+
+/* Its last: how long the scan took, whatever came of it (a failure is the failure policy's to say). */
+static void log_cold_end(Boot *b, const char *what, int r)
+{
+        double s = (double) (kp_now_usec(CLOCK_MONOTONIC) - b->scan_start) / USEC_PER_SEC;
+
+        if (r >= 0)
+                log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_SCAN_FINISHED, b->disk_field), "%s: %s done in %.1f s",
+                           arg_disk, what, s);
+        else
+                log_struct(LOG_INFO, 0, KP_FIELDS(b->disk_field), "%s: %s ended after %.1f s without a result",
+                           arg_disk, what, s);
+}
+
 /* Publishing is done; what remains is giving up root and writing the records. */
 static int write_answer(Boot *b, const KpAnswer *a, KpError *error)
 {
@@ -339,18 +373,71 @@ static int usage_error(Boot *b, const char *format, ...)
 }
 
 /*
+ * on_failure = "last-good", for a failure on the host's side only
+ * (kp_boot_failure_is_host_side()): the plan of the disk's last good scan,
+ * from the cache, although the disk changed since or could not be looked
+ * at now. Said loudly, once, with the failure: the guest may have installed
+ * a newer kernel meanwhile, and the old kernel's modules may be gone from
+ * its /lib/modules (kunpack-boot(8)). Returns an exit status, or -1 when
+ * there is no such plan (the policy's pvgrub answer follows; *ret_why says
+ * why not).
+ */
+static int answer_last_good(Boot *b, int r, const char *reason, char *ret_why, size_t why_size)
+{
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        _cleanup_(kp_prepared_done) KpPrepared p = KP_PREPARED_INIT;
+        _cleanup_free_ char *sha_field = NULL;
+        KpError error = {};
+        char when[64] = "an unknown time";
+        time_t t;
+        struct tm tm;
+        int k;
+
+        if (!kp_boot_failure_is_host_side(r)) {
+                (void) snprintf(ret_why, why_size, "not a failure of the host's: no last good plan for it");
+                return -1;
+        }
+        if (!b->req || b->last_good_tried) {
+                (void) snprintf(ret_why, why_size, "no last good plan for this request");
+                return -1;
+        }
+        b->last_good_tried = true;
+        k = kp_cache_open(b->settings->cache_dir, &error, &cache);
+        if (k >= 0)
+                k = kp_state_open(b->settings->state_dir, &error, &state);
+        if (k >= 0)
+                k = kp_boot_prepare_last_good(cache, state, b->req, &error, &p);
+        if (k < 0) {
+                (void) snprintf(ret_why, why_size, "no last good plan either: %s", error.message);
+                return -1;
+        }
+
+        t = (time_t) (p.scanned_usec / USEC_PER_SEC);
+        if (p.scanned_usec > 0 && localtime_r(&t, &tm))
+                (void) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+        if (asprintf(&sha_field, "KERNEL_SHA256=%s", p.kernel_sha256) < 0)
+                sha_field = NULL;
+        log_struct(LOG_WARNING, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field, sha_field),
+                   "%s: %s; on_failure=last-good: booting the STALE plan of the last good scan (%s), kernel %s, "
+                   "which the guest may have replaced since", arg_disk, reason, when, p.kernel_path);
+        return answer(b, &p, "STALE: the last good plan");
+}
+
+/*
  * The failure policy, applied once: one line saying what failed and for
  * which disk, then the pvgrub answer (on_failure = "pvgrub", and always
- * when the config itself is broken) or a non-zero exit.
+ * when the config itself is broken), the last good plan (on_failure =
+ * "last-good", for the host's failures; pvgrub for the others), or a
+ * non-zero exit.
  */
-static int fail(Boot *b, int r, const char *format, ...) _printf_(3, 4);
 static int fail(Boot *b, int r, const char *format, ...)
 {
         _cleanup_(kp_answer_done) KpAnswer a = {};
         const char *pvgrub = b->settings ? b->settings->pvgrub_path : KP_PVGRUB_PATH, *note = "";
-        bool fallback = b->config_broken || !b->settings || b->settings->on_failure == KP_ON_FAILURE_PVGRUB;
+        bool fallback = b->config_broken || !b->settings || b->settings->on_failure != KP_ON_FAILURE_FAIL;
         const char *disk = arg_disk ?: "(no disk)";
-        char reason[1024];
+        char reason[1024], why_not[512] = "";
         KpError error = {};
         va_list ap;
         int k;
@@ -358,6 +445,16 @@ static int fail(Boot *b, int r, const char *format, ...)
         va_start(ap, format);
         (void) vsnprintf(reason, sizeof(reason), format, ap);
         va_end(ap);
+
+        if (!b->config_broken && b->settings && b->settings->on_failure == KP_ON_FAILURE_LAST_GOOD &&
+            b->output_fd >= 0 && b->outdir.fd >= 0) {
+                k = answer_last_good(b, r, reason, why_not, sizeof(why_not));
+                if (k >= 0)
+                        return k;
+                /* The reason line below says why the last good plan was not served. */
+                k = (int) strlen(reason);
+                (void) snprintf(reason + k, sizeof(reason) - (size_t) k, " (on_failure=last-good: %s)", why_not);
+        }
 
         if (!fallback) {
                 log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
@@ -389,8 +486,8 @@ static int fail(Boot *b, int r, const char *format, ...)
         return EXIT_SUCCESS;
 }
 
-/* The start is answered from the cache: publish, then write. */
-static int answer(Boot *b, const KpPrepared *p, bool hot)
+/* The start is answered from the cache: publish, then write. how: "from the cache", ... for the log. */
+static int answer(Boot *b, const KpPrepared *p, const char *how)
 {
         _cleanup_(kp_answer_done) KpAnswer a = {};
         _cleanup_free_ char *sha_field = NULL;
@@ -413,8 +510,7 @@ static int answer(Boot *b, const KpPrepared *p, bool hot)
 
         if (!arg_quiet && asprintf(&sha_field, "KERNEL_SHA256=%s", p->kernel_sha256) >= 0)
                 log_struct(LOG_INFO, 0, KP_FIELDS(KP_MESSAGE_BOOT_ANSWERED, b->disk_field, sha_field),
-                           "%s: %s %s (%s, %.0f ms)", arg_disk, p->title ?: "direct", p->kernel_path,
-                           hot ? "from the cache" : "scanned and cached",
+                           "%s: %s %s (%s, %.0f ms)", arg_disk, p->title ?: "direct", p->kernel_path, how,
                            (double) (kp_now_usec(CLOCK_MONOTONIC) - b->start) / USEC_PER_MSEC);
         return EXIT_SUCCESS;
 }
@@ -614,8 +710,10 @@ static int pvgrub_mode(Boot *b)
                 return fail(b, r, "pvgrub mode: %s", error.message);
         hot = r > 0;
         if (!hot) {
-                log_debug("%s: pvgrub mode: looking at the guest: %s", arg_disk, why ?: "no record");
+                log_cold_start(b, "pvgrub mode: bringing the guest's /boot up to date in a libguestfs appliance",
+                               why ?: "no record of this disk");
                 r = pvgrub_scan(b, arg_disk, &error);
+                log_cold_end(b, "pvgrub mode's scan", r);
                 if (r == -EINTR) {
                         log_error("%s: %s", arg_disk, error.message);
                         return 128 + SIGTERM;
@@ -645,6 +743,12 @@ static int pvgrub_mode(Boot *b)
 }
 
 #if HAVE_SYSTEMD
+/* kunpackd says the start waits for a scan: the cold start's first line, as when the scan is ours. */
+static void on_daemon_waiting(const char *disk, const char *why, void *userdata)
+{
+        log_cold_start(userdata, "kunpackd is scanning the disk in a libguestfs appliance", why);
+}
+
 /*
  * kunpackd first: it keeps plans fresh ahead of starts, shares one scan
  * among every start that waits on a disk, and publishes into libxl's
@@ -669,7 +773,10 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 .ramdisk = arg_ramdisk,
                 .args = arg_args,
                 .output_directory = b->outdir.path,
+                .on_waiting = on_daemon_waiting,
+                .userdata = b,
         };
+        KpClientOutcome o;
         KpError error = {};
         int r;
 
@@ -684,7 +791,10 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 return 0;
         req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
 
-        switch (kp_client_prepare(b->settings->socket_path, &req, &error, &reply)) {
+        o = kp_client_prepare(b->settings->socket_path, &req, &error, &reply);
+        if (b->scan_start > 0)
+                log_cold_end(b, "kunpackd's scan", o == KP_CLIENT_ANSWERED ? 0 : -EIO);
+        switch (o) {
         case KP_CLIENT_ANSWERED:
                 break;
         case KP_CLIENT_NO_DAEMON:
@@ -807,6 +917,7 @@ static int run(int argc, char *argv[])
                 ret = fail(&b, r, "%s", error.message);
                 goto finish;
         }
+        b.req = &req;
 
 #if HAVE_SYSTEMD
         /* kunpackd first, when it runs (its own cache and state); the in-process paths follow. */
@@ -829,17 +940,22 @@ static int run(int argc, char *argv[])
                 goto finish;
         }
         if (p.outcome == KP_PREPARE_READY) {
-                ret = answer(&b, &p, true);
+                ret = answer(&b, &p, "from the cache");
                 goto finish;
         }
 
-        /* Cold: say why, then scan. A damaged record or cache entry is worth a warning of its own. */
+        /*
+         * Cold: say why, then scan. A damaged record or cache entry is worth
+         * a warning of its own. The scan takes 10-30 s, so both its start
+         * and its end are said at info level: the admin reading
+         * bootloader.<domid>.log or the journal sees where the time went.
+         */
         if (p.damaged)
                 log_struct(LOG_WARNING, 0, KP_FIELDS(KP_MESSAGE_DAMAGE_REPAIRED, b.disk_field), "%s: %s; rescanning",
                            arg_disk, p.why);
-        else
-                log_debug("%s: scanning: %s", arg_disk, p.why);
+        log_cold_start(&b, "scanning the disk in a libguestfs appliance", p.why);
         r = scan(&b, &req, &error);
+        log_cold_end(&b, "scan", r);
         if (r == -EINTR) {
                 log_error("%s: %s", arg_disk, error.message);
                 ret = 128 + SIGTERM;
@@ -857,7 +973,7 @@ static int run(int argc, char *argv[])
         else if (p.outcome != KP_PREPARE_READY)
                 ret = fail(&b, -ESTALE, "still no usable record after a scan: %s", p.why);
         else
-                ret = answer(&b, &p, false);
+                ret = answer(&b, &p, "scanned and cached");
 
 finish:
         if (b.output_fd > STDERR_FILENO)

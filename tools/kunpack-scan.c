@@ -29,6 +29,7 @@
 #include "util/messages.h"
 #include "util/strv.h"
 #include "util/time-util.h"
+#include "util/tty-progress.h"
 #include "xl/domain.h"
 
 /* Exit codes (kunpack-scan(8)). */
@@ -136,6 +137,7 @@ static void on_step(size_t index, const char *what, void *userdata)
 
         (void) snprintf(i, sizeof(i), "%zu", arg_slots[index]);
         progress_line(i, what, streq(what, "done") || streq(what, "failed") ? 100 : 0);
+        kp_tty_progress_set("%s: %s", arg_names[arg_slots[index]], what);
 }
 
 static void progress(size_t index, KpGuestStage stage, unsigned percent, void *userdata)
@@ -151,6 +153,11 @@ static void progress(size_t index, KpGuestStage stage, unsigned percent, void *u
 
         (void) snprintf(i, sizeof(i), "%zu", arg_slots[index]);
         progress_line(i, kp_guest_stage_to_string(stage), MIN(percent, 100u));
+        /* On a terminal, a status line that follows every step (util/tty-progress.h); the newest guest's. */
+        if (percent > 0 && percent < 100)
+                kp_tty_progress_set("%s: %s %u%%", arg_names[arg_slots[index]], words[stage], percent);
+        else
+                kp_tty_progress_set("%s: %s", arg_names[arg_slots[index]], words[stage]);
         pthread_mutex_lock(&progress_lock);
         say = (int) stage != arg_last_stage[index] && !arg_quiet;
         arg_last_stage[index] = (int) stage;
@@ -527,7 +534,10 @@ static int run(int argc, char *argv[])
                 arg_slots = slot;
                 arg_last_stage = last_stage;
                 arg_names = names;
+                if (!arg_quiet)
+                        (void) kp_tty_progress_begin();
                 r = kp_boot_scan(cache, state, guests, n_scan, &o, &error, part, &launches);
+                kp_tty_progress_end();
                 if (r < 0)
                         return log_error_errno(r, "%s", error.message), EXIT_FAILURE;
                 for (size_t j = 0; j < n_scan; j++) {

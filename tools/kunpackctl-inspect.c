@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/tty-progress.h"
 #include "util/macro.h"
 #include "util/strv.h"
 #include "util/time-util.h"
@@ -52,6 +53,11 @@ static const char *errno_name(int r)
         return n ? n : "EIO";
 }
 
+typedef struct InspectProgress {
+        bool verbose;
+        int last_stage;
+} InspectProgress;
+
 static void progress(KpGuestStage stage, unsigned percent, void *userdata)
 {
         static const char *const words[_KP_GUEST_STAGE_MAX] = {
@@ -60,12 +66,18 @@ static void progress(KpGuestStage stage, unsigned percent, void *userdata)
                 [KP_GUEST_STAGE_SCAN] = "looking at the guest's filesystems",
                 [KP_GUEST_STAGE_FILES] = "checksumming kernels and initrds",
         };
-        int *last = userdata;
+        InspectProgress *p = userdata;
 
-        /* One line per stage: the percentages come too often for a terminal. */
-        if ((int) stage == *last)
+        /* On a terminal, a status line that follows every step (util/tty-progress.h). */
+        if (percent > 0 && percent < 100)
+                kp_tty_progress_set("%s %u%%", words[stage], percent);
+        else
+                kp_tty_progress_set("%s", words[stage]);
+
+        /* With --verbose, one line per stage: the percentages come too often for a log. */
+        if (!p->verbose || (int) stage == p->last_stage)
                 return;
-        *last = (int) stage;
+        p->last_stage = (int) stage;
         log_info("%s", words[stage]);
 }
 
@@ -142,6 +154,8 @@ static int run_one(char **specs, size_t n_specs, const KpDiskSpec *disks, const 
         int r;
 
         r = kp_guest_inspect(disks, n_specs, opts, &error, NULL, &plan);
+        /* Before anything is printed: the status line shares the terminal with standard output. */
+        kp_tty_progress_end();
         if (r < 0) {
                 log_error("%s: %s", specs[0], kp_error_message(&error, r));
                 return KPCTL_EXIT_FAILURE;
@@ -225,6 +239,7 @@ static int run_each(char **specs, size_t n_specs, const KpDiskSpec *disks, const
         (void) each_thread(&q);
         for (size_t i = 0; i < started; i++)
                 (void) pthread_join(threads[i], NULL);
+        kp_tty_progress_end();
 
         if (json) {
                 r = kp_json_gen_new(true, &g);
@@ -295,7 +310,8 @@ int verb_inspect(int argc, char **argv)
         KpInspectOptions opts = {};
         KpDiskSpec *disks = NULL;
         bool json = arg_json, each = false;
-        int verbose = arg_verbose, c, ret, last_stage = -1;
+        int verbose = arg_verbose, c, ret;
+        InspectProgress inspect_progress = { .last_stage = -1 };
         size_t n = 0;
         char *end;
 
@@ -379,10 +395,10 @@ int verb_inspect(int argc, char **argv)
                 n++;
         }
 
-        if (verbose > 0) {
-                opts.guest.progress = progress;
-                opts.guest.userdata = &last_stage;
-        }
+        /* Progress on a terminal always (the appliance takes 10-30 s to boot), lines with --verbose. */
+        inspect_progress.verbose = verbose > 0;
+        opts.guest.progress = progress;
+        opts.guest.userdata = &inspect_progress;
 
         /* The appliances as kunpackd runs them: their memory, and how many at once for --each. */
         {
@@ -398,10 +414,13 @@ int verb_inspect(int argc, char **argv)
                 opts.guest.memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024));
         }
 
+        (void) kp_tty_progress_begin();
+        kp_tty_progress_set("launching the libguestfs appliance");
         if (each)
                 ret = run_each(argv + optind, n, disks, &opts, settings->scan_concurrency, json);
         else
                 ret = run_one(argv + optind, n, disks, &opts, json);
+        kp_tty_progress_end();
         kp_disk_specs_free(disks, n);
 
         if (fflush(stdout) != 0 || ferror(stdout)) {

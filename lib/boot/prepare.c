@@ -76,13 +76,31 @@ int kp_boot_open_cached(KpCache *cache, const KpBootPlan *plan, KpError *error, 
         return 0;
 }
 
+static int fill_ready(const KpDiskState *st, KpError *error, KpPrepared *ret);
+
+bool kp_boot_failure_is_host_side(int error)
+{
+        switch (error) {
+        case -ETIMEDOUT:
+        case -EHOSTDOWN:
+        case -ENOSPC:
+        case -EDQUOT:
+        case -ENOMEM:
+        case -EROFS:
+        case -EBUSY:
+        case -ELIBACC:
+                return true;
+        default:
+                return false;
+        }
+}
+
 int kp_boot_prepare(KpCache *cache, KpStateStore *state, const KpBootRequest *req, const KpPrepareOptions *options,
                     KpError *error, KpPrepared *ret)
 {
         static const KpPrepareOptions defaults = {};
         _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
         _cleanup_free_ char *key = NULL, *stale = NULL;
-        const KpBootEntry *e;
         KpDiskIdentity now;
         KpFreshness fresh;
         KpError e2 = {};
@@ -117,6 +135,46 @@ int kp_boot_prepare(KpCache *cache, KpStateStore *state, const KpBootRequest *re
                 return r;
         if (r > 0)
                 return 0;
+        return fill_ready(st, error, ret);
+}
+
+int kp_boot_prepare_last_good(KpCache *cache, KpStateStore *state, const KpBootRequest *req, KpError *error,
+                              KpPrepared *ret)
+{
+        _cleanup_(kp_disk_state_freep) KpDiskState *st = NULL;
+        _cleanup_free_ char *key = NULL;
+        KpError e2 = {};
+        int r;
+
+        *ret = (KpPrepared) KP_PREPARED_INIT;
+        r = kp_boot_request_key(req, &key);
+        if (r < 0)
+                return kp_error_set(error, r, "out of memory");
+        r = kp_state_load(state, req->disk, key, &e2, &st);
+        if (r == -ENOENT)
+                return kp_error_set(error, r, "no earlier scan of %s", req->disk);
+        if (r < 0)
+                return kp_error_set(error, r, "%s", e2.message);
+        /* Freshness is not asked: that the disk changed since is what makes this plan stale. */
+        r = kp_boot_open_cached(cache, st->plan, error, ret);
+        if (r < 0) {
+                kp_prepared_done(ret);
+                *ret = (KpPrepared) KP_PREPARED_INIT;
+                return r;
+        }
+        if (r > 0) {
+                r = kp_error_set(error, -ENOENT, "%s", ret->why);
+                kp_prepared_done(ret);
+                *ret = (KpPrepared) KP_PREPARED_INIT;
+                return r;
+        }
+        return fill_ready(st, error, ret);
+}
+
+/* The files are open: the rest of a READY answer from the record. */
+static int fill_ready(const KpDiskState *st, KpError *error, KpPrepared *ret)
+{
+        const KpBootEntry *e;
 
         e = kp_boot_plan_selected(st->plan);
         ret->cmdline = strdup(e->cmdline ? e->cmdline : "");

@@ -68,4 +68,25 @@ int kp_boot_prepare(KpCache *cache, KpStateStore *state, const KpBootRequest *re
  * or was damaged (ret->why, ret->damaged), negative errno otherwise. Used
  * by the hot path, and by the scan to decide what to fetch.
  */
+/*
+ * on_failure = "last-good": the plan the disk's record holds, fresh or
+ * not, if its kernel and initrds are still in the cache and check out.
+ * Returns 0 with ret READY, -ENOENT when there is no record or its files
+ * are gone (error says which), another negative errno otherwise. The
+ * caller says loudly that the answer is stale (kunpack-boot(8)).
+ */
+int kp_boot_prepare_last_good(KpCache *cache, KpStateStore *state, const KpBootRequest *req, KpError *error,
+                              KpPrepared *ret);
+
+/*
+ * Whether a failed start's errno is the host's trouble, which the last
+ * good plan may paper over: the deadline passed (-ETIMEDOUT), the
+ * appliance did not launch (-EHOSTDOWN, lib/guest/session.c), dom0 ran
+ * out of room or memory (-ENOSPC, -EDQUOT, -ENOMEM), a filesystem was
+ * read-only or a disk busy (-EROFS, -EBUSY), a library is missing
+ * (-ELIBACC). Anything else (a boot configuration or kernel refused, a
+ * disk that cannot be read) is the guest's: its last plan is no answer.
+ */
+bool kp_boot_failure_is_host_side(int error);
+
 int kp_boot_open_cached(KpCache *cache, const KpBootPlan *plan, KpError *error, KpPrepared *ret);

@@ -23,7 +23,9 @@
  *   Metrics() → (s text: Prometheus's text exposition format)
  *
  * Signals: ScanProgress(s guest, s disk, s step, u percent, u left),
- *          ScanFinished(s guest, s disk, i errno, s message).
+ *          ScanFinished(s guest, s disk, i errno, s message),
+ *          PrepareWaiting(s disk, s why): to a Prepare caller alone, when its
+ *          start waits for a scan (a cold start), before the scan.
  */
 
 /*

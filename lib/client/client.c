@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,16 @@ static void *systemd_dl;
         X(sd_bus_message_read)                                                                             \
         X(sd_bus_message_unref)                                                                            \
         X(sd_bus_call)                                                                                     \
+        X(sd_bus_call_async)                                                                               \
+        X(sd_bus_process)                                                                                  \
+        X(sd_bus_wait)                                                                                     \
+        X(sd_bus_is_open)                                                                                  \
+        X(sd_bus_slot_unref)                                                                               \
+        X(sd_bus_message_ref)                                                                              \
+        X(sd_bus_message_is_signal)                                                                        \
+        X(sd_bus_message_get_error)                                                                        \
+        X(sd_bus_error_copy)                                                                               \
+        X(sd_bus_error_set_errno)                                                                          \
         X(sd_bus_error_is_set)                                                                             \
         X(sd_bus_error_has_name)                                                                           \
         X(sd_bus_error_get_errno)                                                                          \
@@ -253,6 +264,99 @@ KpClientOutcome kp_client_prepare(const char *socket_path, const KpPrepareReques
         return o;
 }
 
+typedef struct PrepareCall {
+        sd_bus_message *reply;
+        bool done;
+} PrepareCall;
+
+static int on_prepare_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        PrepareCall *c = userdata;
+
+        c->reply = sym_sd_bus_message_ref(reply);
+        c->done = true;
+        return 0;
+}
+
+/* The PrepareWaiting signal the daemon sends the caller whose start waits for a scan. */
+static void dispatch_signal(sd_bus_message *msg, const KpPrepareRequest *req)
+{
+        const char *disk, *why;
+
+        if (!req->on_waiting || !sym_sd_bus_message_is_signal(msg, KP_BUS_INTERFACE, "PrepareWaiting"))
+                return;
+        if (sym_sd_bus_message_read(msg, "ss", &disk, &why) >= 0)
+                req->on_waiting(disk, why, req->userdata);
+}
+
+/*
+ * sd_bus_call() with the daemon's signals passed on while it waits: the
+ * call is sent asynchronously and the connection processed until its
+ * reply (or sd-bus's own timeout, or the connection's end) arrives. Same
+ * contract as sd_bus_call(): r < 0 with e set for error replies.
+ */
+static int call_prepare(sd_bus *bus, sd_bus_message *m, const KpPrepareRequest *req, sd_bus_error *e,
+                        sd_bus_message **ret_reply)
+{
+        uint64_t timeout = (req->timeout_usec > 0 ? req->timeout_usec : KP_CLIENT_DEFAULT_TIMEOUT_USEC) +
+                           KP_CLIENT_SLACK_USEC;
+        PrepareCall c = {};
+        sd_bus_slot *slot = NULL;
+        const sd_bus_error *reply_error;
+        int r;
+
+        r = sym_sd_bus_call_async(bus, &slot, m, on_prepare_reply, &c, timeout);
+        if (r < 0)
+                return r;
+        while (!c.done) {
+                sd_bus_message *msg = NULL;
+
+                r = sym_sd_bus_process(bus, &msg);
+                if (msg) {
+                        dispatch_signal(msg, req);
+                        sym_sd_bus_message_unref(msg);
+                }
+                if (r < 0 && !c.done) {
+                        /* As sd_bus_call() says it: System.Error.ECONNRESET and the like. */
+                        (void) sym_sd_bus_error_set_errno(e, -r);
+                        goto finish;
+                }
+                if (r != 0 || c.done)
+                        continue;
+                /* The call's own timeout wakes this up (sd-bus arms it), so no deadline of our own. */
+                r = sym_sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR) {
+                        (void) sym_sd_bus_error_set_errno(e, -r);
+                        goto finish;
+                }
+        }
+
+        reply_error = sym_sd_bus_message_get_error(c.reply);
+        if (!reply_error) {
+                *ret_reply = c.reply;
+                c.reply = NULL;
+                r = 0;
+                goto finish;
+        }
+        /*
+         * sd-bus answers a call pending when the connection ends with a
+         * made-up NoReply error, which would read as a timeout: a daemon
+         * that went away is said as sd_bus_call() says it.
+         */
+        if (sym_sd_bus_is_open(bus) <= 0)
+                r = sym_sd_bus_error_set_errno(e, ECONNRESET);
+        else {
+                r = sym_sd_bus_error_copy(e, reply_error);
+                if (r >= 0)
+                        r = -EIO;
+        }
+
+finish:
+        sym_sd_bus_message_unref(c.reply);
+        sym_sd_bus_slot_unref(slot);
+        return r;
+}
+
 KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, KpError *error,
                                      KpPrepareReply *ret)
 {
@@ -297,9 +401,7 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
                 goto finish;
         }
 
-        r = sym_sd_bus_call(bus, m,
-                        (req->timeout_usec > 0 ? req->timeout_usec : KP_CLIENT_DEFAULT_TIMEOUT_USEC) + KP_CLIENT_SLACK_USEC,
-                        &e, &reply);
+        r = call_prepare(bus, m, req, &e, &reply);
         if (r < 0) {
                 o = kp_client_call_outcome(r, &e);
                 if (sym_sd_bus_error_is_set(&e))

@@ -47,6 +47,13 @@ typedef struct KpPrepareRequest {
         uint64_t timeout_usec;        /* how long the daemon may take, cold path included (boot_timeout);
                                          0: the daemon's boot_timeout */
         bool dry_run;                 /* say what would boot, hot or cold; publish and scan nothing */
+        /*
+         * Called while the call waits, when the daemon says this start
+         * waits for a scan of disk (a cold start), and why: the caller can
+         * tell its own log before the 10-30 s pass. NULL: not told.
+         */
+        void (*on_waiting)(const char *disk, const char *why, void *userdata);
+        void *userdata;
 } KpPrepareRequest;
 
 typedef struct KpPrepareReply {

@@ -604,8 +604,18 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         pthread_cond_signal(&s->watchdog_cond);
         pthread_mutex_unlock(&s->lock);
 
-        if (r < 0)
-                return kp_guest_error(s, error, "could not launch the libguestfs appliance");
+        if (r < 0) {
+                r = kp_guest_error(s, error, "could not launch the libguestfs appliance");
+                /*
+                 * Whatever errno libguestfs left (often none), an appliance
+                 * that did not come up is the host's trouble (qemu, memory,
+                 * the appliance image), never the guest's: kunpack-boot's
+                 * on_failure = "last-good" tells the two apart by it.
+                 */
+                if (r != -ETIMEDOUT && r != -ECANCELED && r != -ENOMEM)
+                        r = error ? (error->code = -EHOSTDOWN) : -EHOSTDOWN;
+                return r;
+        }
         s->launched = true;
         s->n_launches++;
 

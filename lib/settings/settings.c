@@ -28,6 +28,13 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 #define DEFAULT_CACHE_MAX_AGE (30 * 24 * 3600)
 #define DEFAULT_BOOT_TIMEOUT 100
 #define DEFAULT_SCAN_INTERVAL (6 * 3600)
+/*
+ * Eight autostart guests, two appliances at once, 20-40 s each under
+ * emulation: two to three minutes. Five leave room for a busy host.
+ */
+#define DEFAULT_STARTUP_SCAN_TIMEOUT 300
+/* A host whose boot waits longer than an hour for kunpack is better off booting. */
+#define MAX_STARTUP_SCAN_TIMEOUT 3600
 #define DEFAULT_SCAN_CONCURRENCY 2
 #define DEFAULT_DRIVES_PER_APPLIANCE 16
 /* libguestfs refuses less (guestfs_set_memsize); more than 8 GiB for reading a /boot is a typo. */
@@ -40,6 +47,7 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 static const char *const on_failure_table[_KP_ON_FAILURE_MAX] = {
         [KP_ON_FAILURE_PVGRUB] = "pvgrub",
         [KP_ON_FAILURE_FAIL] = "fail",
+        [KP_ON_FAILURE_LAST_GOOD] = "last-good",
 };
 KP_DEFINE_STRING_TABLE(kp_on_failure, KpOnFailure, on_failure_table);
 
@@ -94,6 +102,7 @@ int kp_settings_new_default(KpSettings **ret)
         c->cache_max_age = DEFAULT_CACHE_MAX_AGE;
         c->boot_timeout = DEFAULT_BOOT_TIMEOUT;
         c->scan_interval = DEFAULT_SCAN_INTERVAL;
+        c->startup_scan_timeout = DEFAULT_STARTUP_SCAN_TIMEOUT;
         c->scan_concurrency = DEFAULT_SCAN_CONCURRENCY;
         c->obsolete_drives_per_appliance = DEFAULT_DRIVES_PER_APPLIANCE;
         c->appliance_memsize = MiB(KP_APPLIANCE_DEFAULT_MEMSIZE_MIB);
@@ -133,6 +142,7 @@ static const KeyDef key_defs[] = {
         { "cache_max_age", KEY_DURATION, offsetof(KpSettings, cache_max_age) },
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
+        { "startup_scan_timeout", KEY_DURATION, offsetof(KpSettings, startup_scan_timeout) },
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
         { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
@@ -259,7 +269,7 @@ static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *de
                 s = statement_string(st);
                 if (kp_on_failure_from_string(s, (KpOnFailure *) field) < 0)
                         return kp_error_set(error, -EINVAL,
-                                            "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s", file,
+                                            "%s:%u: on_failure must be \"pvgrub\", \"fail\" or \"last-good\"%s%s%s", file,
                                             line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
                 return 0;
 
@@ -369,6 +379,9 @@ static int check_consistency(const KpSettings *c, KpError *error)
                                     MAX_SCAN_CONCURRENCY);
         if (c->scan_interval < 60)
                 return kp_error_set(error, -ERANGE, "%s: scan_interval must be at least 60 seconds", f);
+        if (c->startup_scan_timeout > MAX_STARTUP_SCAN_TIMEOUT)
+                return kp_error_set(error, -ERANGE, "%s: startup_scan_timeout must be at most %u seconds", f,
+                                    MAX_STARTUP_SCAN_TIMEOUT);
         return 0;
 }
 

@@ -31,6 +31,12 @@
 typedef enum KpOnFailure {
         KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
         KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
+        /*
+         * For a failure on the host's side (a timeout, an appliance that
+         * does not launch, a full disk in dom0): the plan of the disk's last
+         * good scan, stale, said loudly; anything else as PVGRUB.
+         */
+        KP_ON_FAILURE_LAST_GOOD,
         _KP_ON_FAILURE_MAX,
 } KpOnFailure;
 
@@ -51,6 +57,12 @@ typedef struct KpSettings {
         uint64_t cache_max_age;        /* unreferenced entries unused this long are collected, seconds */
         uint64_t boot_timeout;         /* kunpack-boot answers within this, seconds (< libxl's 120) */
         uint64_t scan_interval;        /* running guests are rescanned this often, seconds */
+        /*
+         * kunpackd's READY=1 waits at most this long for the autostart
+         * guests' scans at its start (xendomains starts them next), seconds;
+         * 0: READY=1 at once.
+         */
+        uint64_t startup_scan_timeout;
         unsigned scan_concurrency;     /* libguestfs appliances at once, one guest each */
         uint64_t appliance_memsize;    /* memory of one appliance, bytes (whole MiB) */
         /*

@@ -602,6 +602,12 @@ int kp_cache_gc(KpCache *c, char *const *referenced, uint64_t max_age_usec, uint
 
 int kp_cache_verify(KpCache *c, KpError *error, KpCacheVerifyStats *ret_stats, char ***ret_report)
 {
+        return kp_cache_verify_cancellable(c, NULL, error, ret_stats, ret_report);
+}
+
+int kp_cache_verify_cancellable(KpCache *c, const atomic_bool *cancel, KpError *error, KpCacheVerifyStats *ret_stats,
+                                char ***ret_report)
+{
         _cleanup_free_ KpCacheEntry *entries = NULL;
         _cleanup_strv_free_ char **report = NULL;
         KpCacheVerifyStats stats = {};
@@ -620,6 +626,9 @@ int kp_cache_verify(KpCache *c, KpError *error, KpCacheVerifyStats *ret_stats, c
                 _cleanup_free_ char *line = NULL;
                 uint64_t size;
 
+                if (cancel && atomic_load(cancel))
+                        return kp_error_set(error, -ECANCELED, "cache verify stopped after %zu of %zu entries",
+                                            stats.checked, n);
                 (void) snprintf(name, sizeof(name), e->kind == KP_CACHE_KERNEL ? "%s.elf" : "%s", e->key);
                 stats.checked++;
                 if (e->kind == KP_CACHE_KERNEL && !e->have_meta)

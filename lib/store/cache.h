@@ -26,6 +26,7 @@
  * path). A full disk fails the store and leaves the cache as it was.
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -138,3 +139,12 @@ typedef struct KpCacheVerifyStats {
  * lines) if given.
  */
 int kp_cache_verify(KpCache *c, KpError *error, KpCacheVerifyStats *ret_stats, char ***ret_report);
+
+/*
+ * The same, stopping between two entries once *cancel is true (another
+ * thread sets it: kunpackd verifies in a thread of its own and stops it
+ * when it stops): then -ECANCELED, the entries removed so far removed.
+ * Safe in a thread of its own on a KpCache of its own.
+ */
+int kp_cache_verify_cancellable(KpCache *c, const atomic_bool *cancel, KpError *error, KpCacheVerifyStats *ret_stats,
+                                char ***ret_report);

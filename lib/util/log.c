@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include "util/log.h"
+#include "util/tty-progress.h"
 
 /* Where journald reads native messages (systemd.io/JOURNAL_NATIVE_PROTOCOL). */
 #define KP_JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -149,6 +150,7 @@ int kp_log_internal(int level, int error, const char *const *fields, const char 
                 return error;
         }
 
+        kp_tty_progress_before_line();
         fprintf(stderr, "%s: %s", program_invocation_short_name, message);
         if (log_max_level >= LOG_DEBUG && fields && fields[0]) {
                 fputs(" (", stderr);
@@ -157,6 +159,7 @@ int kp_log_internal(int level, int error, const char *const *fields, const char 
                 fputc(')', stderr);
         }
         fputc('\n', stderr);
+        kp_tty_progress_after_line();
 
         errno = saved;
         return error;

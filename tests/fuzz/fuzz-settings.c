@@ -186,6 +186,7 @@ static void check_settings(const uint8_t *data, size_t size)
         check_int("cache_max_age", (long long) a->cache_max_age, (long long) b->cache_max_age);
         check_int("boot_timeout", (long long) a->boot_timeout, (long long) b->boot_timeout);
         check_int("scan_interval", (long long) a->scan_interval, (long long) b->scan_interval);
+        check_int("startup_scan_timeout", (long long) a->startup_scan_timeout, (long long) b->startup_scan_timeout);
         check_int("scan_concurrency", a->scan_concurrency, b->scan_concurrency);
         check_int("drives_per_appliance", a->obsolete_drives_per_appliance, b->obsolete_drives_per_appliance);
         check_int("appliance_memsize", (long long) a->appliance_memsize, (long long) b->appliance_memsize);

@@ -242,10 +242,14 @@ static int apply_key(KpSettings *c, XLU_Config *x, const KeyDef *def, const char
                 return *(char **) field ? 0 : -ENOMEM;
 
         case KEY_ON_FAILURE:
-                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0 || (!streq(s, "pvgrub") && !streq(s, "fail")))
-                        return kp_error_set(error, -EINVAL, "%s:%u: on_failure must be \"pvgrub\" or \"fail\"%s%s%s",
-                                            file, line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
-                *(KpOnFailure *) field = streq(s, "fail") ? KP_ON_FAILURE_FAIL : KP_ON_FAILURE_PVGRUB;
+                if (xlu_cfg_get_string(x, def->name, &s, 1) != 0 ||
+                    (!streq(s, "pvgrub") && !streq(s, "fail") && !streq(s, "last-good")))
+                        return kp_error_set(error, -EINVAL,
+                                            "%s:%u: on_failure must be \"pvgrub\", \"fail\" or \"last-good\"%s%s%s", file,
+                                            line, s ? ", not \"" : "", s ? s : "", s ? "\"" : "");
+                *(KpOnFailure *) field = streq(s, "fail")        ? KP_ON_FAILURE_FAIL
+                                         : streq(s, "last-good") ? KP_ON_FAILURE_LAST_GOOD
+                                                                 : KP_ON_FAILURE_PVGRUB;
                 return 0;
 
         case KEY_SIZE:

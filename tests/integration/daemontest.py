@@ -31,6 +31,7 @@ class Notify:
         self.sock.bind(path)
         self.sock.settimeout(0.2)
         self.messages = []
+        self.timed = []   # (CLOCK_MONOTONIC seconds, message) as each datagram arrived
         self.lock = threading.Lock()
         self.stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -44,8 +45,11 @@ class Notify:
                 continue
             except OSError:
                 return
+            now = time.monotonic()
             with self.lock:
-                self.messages.extend(data.decode(errors="replace").split("\n"))
+                lines = data.decode(errors="replace").split("\n")
+                self.messages.extend(lines)
+                self.timed.extend((now, m) for m in lines)
 
     def seen(self, prefix):
         with self.lock:

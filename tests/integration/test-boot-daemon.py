@@ -19,6 +19,7 @@ Ubuntu 20.04 LZ4 image:
 """
 
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -70,6 +71,16 @@ def main():
               "the daemon's log says it served the start of %s after a scan" % disk)
         check(any("kunpackd" in line and "scanned and cached" in line for line in ans.lines()),
               "kunpack-boot says kunpackd answered after a scan (%s)" % ans.lines())
+        # While it waits, not only after: the daemon's PrepareWaiting signal, then the time the scan took.
+        lines = ans.lines()
+        began = [i for i, line in enumerate(lines)
+                 if "%s: cold start: kunpackd is scanning the disk in a libguestfs appliance" % disk in line
+                 and "has not been scanned yet" in line]
+        ended = [i for i, line in enumerate(lines) if re.search(r": kunpackd's scan done in [0-9]+\.[0-9] s$", line)]
+        check(len(began) == 1 and len(ended) == 1 and began[0] < ended[0],
+              "kunpack-boot says the start waits for kunpackd's scan, and how long it took: %s" % lines)
+        check(re.search(r"scanned \S+ \(%s\) in [0-9]+\.[0-9] s" % re.escape(disk), log) is not None,
+              "the daemon's log says how long the scan took")
 
         ans, launched = start(args=EXTRA)
         boottest.check_answer("via kunpackd, hot", ans, vmlinux, initrd, args)

@@ -130,6 +130,14 @@ def main():
           "lz4 cold: one appliance launch, one kunpack-scan (got %d, %d)" % (rig.counter.launches(), len(rig.scans())))
     check(any("scanned and cached" in line and disk in line for line in ans.lines()),
           "lz4 cold: says it scanned (%s)" % ans.lines())
+    # The cold start's two lines at info level, in the order libxl's bootloader.N.log keeps them.
+    lines = ans.lines()
+    began = [i for i, line in enumerate(lines)
+             if "%s: cold start: scanning the disk in a libguestfs appliance (at most " % disk in line
+             and line.endswith(": %s has not been scanned yet" % disk)]
+    ended = [i for i, line in enumerate(lines) if re.search(re.escape(disk) + r": scan done in [0-9]+\.[0-9] s$", line)]
+    check(len(began) == 1 and len(ended) == 1 and began[0] < ended[0],
+          "lz4 cold: one line when the scan begins (disk, why), one when it ends (time): %s" % lines)
     print("lz4 cold start: %.1f s" % ans.seconds)
 
     rig.reset_counts()
@@ -138,6 +146,8 @@ def main():
     boottest.check_readnotes("lz4 hot", ans)
     check(rig.counter.launches() == 0 and rig.scans() == [],
           "lz4 hot: no appliance, no kunpack-scan (got %d, %s)" % (rig.counter.launches(), rig.scans()))
+    check(not any("cold start" in line or "scan done" in line for line in ans.lines()),
+          "lz4 hot: no cold start lines (%s)" % ans.lines())
     # An option a newer libxl might pass: one warning, and the same answer.
     ans = rig.start(disk, bootloader_args=["--config=" + rig.config, "--from-a-future-libxl=yes"], args=EXTRA)
     boottest.check_answer("lz4 hot, an unknown option", ans, vmlinux, initrd, args)

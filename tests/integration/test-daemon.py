@@ -314,6 +314,35 @@ def run(work, counter, manifest, vmlinux_sha):
           os.path.exists(elf), "g5 and g6 are fresh again, one appliance each, the kernel back in the cache (%d)"
           % counter.launches())
 
+    # A written-to cache entry found by a look (List, then a dry-run Prepare) is removed, and the
+    # guests that boot it are scanned again at once, so that their next start is hot again.
+    def flip(path):
+        with open(path, "r+b") as f:
+            f.seek(4096)
+            b = f.read(1)
+            f.seek(4096)
+            f.write(bytes([b[0] ^ 0xFF]))
+
+    for look in ("list", "prepare --dry-run"):
+        flip(elf)
+        counter.reset()
+        if look == "list":
+            guests = d.guests()
+            found = [(guests[n]["status"], guests[n]["reason"]) for n in ("g5", "g6")]
+            ok = (any(st == "queued" and "was modified after it was stored" in (why or "") for st, why in found) and
+                  all(st in ("queued", "scanning") for st, _ in found))
+        else:
+            r = d.ctl("prepare", "g5", "--dry-run")
+            guests = d.guests()
+            found = [(guests[n]["status"], guests[n]["reason"]) for n in ("g5", "g6")]
+            ok = (r.returncode == 0 and r.stdout.startswith("cold: the next start waits for a scan") and
+                  all(st in ("queued", "scanning") for st, _ in found))
+        check(ok and not os.path.exists(elf) and ": scanning it again" in d.read_log(),
+              "%s finds g5's written-to kernel, removes it, and g5 and g6 are queued for a rescan: %s" % (look, found))
+        check(d.wait_for(lambda: all(g["status"] == "fresh" for g in d.guests().values()), 300, "the rescans") and
+              os.path.exists(elf) and counter.launches() == 2,
+              "after %s: g5 and g6 scanned again (%d appliances), the kernel back in the cache" % (look, counter.launches()))
+
     # ---- SIGHUP: an invalid config is refused, a valid one is taken --------------------------
     good_conf = open(d.conf).read()
     with open(d.conf, "a") as f:

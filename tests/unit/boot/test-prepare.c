@@ -186,6 +186,27 @@ static void test_prepare(void)
         /* The guest wrote to its disk. */
         ASSERT_OK(utimensat(AT_FDCWD, disk, later, 0));
         expect_scan(cache, state, &req, "the image was modified since the scan", false);
+        /* on_failure = "last-good": the record's plan all the same, its files open and right. */
+        {
+                _cleanup_(kp_prepared_done) KpPrepared p = KP_PREPARED_INIT;
+                _cleanup_(kp_boot_request_done) KpBootRequest other = {};
+                char hex[KP_SHA256_HEX_SIZE];
+
+                ASSERT_OK(kp_boot_prepare_last_good(cache, state, &req, &error, &p));
+                ASSERT_EQ(p.outcome, KP_PREPARE_READY);
+                ASSERT_OK(kp_sha256_fd(p.kernel_fd, UINT64_MAX, hex, NULL));
+                ASSERT_STREQ(hex, vmlinux_sha);
+                ASSERT_EQ(p.n_initrds, 1);
+                ASSERT_STREQ(p.kernel_path, "/boot/vmlinuz-5.4.0-42-generic");
+                ASSERT_STREQ(p.cmdline, "root=UUID=6a1f ro quiet splash vt.handoff=7");
+                ASSERT_EQ_U64(p.scanned_usec, 42);
+                /* No record for another request: nothing to fall back on. */
+                ASSERT_OK(kp_boot_request_init(disk, "1", NULL, NULL, &error, &other));
+                kp_prepared_done(&p);
+                ASSERT_ERROR(kp_boot_prepare_last_good(cache, state, &other, &error, &p), -ENOENT);
+                ASSERT_CONTAINS(error.message, "no earlier scan of ");
+                ASSERT_TRUE(p.kernel_fd == -EBADF);
+        }
         save_state(state, &req);
         expect_ready(cache, state, &req);
 
@@ -214,6 +235,19 @@ static void test_prepare(void)
         fd = safe_close(fd);
         expect_ready(cache, state, &req);
 
+        /* The last good plan's kernel gone from the cache (the GC, say): no last good plan either. */
+        {
+                _cleanup_(kp_prepared_done) KpPrepared p = KP_PREPARED_INIT;
+                _cleanup_free_ char *moved = NULL;
+
+                ASSERT_TRUE(asprintf(&moved, "%s.away", elf) > 0);
+                ASSERT_OK(rename(elf, moved));
+                ASSERT_ERROR(kp_boot_prepare_last_good(cache, state, &req, &error, &p), -ENOENT);
+                ASSERT_CONTAINS(error.message, "is not in the cache");
+                ASSERT_TRUE(p.kernel_fd == -EBADF && p.n_initrds == 0);
+                ASSERT_OK(rename(moved, elf));
+        }
+
         /* A truncated state record: damaged, removed, and a scan is due. */
         {
                 _cleanup_free_ char *cmd = NULL;
@@ -233,6 +267,20 @@ static void test_prepare(void)
         }
 }
 
+/* What on_failure = "last-good" covers: the host's failures, never the guest's. */
+static void test_host_side(void)
+{
+        static const int host[] = { ETIMEDOUT, EHOSTDOWN, ENOSPC, EDQUOT, ENOMEM, EROFS, EBUSY, ELIBACC };
+        static const int guest[] = { 0, EINVAL, EBADMSG, EFBIG, E2BIG, ENOEXEC, ENOENT, ELOOP, EIO, EPERM, EACCES };
+
+        for (size_t i = 0; i < ELEMENTSOF(host); i++)
+                ASSERT_TRUE(kp_boot_failure_is_host_side(-host[i]));
+        for (size_t i = 0; i < ELEMENTSOF(guest); i++)
+                ASSERT_FALSE(kp_boot_failure_is_host_side(-guest[i]));
+        /* Positive values are not errnos here. */
+        ASSERT_FALSE(kp_boot_failure_is_host_side(ETIMEDOUT));
+}
+
 int main(void)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -250,6 +298,7 @@ int main(void)
         ASSERT_OK(kp_sha256_fd(fd, UINT64_MAX, initrd_key, &initrd_size));
 
         test_request();
+        test_host_side();
         test_prepare();
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

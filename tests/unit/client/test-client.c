@@ -21,7 +21,11 @@ typedef enum Answer {
         ANSWER_ERROR_NAME,    /* one of org.kunpack.Error.* */
         ANSWER_ERRNO,         /* an errno-mapped error, as bus_reply_errno() sends for the others */
         ANSWER_NONE,          /* the daemon dies with the call in hand */
+        ANSWER_AFTER_SCAN,    /* PrepareWaiting first, a reply a "scan" later: a cold start */
 } Answer;
+
+/* How long the pretend scan of ANSWER_AFTER_SCAN takes. */
+#define SCAN_USEC (300 * UINT64_C(1000))
 
 typedef struct Server {
         Answer answer;
@@ -77,6 +81,15 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 break;
         case ANSWER_NONE:
                 _exit(0);
+        case ANSWER_AFTER_SCAN:
+                (void) sd_bus_emit_signal(sd_bus_message_get_bus(m), KP_BUS_PATH, KP_BUS_INTERFACE,
+                                          "PrepareWaiting", "ss", disk.path, "the image was modified since the scan");
+                (void) sd_bus_flush(sd_bus_message_get_bus(m));
+                (void) usleep(SCAN_USEC);
+                (void) sd_bus_reply_method_return(m, "sssbsss", "/var/run/xen/bootloader.7.d/kernel.x2", "",
+                                                  "console=hvc0", 0, "/boot/vmlinuz-5.4.0-42-generic", "77aa",
+                                                  "Ubuntu");
+                break;
         }
         return 1;
 }
@@ -129,7 +142,8 @@ static int bind_at(const char *path, bool listening)
 }
 
 /* Runs one Prepare against a server that answers as s says. */
-static KpClientOutcome prepare_against(const Server *s, KpError *error, KpPrepareReply *reply)
+static KpClientOutcome prepare_request_against(const Server *s, const KpPrepareRequest *req, KpError *error,
+                                               KpPrepareReply *reply)
 {
         _cleanup_free_ char *path = NULL;
         KpClientOutcome o;
@@ -144,13 +158,76 @@ static KpClientOutcome prepare_against(const Server *s, KpError *error, KpPrepar
                 serve(fd, s);
         close(fd);
 
-        o = kp_client_prepare(path, &request, error, reply);
+        o = kp_client_prepare(path, req, error, reply);
 
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
         ASSERT_TRUE(WIFEXITED(status));
         ASSERT_EQ(WEXITSTATUS(status), 0); /* 2: the request arrived other than it was sent */
         ASSERT_OK(unlink(path));
         return o;
+}
+
+static KpClientOutcome prepare_against(const Server *s, KpError *error, KpPrepareReply *reply)
+{
+        return prepare_request_against(s, &request, error, reply);
+}
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        ASSERT_OK(clock_gettime(CLOCK_MONOTONIC, &ts));
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+typedef struct Waiting {
+        unsigned calls;
+        char disk[256];
+        char why[256];
+        uint64_t at;
+} Waiting;
+
+static void on_waiting(const char *d, const char *why, void *userdata)
+{
+        Waiting *w = userdata;
+
+        w->calls++;
+        (void) snprintf(w->disk, sizeof(w->disk), "%s", d);
+        (void) snprintf(w->why, sizeof(w->why), "%s", why);
+        w->at = now_usec();
+}
+
+/*
+ * A cold start through the daemon: the caller hears that it waits for a
+ * scan, and why, while the call is still open, a scan's length before the
+ * answer; the answer is then read as any other.
+ */
+static void test_told_while_waiting(void)
+{
+        _cleanup_(kp_prepare_reply_done) KpPrepareReply reply = {};
+        Server s = { .answer = ANSWER_AFTER_SCAN };
+        Waiting w = {};
+        KpPrepareRequest req = request;
+        KpError error = {};
+        uint64_t answered;
+
+        req.on_waiting = on_waiting;
+        req.userdata = &w;
+        ASSERT_EQ(prepare_request_against(&s, &req, &error, &reply), KP_CLIENT_ANSWERED);
+        answered = now_usec();
+        ASSERT_EQ(w.calls, 1u);
+        ASSERT_STREQ(w.disk, "/srv/xen/web1.img");
+        ASSERT_STREQ(w.why, "the image was modified since the scan");
+        ASSERT_TRUE(answered - w.at >= SCAN_USEC * 8 / 10);
+        ASSERT_STREQ(reply.kernel, "/var/run/xen/bootloader.7.d/kernel.x2");
+        ASSERT_FALSE(reply.hot);
+        ASSERT_STREQ(reply.detail, "Ubuntu");
+
+        /* Without a callback the signal is read and dropped: the answer is the same. */
+        kp_prepare_reply_done(&reply);
+        ASSERT_EQ(prepare_against(&s, &error, &reply), KP_CLIENT_ANSWERED);
+        ASSERT_STREQ(reply.kernel, "/var/run/xen/bootloader.7.d/kernel.x2");
+        ASSERT_EQ(w.calls, 1u);
 }
 
 static void test_answered(void)
@@ -285,6 +362,7 @@ int main(void)
         test_answered();
         test_daemon_answers();
         test_daemon_dies_mid_call();
+        test_told_while_waiting();
 
         ASSERT_OK(rmdir(dir));
         return 0;

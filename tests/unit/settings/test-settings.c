@@ -67,6 +67,7 @@ static void test_full(void)
                             "cache_max_age = \"7d\"\n"
                             "boot_timeout = \"90s\"\n"
                             "scan_interval = \"2h\"\n"
+                            "startup_scan_timeout = \"2m\"\n"
                             "scan_concurrency = 3\n"
                             "appliance_memsize = \"768M\"\n"
                             "drives_per_appliance = 8\n"
@@ -84,12 +85,13 @@ static void test_full(void)
         ASSERT_EQ_U64(c->cache_max_age, 7 * 24 * 3600);
         ASSERT_EQ_U64(c->boot_timeout, 90);
         ASSERT_EQ_U64(c->scan_interval, 7200);
+        ASSERT_EQ_U64(c->startup_scan_timeout, 120);
         ASSERT_EQ(c->scan_concurrency, 3);
         ASSERT_EQ_U64(c->appliance_memsize, UINT64_C(768) * 1024 * 1024);
         /* Read as before, so old files keep working, but it does nothing now: said once, with its line. */
         ASSERT_EQ(c->obsolete_drives_per_appliance, 8);
         ASSERT_EQ(strv_length(c->notes), 1);
-        ASSERT_CONTAINS(c->notes[0], "/kunpack.conf:12: drives_per_appliance has no effect any more: each guest is "
+        ASSERT_CONTAINS(c->notes[0], "/kunpack.conf:13: drives_per_appliance has no effect any more: each guest is "
                         "scanned in an appliance of its own (docs/isolation.md)");
         ASSERT_EQ(strv_length(c->domain_config_dirs), 2);
         ASSERT_STREQ(c->domain_config_dirs[1], "/srv/xen # not a comment");
@@ -156,9 +158,17 @@ static void test_refusals(void)
 {
         REFUSED("cache_dir = \"/x\"\n\ncahce_max_size = 5\n", -EINVAL,
                 P ":3: unknown key \"cahce_max_size\"");
+        {
+                _cleanup_(kp_settings_freep) KpSettings *c = NULL;
+                KpError error = {};
+
+                ASSERT_OK(load_text("on_failure = \"last-good\"\n", &error, &c));
+                ASSERT_EQ(c->on_failure, KP_ON_FAILURE_LAST_GOOD);
+        }
         REFUSED("on_failure = \"ignore\"\n", -EINVAL,
-                P ":1: on_failure must be \"pvgrub\" or \"fail\", not \"ignore\"");
-        REFUSED("on_failure = [ \"fail\" ]\n", -EINVAL, P ":1: on_failure must be \"pvgrub\" or \"fail\"");
+                P ":1: on_failure must be \"pvgrub\", \"fail\" or \"last-good\", not \"ignore\"");
+        REFUSED("on_failure = [ \"fail\" ]\n", -EINVAL,
+                P ":1: on_failure must be \"pvgrub\", \"fail\" or \"last-good\"");
         REFUSED("\ncache_dir = \"relative/path\"\n", -EINVAL,
                 P ":2: cache_dir must be an absolute path, not \"relative/path\"");
         REFUSED("cache_dir = 5\n", -EINVAL, P ":1: cache_dir must be an absolute path, not \"5\"");
@@ -423,7 +433,7 @@ static void test_shipped_file(void)
                 line = *nl ? nl + 1 : nl;
         }
         out[n] = '\0';
-        ASSERT_EQ(keys, 14); /* every key of KpSettings but metrics_textfile, which has no default */
+        ASSERT_EQ(keys, 15); /* every key of KpSettings but metrics_textfile, which has no default */
         ASSERT_OK(load_text(out, &error, &uncommented));
 
         for (KpSettings *c = plain; c; c = c == plain ? uncommented : NULL) {
@@ -437,6 +447,7 @@ static void test_shipped_file(void)
                 ASSERT_EQ_U64(c->cache_max_age, def->cache_max_age);
                 ASSERT_EQ_U64(c->boot_timeout, def->boot_timeout);
                 ASSERT_EQ_U64(c->scan_interval, def->scan_interval);
+                ASSERT_EQ_U64(c->startup_scan_timeout, def->startup_scan_timeout);
                 ASSERT_EQ(c->scan_concurrency, def->scan_concurrency);
                 ASSERT_EQ(c->obsolete_drives_per_appliance, def->obsolete_drives_per_appliance);
                 ASSERT_EQ(strv_length(c->domain_config_dirs), strv_length(def->domain_config_dirs));
