@@ -687,6 +687,16 @@ int kp_guest_track_overlay(KpGuestSession *s, int fd)
         return fds ? 0 : -ENOMEM;
 }
 
+pid_t kp_guest_session_appliance_pid(KpGuestSession *s)
+{
+        pid_t pid;
+
+        pthread_mutex_lock(&s->lock);
+        pid = s->hv_pid;
+        pthread_mutex_unlock(&s->lock);
+        return pid;
+}
+
 unsigned kp_guest_session_launches(const KpGuestSession *s)
 {
         return s->n_launches;

@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest/diskspec.h"
 #include "kunpack.h"
@@ -167,6 +168,12 @@ void kp_guest_session_set_deadline(KpGuestSession *s, uint64_t deadline);
  * once and before the launch; not async-signal-safe (it takes a mutex).
  */
 void kp_guest_session_cancel(KpGuestSession *s);
+
+/*
+ * The appliance's qemu (0 before the launch or once stopped): a pooled
+ * appliance's owner watches it (a pidfd) while it waits for its guest.
+ */
+pid_t kp_guest_session_appliance_pid(KpGuestSession *s);
 
 /* How many appliances this session has booted: 0 or 1, for tests and benchmarks. */
 unsigned kp_guest_session_launches(const KpGuestSession *s);
