@@ -115,6 +115,7 @@ class Daemon:
     def env(self):
         env = self.counter.env()
         env.pop("JOURNAL_STREAM", None)
+        env.update(getattr(self, "extra_env", {}))
         return env
 
     def start(self, wait_ready=True, extra_args=()):
