@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""kunpackd's appliance pool (docs/design.md): a start right after the guest's disk changed, and a host's boot.
+
+1. A start right after the disk changed in place. kunpack-boot as libxl runs
+   it (tests/integration/boottest.py), asking kunpackd, on a copy of the
+   Ubuntu 20.04 LZ4 guest whose record was fresh a moment before:
+
+     changed   the image rewritten in place with its own bytes (what a guest
+               that ran and wrote leaves: a new mtime, the same kernel, which
+               the cache holds)
+     upgraded  the image overwritten with another Ubuntu's bytes, whose kernel
+               (gzip) the cache lacks: downloaded and decompressed too
+
+   with a ready pooled appliance (appliance_pool = 1) and without a pool
+   (appliance_pool = 0, kunpackd launches one per scan as before), against
+   virt-get-kernel --format raw -a DISK -o DIR on the same disk in the same
+   run, interleaved. Medians of --runs runs. Goal (issue 12): a start with a
+   ready pool <= 0.1x virt-get-kernel.
+
+2. A host's boot: --guests autostart guests (xl configs in an auto directory,
+   copies of the same image) none of which has a record yet (each needs a
+   scan, as every disk a guest wrote to before the host went down), kunpackd started
+   with and without a pool: the time until every plan is fresh, and the CPU
+   kunpackd and everything it ran used until then and until the pool was
+   ready (getrusage of the reaped children), the refills' share being the
+   difference.
+
+Usage: bench-pool.py [--runs N] [--guests N]   (root; $KP_FIXTURES, $KP_BUILD_DIR set by meson)
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import boottest  # noqa: E402
+import daemontest  # noqa: E402
+import guesttest  # noqa: E402
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def write_conf(d, pool, auto=False):
+    dirs = '"%s", "%s/auto"' % (d.xen, d.xen) if auto else '"%s"' % d.xen
+    with open(d.conf, "w") as f:
+        f.write('cache_dir = "%s/cache"\nstate_dir = "%s/state"\nsocket_path = "%s"\n'
+                'domain_config_dirs = [ %s ]\nscan_concurrency = 2\nappliance_pool = %d\n'
+                'pvgrub_path = "%s"\n' % (d.workdir, d.workdir, d.socket, dirs, pool, boottest.PVGRUB))
+
+
+def quiet(d, pool):
+    """Nothing queued or scanning, and (with a pool) one ready."""
+    st = d.ctl_json("status")
+    return st["queued"] == 0 and st["scanning"] == 0 and (pool == 0 or st["appliance_pool"]["ready"] >= 1)
+
+
+def rewrite(path, source):
+    with open(source, "rb") as src, open(path, "r+b") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def start_once(d, boot, disk, outdir):
+    t0 = time.monotonic()
+    ans = boottest.run_like_libxl(boot, disk, outdir, ["--config=" + d.conf], env=d.env())
+    wall = time.monotonic() - t0
+    if ans.rc != 0 or ans.kernel_sha256 == guesttest.sha256(boottest.PVGRUB):
+        sys.exit("bench-pool: the start failed or fell back to pvgrub: %s\n%s" % (ans.lines(), d.read_log()[-3000:]))
+    return wall
+
+
+def vgk_once(vgk, disk, work, counter):
+    out = os.path.join(work, "vgk")
+    os.makedirs(out, exist_ok=True)
+    t0 = time.monotonic()
+    r = guesttest.run([vgk, "--format", "raw", "-a", disk, "-o", out], env=counter.env(), timeout=900)
+    wall = time.monotonic() - t0
+    shutil.rmtree(out)
+    if r.returncode != 0:
+        sys.exit("bench-pool: virt-get-kernel failed: " + r.stderr)
+    return wall
+
+
+def bench_start(args, manifest, boot, vgk):
+    lz4 = manifest["ubuntu-20.04-lz4"]["disks"][0]["path"]
+    newer = manifest["ubuntu-20.04-default-path"]["disks"][0]["path"]
+    base = os.environ["KP_BUILD_DIR"]
+    work = tempfile.mkdtemp(prefix="bench-pool-", dir=os.path.join(base, "tests", "bench"))
+    tmp = tempfile.mkdtemp(prefix="kp-bench-pool-")
+    counter = guesttest.Counter(work)
+    d = daemontest.Daemon(work, counter)
+    d.extra_env = {"TMPDIR": tmp}
+    times = {}
+    try:
+        disk = d.add_guest("g", lz4)
+        outdir = os.path.join(work, "libxl")
+        os.makedirs(outdir)
+        for pool in (1, 0):
+            write_conf(d, pool)
+            d.start()
+            d.ctl("rescan", "--wait", "g", timeout=900)
+            for run in range(args.runs):
+                for kind in ("changed", "upgraded"):
+                    if not d.wait_for(lambda: quiet(d, pool), 900, "a quiet daemon"):
+                        sys.exit("bench-pool: the daemon did not settle:\n" + d.read_log()[-3000:])
+                    if kind == "changed":
+                        rewrite(disk, disk)
+                    else:
+                        # Every other upgrade goes back: each time a kernel the cache does not hold.
+                        src = newer if run % 2 == 0 else lz4
+                        rewrite(disk, src)
+                        for sub in ("kernels", "initrds"):
+                            shutil.rmtree(os.path.join(work, "cache", sub))
+                            os.makedirs(os.path.join(work, "cache", sub), mode=0o700)
+                    times.setdefault((kind, pool), []).append(start_once(d, boot, disk, outdir))
+                    times.setdefault((kind, "vgk"), []).append(vgk_once(vgk, disk, work, counter))
+            d.stop()
+    finally:
+        d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return times
+
+
+def bench_host_boot(args, manifest):
+    src = manifest["ubuntu-20.04-lz4"]["disks"][0]["path"]
+    base = os.environ["KP_BUILD_DIR"]
+    results = {}
+    for pool in (0, 1):
+        work = tempfile.mkdtemp(prefix="bench-pool-boot-", dir=os.path.join(base, "tests", "bench"))
+        tmp = tempfile.mkdtemp(prefix="kp-bench-pool-")
+        counter = guesttest.Counter(work)
+        d = daemontest.Daemon(work, counter)
+        d.extra_env = {"TMPDIR": tmp}
+        write_conf(d, pool, auto=True)
+        os.makedirs(os.path.join(d.xen, "auto"))
+        try:
+            for i in range(args.guests):
+                d.add_guest("auto%02d" % i, src)
+                os.rename(os.path.join(d.xen, "auto%02d.cfg" % i), os.path.join(d.xen, "auto", "auto%02d.cfg" % i))
+            cpu0 = children_cpu()
+            t0 = time.monotonic()
+            d.start()
+            if not d.wait_for(lambda: len(d.guests()) == args.guests and
+                              all(g["status"] == "fresh" for g in d.guests().values()), 3600, "every plan fresh"):
+                sys.exit("bench-pool: the host boot did not finish:\n" + d.read_log()[-3000:])
+            fresh = time.monotonic() - t0
+            ready = None
+            if pool:
+                d.wait_for(lambda: d.ctl_json("status")["appliance_pool"]["ready"] == 1, 900, "the pool")
+                ready = time.monotonic() - t0
+            d.stop()
+            results[pool] = (fresh, ready, children_cpu() - cpu0, counter.launches())
+        finally:
+            d.stop()
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def med(v):
+    return statistics.median(v)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--guests", type=int, default=8)
+    ap.add_argument("--kunpack-boot", default=os.path.join(os.environ.get("KP_BUILD_DIR", ""), "tools",
+                                                             "kunpack-boot"))
+    args = ap.parse_args()
+    vgk = shutil.which("virt-get-kernel")
+    if os.geteuid() != 0 or not vgk:
+        print("needs root and virt-get-kernel: skipping")
+        sys.exit(77)
+    guesttest.fixtures()
+    _, manifest = guesttest.build_images()
+
+    times = bench_start(args, manifest, args.kunpack_boot, vgk)
+    print("| a start right after the disk changed (median of %d) | wall time | ratio to virt-get-kernel |" % args.runs)
+    print("|---|---:|---:|")
+    for kind in ("changed", "upgraded"):
+        v = med(times[(kind, "vgk")])
+        for pool, what in ((1, "kunpackd, a ready pooled appliance"), (0, "kunpackd without a pool")):
+            t = med(times[(kind, pool)])
+            print("| %s: %s | %.1f s | %.2fx |" % (kind, what, t, t / v))
+        print("| %s: `virt-get-kernel` on the same disk | %.1f s | 1.00x |" % (kind, v))
+    print()
+
+    boot = bench_host_boot(args, manifest)
+    print("| host boot, %d autostart guests, no record yet | every plan fresh | pool ready | CPU of kunpackd "
+          "and its children | launches |" % args.guests)
+    print("|---|---:|---:|---:|---:|")
+    for pool in (0, 1):
+        fresh, ready, cpu, launches = boot[pool]
+        print("| appliance_pool = %d | %.1f s | %s | %.1f s | %d |" % (
+            pool, fresh, "%.1f s" % ready if ready else "-", cpu, launches))
+    print()
+    print("refilling the pool after the boot cost %.1f s of CPU (%.2fx the boot without a pool)"
+          % (boot[1][2] - boot[0][2], (boot[1][2] - boot[0][2]) / boot[0][2]))
+
+
+if __name__ == "__main__":
+    main()
