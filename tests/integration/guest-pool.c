@@ -14,8 +14,10 @@
  * should boot.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +120,58 @@ int main(int argc, char **argv)
                 STRV_FOREACH(name, names)
                         ASSERT_TRUE(streq(*name, "qmp") || startswith_lit(*name, "libguestfs"));
                 ASSERT_EQ(s->n_overlay_fds, n);
+        }
+
+        /*
+         * Each guest disk is the read-only backing node of its overlay, with
+         * its format named (raw, never probed); the overlay above it is
+         * qcow2 and takes the appliance's writes. Asked of qemu itself, so
+         * that a change in what blockdev-add makes of our arguments fails
+         * here.
+         */
+        {
+                _cleanup_(yajl_tree_freep) yajl_val tree = NULL;
+                yajl_val nodes = NULL;
+                size_t seen_disk = 0, seen_overlay = 0;
+
+                if (kp_qmp_execute(s->qmp, "query-named-block-nodes", "{\"flat\":true}", 0, &error, &tree, &nodes) < 0)
+                        TEST_FAIL("query-named-block-nodes: %s", error.message);
+                ASSERT_TRUE(YAJL_IS_ARRAY(nodes));
+                for (size_t k = 0; k < nodes->u.array.len; k++) {
+                        yajl_val node = nodes->u.array.values[k];
+                        const char *name = kp_json_get_string(node, "node-name");
+                        const char *drv = kp_json_get_string(node, "drv");
+                        const char *file = kp_json_get_string(node, "file");
+                        bool ro = false;
+
+                        if (!name)
+                                continue;
+                        if (startswith_lit(name, "kp-disk")) {
+                                size_t i = strtoul(name + STRLEN("kp-disk"), NULL, 10);
+
+                                ASSERT_TRUE(i < n);
+                                ASSERT_STREQ(drv, "raw");
+                                ASSERT_OK(kp_json_get_bool(node, "ro", &ro));
+                                ASSERT_TRUE(ro);
+                                /* The file under it is the guest's disk itself, by its real path. */
+                                {
+                                        _cleanup_free_ char *real = realpath(disks[i].path, NULL);
+                                        ASSERT_TRUE(real);
+                                        ASSERT_STREQ(file, real);
+                                }
+                                printf("backing %zu %s ro\n", i, drv);
+                                seen_disk++;
+                        } else if (startswith_lit(name, "kp-overlay")) {
+                                ASSERT_STREQ(drv, "qcow2");
+                                ASSERT_OK(kp_json_get_bool(node, "ro", &ro));
+                                ASSERT_FALSE(ro);
+                                /* Unlinked once qemu held it: the name qemu opened is gone. */
+                                ASSERT_TRUE(file && access(file, F_OK) < 0 && errno == ENOENT);
+                                seen_overlay++;
+                        }
+                }
+                ASSERT_EQ(seen_disk, n);
+                ASSERT_EQ(seen_overlay, n);
         }
 
         /* Never a second guest: not attached, not added, whatever the first one's fate. */
