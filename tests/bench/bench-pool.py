@@ -26,6 +26,9 @@
    ready (getrusage of the reaped children), the refills' share being the
    difference.
 
+3. An idle pooled appliance: its qemu's and worker's RSS, and the CPU they use
+   over --idle seconds while nothing asks anything of them.
+
 Usage: bench-pool.py [--runs N] [--guests N]   (root; $KP_FIXTURES, $KP_BUILD_DIR set by meson)
 """
 
@@ -94,6 +97,49 @@ def vgk_once(vgk, disk, work, counter):
     return wall
 
 
+def qemu_of(pid):
+    """The appliance qemu a kunpack-scan worker started, or None."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"qemu" in os.path.basename(argv[0]) and b"-kernel" in argv:
+            return int(p)
+    return None
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_cost(d, seconds):
+    """The ready pooled appliance, left alone: its worker's and qemu's RSS, and the CPU they use over seconds."""
+    worker = d.ctl_json("status")["appliance_pool"]["appliances"][0]["pid"]
+    q = qemu_of(worker)
+    if q is None:
+        sys.exit("bench-pool: no qemu under the pooled worker %d" % worker)
+    c0 = proc_cpu(q) + proc_cpu(worker)
+    time.sleep(seconds)
+    cpu = proc_cpu(q) + proc_cpu(worker) - c0
+    return proc_rss_kib(q), proc_rss_kib(worker), cpu / seconds
+
+
 def bench_start(args, manifest, boot, vgk):
     lz4 = manifest["ubuntu-20.04-lz4"]["disks"][0]["path"]
     newer = manifest["ubuntu-20.04-default-path"]["disks"][0]["path"]
@@ -112,6 +158,10 @@ def bench_start(args, manifest, boot, vgk):
             write_conf(d, pool)
             d.start()
             d.ctl("rescan", "--wait", "g", timeout=900)
+            if pool:
+                if not d.wait_for(lambda: quiet(d, pool), 900, "a quiet daemon"):
+                    sys.exit("bench-pool: the pool did not fill:\n" + d.read_log()[-3000:])
+                times["idle"] = idle_cost(d, args.idle)
             for run in range(args.runs):
                 for kind in ("changed", "upgraded"):
                     if not d.wait_for(lambda: quiet(d, pool), 900, "a quiet daemon"):
@@ -179,6 +229,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--guests", type=int, default=8)
+    ap.add_argument("--idle", type=int, default=30, help="seconds the idle pooled appliance is watched")
     ap.add_argument("--kunpack-boot", default=os.path.join(os.environ.get("KP_BUILD_DIR", ""), "tools",
                                                              "kunpack-boot"))
     args = ap.parse_args()
@@ -190,6 +241,10 @@ def main():
     _, manifest = guesttest.build_images()
 
     times = bench_start(args, manifest, args.kunpack_boot, vgk)
+    rss, worker_rss, cpu = times["idle"]
+    print("an idle pooled appliance (over %d s): qemu RSS %.0f MiB, its kunpack-scan worker %.0f MiB, "
+          "CPU %.1f%% of one core" % (args.idle, rss / 1024, worker_rss / 1024, cpu * 100))
+    print()
     print("| a start right after the disk changed (median of %d) | wall time | ratio to virt-get-kernel |" % args.runs)
     print("|---|---:|---:|")
     for kind in ("changed", "upgraded"):
