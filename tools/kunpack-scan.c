@@ -646,9 +646,10 @@ static int pool_wait_request(int appliance, char **ret_msg, size_t *ret_size)
  * would, back at the priority of a scan. The appliance never sees
  * another guest: this process exits after the scan.
  */
-static int run_pool_worker(KpSettings *settings, KpCache *cache, KpStateStore *state, int open_r,
-                           const KpError *open_error)
+static int run_pool_worker(KpSettings *settings)
 {
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
         _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
         _cleanup_strv_free_ char **args = NULL;
         _cleanup_free_ char *msg = NULL;
@@ -657,9 +658,9 @@ static int run_pool_worker(KpSettings *settings, KpCache *cache, KpStateStore *s
                 .deadline = kp_now_usec(CLOCK_MONOTONIC) + KP_POOL_LAUNCH_TIMEOUT_SEC * USEC_PER_SEC,
                 .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
         };
-        KpError error = {};
+        KpError error = {}, open_error = {};
         size_t size = 0;
-        int type = 0, r;
+        int type = 0, r, open_r;
         socklen_t len = sizeof(type);
         uint64_t start;
 
@@ -709,12 +710,22 @@ static int run_pool_worker(KpSettings *settings, KpCache *cache, KpStateStore *s
         if (r <= 0)
                 return EXIT_USAGE;
 
+        /*
+         * The cache and the state are opened now, not at the boot: this
+         * process may have waited an hour, and an admin may have replaced
+         * their directories meanwhile (a descriptor of a removed directory
+         * can create nothing in it).
+         */
+        open_r = kp_cache_open(settings->cache_dir, &open_error, &cache);
+        if (open_r >= 0)
+                open_r = kp_state_open(settings->state_dir, &open_error, &state);
+
         /* Died after the request came: that guest gets an appliance of its own, as without a pool. */
         if (appliance >= 0 && poll(&(struct pollfd) { .fd = appliance, .events = POLLIN }, 1, 0) > 0) {
                 log_warning("the pooled appliance died: launching one for this scan");
                 s = kp_guest_session_free(s);
         }
-        return scan_guests(settings, cache, state, open_r, open_error, args + optind,
+        return scan_guests(settings, cache, state, open_r, &open_error, args + optind,
                            strv_length(args) - (size_t) optind, s, start);
 }
 
@@ -742,12 +753,15 @@ static int run(int argc, char *argv[])
                 log_error_errno(r, "%s", error.message);
                 return EXIT_USAGE;
         }
+        if (arg_pool_worker) {
+                k = run_pool_worker(settings);
+                strv_free(arg_domain_configs);
+                return k;
+        }
         r = kp_cache_open(settings->cache_dir, &error, &cache);
         if (r >= 0)
                 r = kp_state_open(settings->state_dir, &error, &state);
-        if (arg_pool_worker)
-                k = run_pool_worker(settings, cache, state, r, &error);
-        else if (arg_pvgrub) {
+        if (arg_pvgrub) {
                 if (r < 0)
                         return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),
                                EXIT_SCAN_FAILED;

@@ -79,7 +79,7 @@ def rewrite(path, source):
 
 
 def empty_cache(cache):
-    """Every cached kernel and initrd gone, their directories kept: a ready pooled worker holds them open."""
+    """Every cached kernel and initrd gone, their directories kept: kunpackd holds them open."""
     for sub in ("kernels", "initrds"):
         for top, _, files in os.walk(os.path.join(cache, sub)):
             for name in files:
