@@ -291,8 +291,9 @@ def run(d, counter, manifest, tmp, loops):
         if v_fd is not None:
             check(rec and (rec.get("provisional") or "").startswith("loop device %s" % v_dev),
                   "V: scanned while %s was bound to its image: provisional (%s)" % (v_dev, rec and rec.get("provisional")))
-            status = d.guests()["V"]["status"]
-            check(status.startswith("stale: scanned while loop device"), "V is not fresh: %s" % status)
+            g = d.guests()["V"]
+            check(g["status"] == "stale" and (g.get("reason") or "").startswith("scanned while loop device"),
+                  "V is not fresh: %s (%s)" % (g["status"], g.get("reason")))
             loop_detach(v_fd)
             loops.remove(v_fd)
 
