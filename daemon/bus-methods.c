@@ -15,6 +15,7 @@
 #include "daemon/bus.h"
 #include "daemon/guest-view.h"
 #include "daemon/metrics.h"
+#include "daemon/pool.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/verify.h"
@@ -332,6 +333,7 @@ static int method_status(sd_bus_message *call, void *userdata, sd_bus_error *err
         kp_json_kv_uint(g, "appliances", m->n_workers);
         kp_json_kv_uint(g, "scan_concurrency", m->settings->scan_concurrency);
         kp_json_kv_uint(g, "appliance_memsize", m->settings->appliance_memsize);
+        pool_status_json(m, g);
         kp_json_kv_uint(g, "scans_done", m->scans_ok);
         kp_json_kv_uint(g, "scans_failed", m->scans_failed);
         kp_json_kv_uint(g, "appliance_launches", m->appliance_runs);

@@ -7,6 +7,7 @@
 
 #include "daemon/bus.h"
 #include "daemon/manager.h"
+#include "daemon/pool.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/verify.h"
@@ -144,6 +145,12 @@ Manager *manager_free(Manager *m)
                 KP_LIST_REMOVE(workers, m->workers, w);
                 worker_free(w);
         }
+        KP_LIST_FOREACH_SAFE(workers, w, n, m->pool) {
+                KP_LIST_REMOVE(workers, m->pool, w);
+                worker_free(w);
+        }
+        sd_event_source_disable_unref(m->pool_retry);
+        free(m->pool_disabled);
         xen_watch_stop(m);
         watch_close(m);
         bus_close(m);
@@ -318,6 +325,8 @@ int manager_startup(Manager *m)
                 kp_prepared_done(&p);
         }
 
+        /* Booted behind the scans above, at a lower priority: it serves the starts that come later. */
+        pool_refill(m);
         manager_update_status(m);
         return startup_wait(m);
 }
@@ -355,6 +364,7 @@ int manager_reload(Manager *m)
         r = registry_load(m);
         if (r >= 0)
                 r = watch_refresh(m);
+        pool_reload(m);
         manager_update_status(m);
         metrics_textfile_write(m);
         return r;
@@ -370,7 +380,13 @@ void manager_stop(Manager *m)
                  m->n_workers == 1 ? "" : "s");
         verify_stop(m);
         scheduler_stop_all(m);
-        if (m->n_workers == 0)
+        pool_stop_all(m);
+        manager_exit_if_idle(m);
+}
+
+void manager_exit_if_idle(Manager *m)
+{
+        if (m->stopping && m->n_workers == 0 && m->n_pool == 0)
                 (void) sd_event_exit(m->event, 0);
 }
 
@@ -386,9 +402,15 @@ void manager_update_status(Manager *m)
         KP_LIST_FOREACH(guests, g, m->guests)
                 guests++;
 
-        if (running == 0 && queued == 0)
-                r = asprintf(&text, "Idle: %zu guest%s known, %" PRIu64 " scans done, %" PRIu64 " failed", guests,
-                             guests == 1 ? "" : "s", m->scans_ok, m->scans_failed);
+        if (running == 0 && queued == 0) {
+                unsigned ready = 0;
+
+                KP_LIST_FOREACH(workers, w, m->pool)
+                        ready += w->ready && !w->terminated;
+                r = asprintf(&text, "Idle: %zu guest%s known, %" PRIu64 " scans done, %" PRIu64 " failed, %u of %u "
+                             "pooled appliances ready", guests, guests == 1 ? "" : "s", m->scans_ok, m->scans_failed,
+                             ready, m->pool_disabled ? 0 : m->settings->appliance_pool);
+        }
         else {
                 Disk *busy = NULL;
                 for (Disk *d = m->disks; d && !busy; d = d->disks_next)

@@ -159,8 +159,15 @@ struct Worker {
         uint64_t started_usec;         /* CLOCK_MONOTONIC */
         bool terminated;               /* we asked it to stop */
         bool requeue;                  /* stopped to make room: its disks go back to the queue */
-        sd_event_source *timer;        /* its deadline, then the SIGKILL after SIGTERM */
-        KP_LIST_FIELDS(Worker, workers);
+        sd_event_source *timer;        /* its deadline (pooled: its boot's, then pool_max_age), then the SIGKILL */
+
+        /* A pooled run (pool.c): in m->pool, not m->workers, until a scan takes it. */
+        bool pooled;
+        bool ready;                    /* its appliance is up: it said so on control_fd */
+        uint64_t ready_usec;           /* CLOCK_MONOTONIC */
+        int control_fd;                /* its standard input, a SOCK_SEQPACKET socket (boot/pool-protocol.h) */
+        sd_event_source *control_source;
+        KP_LIST_FIELDS(Worker, workers); /* in m->workers, or in m->pool */
 };
 
 struct Connection {
@@ -191,6 +198,14 @@ struct Manager {
 
         Worker *workers;
         unsigned n_workers;
+
+        /* Pre-booted appliances (pool.c, docs/pool.md), booting or ready, no guest yet. */
+        Worker *pool;
+        unsigned n_pool;
+        unsigned pool_failures;        /* pooled launches failed in a row: refills back off */
+        sd_event_source *pool_retry;   /* the next refill after a failure */
+        char *pool_disabled;           /* why there is no pool until the next reload, or NULL */
+        uint64_t pool_taken, pool_recycled, pool_died;
         uint64_t queue_seq;
         sd_event_source *dispatch;
 
@@ -230,6 +245,8 @@ int manager_gc(Manager *m, bool dry_run, KpCacheGcStats *ret);
 int manager_startup(Manager *m);
 int manager_reload(Manager *m);
 void manager_stop(Manager *m);
+/* Ends the event loop once kunpackd stops and no scan or pooled appliance is left. */
+void manager_exit_if_idle(Manager *m);
 void manager_update_status(Manager *m);
 /* A scan ended or went back to the queue: READY=1 once no autostart guest's startup scan is left. */
 void manager_startup_check(Manager *m);

@@ -20,6 +20,7 @@
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
 #include "daemon/manager.h"
+#include "daemon/pool.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
@@ -204,8 +205,11 @@ static void dispatch(Manager *m)
                 KP_LIST_FOREACH(disks, d, m->disks)
                         if (d->scan == DISK_QUEUED && (!next || compare_queued(&d, &next) < 0))
                                 next = d;
-                if (!next)
+                if (!next) {
+                        /* Nothing waits: the pool may boot what it lacks (pool.c). */
+                        pool_refill(m);
                         return;
+                }
 
                 if (m->n_workers >= concurrency) {
                         if (next->priority == SCAN_PRIORITY_BOOT) {

@@ -3,11 +3,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "boot/pool-protocol.h"
 #include "boot/scan-summary.h"
 #include "boot/spawn.h"
+#include "daemon/pool.h"
 #include "daemon/registry.h"
 #include "daemon/scheduler.h"
 #include "daemon/worker.h"
@@ -28,6 +31,8 @@ void worker_free(Worker *w)
         sd_event_source_disable_unref(w->out_source);
         sd_event_source_disable_unref(w->progress_source);
         sd_event_source_disable_unref(w->timer);
+        sd_event_source_disable_unref(w->control_source);
+        safe_close(w->control_fd);
         safe_close(w->out_fd);
         safe_close(w->progress_fd);
         safe_close(w->pidfd);
@@ -163,6 +168,11 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 
         /* The scan program is a zombie until we return: its group id cannot be reused. Nothing of it stays. */
         (void) kill(-w->pid, SIGKILL);
+        if (w->pooled) {
+                /* It never had a guest: nothing to report but why it went. */
+                pool_worker_exited(w, si);
+                return 0;
+        }
         if (w->out_fd >= 0)
                 (void) drain(w->out_fd, &w->out, &w->out_size, KP_SCAN_SUMMARY_MAX);
         if (w->progress_fd >= 0)
@@ -217,8 +227,7 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         }
 
         worker_free(w);
-        if (m->stopping && m->n_workers == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_exit_if_idle(m);
         manager_update_status(m);
         return 0;
 }
@@ -227,6 +236,10 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Worker *w = userdata;
 
+        if (w->pooled && !w->terminated) {
+                pool_worker_expired(w);
+                return 0;
+        }
         if (!w->terminated) {
                 log_warning("scan program (pid %d) ran past its deadline: stopping it", (int) w->pid);
                 worker_terminate(w, false);
@@ -265,10 +278,11 @@ static const char *multi_disk_config(Manager *m, Disk *d)
 
 /*
  * The command line, kunpack-scan's (tools/kunpack-scan.c), for one guest:
- * its disk, or the xl domain config whose disks are the guest's. admin: a
- * rescan that must look even at a fresh record.
+ * its disk, or the xl domain config whose disks are the guest's. force: a
+ * rescan that must look even at a fresh record. pooled: the request to a
+ * pooled run (boot/pool-protocol.h), which is the same but for --config.
  */
-static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, char ***ret)
+static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, bool pooled, char ***ret)
 {
         _cleanup_strv_free_ char **argv = NULL;
         const KpBootRequest *q = &d->request;
@@ -277,7 +291,9 @@ static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, ch
 
         if (strv_extend(&argv, m->scan_program) < 0)
                 return -ENOMEM;
-        if (m->settings->path && (asprintf(&s, "--config=%s", m->settings->path) < 0 || strv_consume(&argv, s) < 0))
+        /* A pooled run read the settings when it started; its request names the guest only. */
+        if (!pooled && m->settings->path &&
+            (asprintf(&s, "--config=%s", m->settings->path) < 0 || strv_consume(&argv, s) < 0))
                 return -ENOMEM;
         if (strv_extend(&argv, "--json") < 0 ||
             asprintf(&s, "--timeout=%" PRIu64, MAX((timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC, UINT64_C(1))) < 0 ||
@@ -304,17 +320,17 @@ static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, ch
         return 0;
 }
 
-static _noreturn_ void child(char **argv, int out, int progress)
+static _noreturn_ void child(char **argv, int in, int out, int progress)
 {
         sigset_t none;
-        int null;
 
         (void) setpgid(0, 0);
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) signal(SIGPIPE, SIG_DFL);
-        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+        if (in < 0)
+                in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
             dup2(progress, KP_WORKER_PROGRESS_FD) < 0)
                 _exit(127);
         /* dup2() onto itself keeps O_CLOEXEC: the pipe must outlive the exec. */
@@ -325,17 +341,93 @@ static _noreturn_ void child(char **argv, int out, int progress)
         _exit(127);
 }
 
+int worker_spawn(Manager *m, char **argv, int in, uint64_t timeout_usec, Worker **ret)
+{
+        _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, prog_r = -EBADF, prog_w = -EBADF;
+        Worker *w;
+        int pipes[2], r;
+        pid_t pid;
+
+        if (pipe2(pipes, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "cannot create a pipe: %m");
+        out_r = pipes[0], out_w = pipes[1];
+        if (pipe2(pipes, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "cannot create a pipe: %m");
+        prog_r = pipes[0], prog_w = pipes[1];
+
+        w = calloc(1, sizeof(Worker));
+        if (!w)
+                return log_oom();
+        w->manager = m;
+        w->out_fd = w->progress_fd = w->pidfd = w->control_fd = -EBADF;
+        w->started_usec = kp_now_usec(CLOCK_MONOTONIC);
+
+        pid = fork();
+        if (pid < 0) {
+                worker_free(w);
+                return log_error_errno(-errno, "cannot start %s: %m", m->scan_program);
+        }
+        if (pid == 0)
+                child(argv, in, out_w, prog_w);
+        (void) setpgid(pid, pid);
+        w->pid = pid;
+        (void) fcntl(out_r, F_SETFL, O_NONBLOCK);
+        (void) fcntl(prog_r, F_SETFL, O_NONBLOCK);
+        w->out_fd = TAKE_FD(out_r);
+        w->progress_fd = TAKE_FD(prog_r);
+
+        r = sd_event_add_child(m->event, &w->child, pid, WEXITED, on_worker_exit, w);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &w->out_source, w->out_fd, EPOLLIN, on_output, w);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &w->progress_source, w->progress_fd, EPOLLIN, on_progress, w);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &w->timer, CLOCK_MONOTONIC, timeout_usec, USEC_PER_SEC / 10,
+                                               on_timer, w);
+        if (r < 0) {
+                /* Without its event sources we cannot follow it: stop it at once and reap it here. */
+                (void) kill(-pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                worker_free(w);
+                return log_error_errno(r, "cannot watch the scan program: %s", strerror(-r));
+        }
+        *ret = w;
+        return 0;
+}
+
+/* Hands d's scan to a ready pooled run: its request, its deadline. 0, or negative when it could not take it. */
+static int give_to_pooled(Manager *m, Worker *w, Disk *d, char **argv, uint64_t timeout)
+{
+        _cleanup_free_ char *msg = NULL;
+        size_t size;
+        int r;
+
+        r = kp_pool_request_encode(argv, &msg, &size);
+        if (r < 0)
+                return log_error_errno(r, "cannot make the request for %s: %s", disk_display_name(m, d), strerror(-r));
+        /* One packet, well under the socket's buffer; a worker that went meanwhile refuses it. */
+        if (send(w->control_fd, msg, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) size)
+                return errno > 0 ? -errno : -EIO;
+        /* From here on it is a scan like any other, for the rest of its life. */
+        w->control_source = sd_event_source_disable_unref(w->control_source);
+        w->control_fd = safe_close(w->control_fd);
+        w->pooled = false;
+        w->started_usec = kp_now_usec(CLOCK_MONOTONIC);
+        (void) sd_event_source_set_time_relative(w->timer, timeout);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 int worker_start(Manager *m, Disk *d)
 {
         /* One guest per run, so one per appliance: the disk's and, with it, its guest's other disks. */
         Disk **disks = &d;
         size_t n = 1;
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, prog_r = -EBADF, prog_w = -EBADF;
         uint64_t timeout = KP_WORKER_TIMEOUT_BASE_USEC + n * KP_WORKER_TIMEOUT_PER_DISK_USEC, now;
-        Worker *w;
-        int pipes[2], r;
-        pid_t pid;
+        bool force = false, pooled = false;
+        Worker *w = NULL;
+        int r;
 
         /* A start that waits has its own deadline; the run gets no more than the latest of them. */
         now = kp_now_usec(CLOCK_MONOTONIC);
@@ -354,66 +446,49 @@ int worker_start(Manager *m, Disk *d)
                 if (only_waiting && latest > now)
                         timeout = latest - now;
         }
+        for (size_t i = 0; i < n; i++)
+                force = force || disks[i]->priority >= SCAN_PRIORITY_ADMIN;
 
-        {
-                bool force = false;
-                for (size_t i = 0; i < n; i++)
-                        force = force || disks[i]->priority >= SCAN_PRIORITY_ADMIN;
-                r = build_argv(m, d, timeout, force, &argv);
+        /* A ready pooled appliance if there is one (docs/pool.md); else a run that launches its own. */
+        while (!w && (w = pool_take(m))) {
+                r = build_argv(m, d, timeout, force, true, &argv);
+                if (r < 0) {
+                        pool_give_back(w);
+                        return log_oom();
+                }
+                r = give_to_pooled(m, w, d, argv, timeout);
+                argv = strv_free(argv);
+                if (r < 0) {
+                        log_warning("pooled appliance (pid %d) did not take the scan of %s: %s", (int) w->pid,
+                                    disk_display_name(m, d), strerror(-r));
+                        pool_give_back(w);
+                        pool_recycle(w, "it refused a request");
+                        w = NULL;
+                        continue;
+                }
+                pooled = true;
         }
-        if (r < 0)
-                return log_oom();
-        if (pipe2(pipes, O_CLOEXEC) < 0)
-                return log_error_errno(-errno, "cannot create a pipe: %m");
-        out_r = pipes[0], out_w = pipes[1];
-        if (pipe2(pipes, O_CLOEXEC) < 0)
-                return log_error_errno(-errno, "cannot create a pipe: %m");
-        prog_r = pipes[0], prog_w = pipes[1];
+        if (!w) {
+                r = build_argv(m, d, timeout, force, false, &argv);
+                if (r < 0)
+                        return log_oom();
+                r = worker_spawn(m, argv, -EBADF, timeout, &w);
+                if (r < 0)
+                        return r;
+        }
 
-        w = calloc(1, sizeof(Worker));
-        if (!w || !(w->disks = calloc(n, sizeof(Disk *)))) {
-                free(w);
+        w->disks = calloc(n, sizeof(Disk *));
+        if (!w->disks) {
+                /* It runs, for nobody: stop it; its exit finds no disk to report. */
+                KP_LIST_PREPEND(workers, m->workers, w);
+                m->n_workers++;
+                worker_terminate(w, false);
                 return log_oom();
         }
-        w->manager = m;
-        w->out_fd = w->progress_fd = w->pidfd = -EBADF;
         memcpy(w->disks, disks, n * sizeof(Disk *));
         w->n_disks = n;
-        w->started_usec = now;
-
-        pid = fork();
-        if (pid < 0) {
-                worker_free(w);
-                return log_error_errno(-errno, "cannot start %s: %m", m->scan_program);
-        }
-        if (pid == 0)
-                child(argv, out_w, prog_w);
-        (void) setpgid(pid, pid);
-        w->pid = pid;
-        (void) fcntl(out_r, F_SETFL, O_NONBLOCK);
-        (void) fcntl(prog_r, F_SETFL, O_NONBLOCK);
-        w->out_fd = TAKE_FD(out_r);
-        w->progress_fd = TAKE_FD(prog_r);
-
         KP_LIST_PREPEND(workers, m->workers, w);
         m->n_workers++;
-
-        r = sd_event_add_child(m->event, &w->child, pid, WEXITED, on_worker_exit, w);
-        if (r >= 0)
-                r = sd_event_add_io(m->event, &w->out_source, w->out_fd, EPOLLIN, on_output, w);
-        if (r >= 0)
-                r = sd_event_add_io(m->event, &w->progress_source, w->progress_fd, EPOLLIN, on_progress, w);
-        if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &w->timer, CLOCK_MONOTONIC, timeout, USEC_PER_SEC / 10,
-                                               on_timer, w);
-        if (r < 0) {
-                /* Without its event sources we cannot follow it: stop it at once and reap it here. */
-                (void) kill(-pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                worker_unlink(w);
-                worker_free(w);
-                return log_error_errno(r, "cannot watch the scan program: %s", strerror(-r));
-        }
 
         for (size_t i = 0; i < n; i++) {
                 disks[i]->scan = DISK_RUNNING;
@@ -425,7 +500,15 @@ int worker_start(Manager *m, Disk *d)
                 disks[i]->percent = 0;
                 disks[i]->scan_started_usec = kp_now_usec(CLOCK_MONOTONIC);
         }
-        log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, d, NULL, "scanning %s in an appliance of its own, pid %d",
-                       disk_display_name(m, d), (int) pid);
+        if (pooled) {
+                m->pool_taken++;
+                log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, d, NULL,
+                               "scanning %s in a pooled appliance booted %" PRIu64 " s ago, pid %d",
+                               disk_display_name(m, d), (now - w->ready_usec) / USEC_PER_SEC, (int) w->pid);
+                /* Its place in the pool is free: another one boots, in the background. */
+                pool_refill(m);
+        } else
+                log_disk_event(LOG_INFO, 0, KP_MESSAGE_SCAN_STARTED, m, d, NULL,
+                               "scanning %s in an appliance of its own, pid %d", disk_display_name(m, d), (int) w->pid);
         return 0;
 }

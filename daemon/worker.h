@@ -21,8 +21,20 @@
 /* Progress lines longer than this are not progress lines. */
 #define KP_WORKER_MAX_PROGRESS_LINE 4096
 
-/* Starts the scan program for one guest: the disk d and the guest's other disks, in an appliance of their own. */
+/*
+ * Starts the scan of one guest: the disk d and the guest's other disks, in
+ * a ready pooled appliance when there is one (pool.c), else in a run of the
+ * scan program that launches an appliance of their own.
+ */
 int worker_start(Manager *m, Disk *d);
+
+/*
+ * Runs the scan program with argv in a process group of its own: in as its
+ * standard input (-EBADF: /dev/null), its summary and progress followed,
+ * its exit handled (on_worker_exit), stopped after timeout_usec. The run
+ * is in no list yet: the caller puts it in m->workers or m->pool.
+ */
+int worker_spawn(Manager *m, char **argv, int in, uint64_t timeout_usec, Worker **ret);
 void worker_free(Worker *w);
 /* Asks the run to stop; requeue: its disks go back to the queue instead of failing. */
 void worker_terminate(Worker *w, bool requeue);

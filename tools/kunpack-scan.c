@@ -13,12 +13,17 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "boot/gc.h"
+#include "boot/pool-protocol.h"
 #include "boot/pvgrub-mode.h"
 #include "boot/scan.h"
 #include "settings/settings.h"
@@ -46,6 +51,8 @@
 #define KP_SCAN_MAX_TIMEOUT_SEC (24 * 3600)
 /* Guests of one scan (DISK arguments and --domain-config files together). */
 #define KP_SCAN_MAX_GUESTS 256
+/* A pooled appliance that is not up after this long will not be (kunpack-scan's own default deadline). */
+#define KP_POOL_LAUNCH_TIMEOUT_SEC KP_SCAN_DEFAULT_TIMEOUT_SEC
 
 static const char *arg_config;
 static const char *arg_entry;
@@ -57,6 +64,9 @@ static bool arg_pvgrub;
 static uint32_t arg_domid = UINT32_MAX;
 static bool arg_json;
 static bool arg_quiet;
+static bool arg_pool_worker;
+/* Parsing kunpackd's request to a pool worker, not the command line. */
+static bool arg_in_request;
 static unsigned arg_smp;
 static int arg_progress_fd = -EBADF;
 static char **arg_domain_configs;
@@ -89,6 +99,8 @@ static void help(void)
                "                          point its boot config at them (one disk, no domain using it)\n"
                "     --domid=ID           With --pvgrub: the domain being built, not a user of the disk\n"
                "     --smp=N              Give the appliance N virtual CPUs (1-%d)\n"
+               "     --pool-worker        Boot an appliance, then scan the one guest kunpackd names\n"
+               "                          on standard input (kunpackd's pool; kunpackd(8))\n"
                "     --json               Print a summary as JSON on standard output\n"
                "     --progress-fd=FD     Write progress lines \"INDEX STEP PERCENT\" to FD\n"
                "  -q --quiet              Report failures only\n"
@@ -169,7 +181,7 @@ static void progress(size_t index, KpGuestStage stage, unsigned percent, void *u
 static int parse_argv(int argc, char *argv[])
 {
         enum { ARG_CONFIG = 0x100, ARG_DOMAIN_CONFIG, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
-               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID };
+               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID, ARG_POOL_WORKER };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "domain-config", required_argument, NULL, ARG_DOMAIN_CONFIG },
@@ -184,6 +196,7 @@ static int parse_argv(int argc, char *argv[])
                 { "smp", required_argument, NULL, ARG_SMP },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "progress-fd", required_argument, NULL, ARG_PROGRESS_FD },
+                { "pool-worker", no_argument, NULL, ARG_POOL_WORKER },
                 { "quiet", no_argument, NULL, 'q' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -267,6 +280,9 @@ static int parse_argv(int argc, char *argv[])
                         /* Not for the appliance and its helpers. */
                         (void) fcntl(arg_progress_fd, F_SETFD, FD_CLOEXEC);
                         break;
+                case ARG_POOL_WORKER:
+                        arg_pool_worker = true;
+                        break;
                 case 'q':
                         arg_quiet = true;
                         kp_log_set_max_level(LOG_WARNING);
@@ -283,6 +299,27 @@ static int parse_argv(int argc, char *argv[])
                 default:
                         return -EINVAL;
                 }
+        if (arg_in_request) {
+                /* The worker's settings, appliance and mode are its own; a request names one guest. */
+                if (arg_config || arg_pool_worker || arg_pvgrub || arg_smp || arg_domid != UINT32_MAX) {
+                        log_error("kunpackd's request may not set --config, --pool-worker, --pvgrub, --smp "
+                                  "or --domid");
+                        return -EINVAL;
+                }
+                if ((size_t) (argc - optind) + strv_length(arg_domain_configs) != 1) {
+                        log_error("kunpackd's request names %zu guests: a pooled appliance takes one",
+                                  (size_t) (argc - optind) + strv_length(arg_domain_configs));
+                        return -EINVAL;
+                }
+        } else if (arg_pool_worker) {
+                if (optind < argc || arg_domain_configs || arg_entry || arg_kernel || arg_ramdisk || arg_pvgrub ||
+                    arg_force || arg_json || arg_progress_fd >= 0) {
+                        log_error("--pool-worker takes no guest and no scan option: they come with kunpackd's "
+                                  "request");
+                        return -EINVAL;
+                }
+                return 1;
+        }
         if (optind >= argc && !arg_domain_configs) {
                 log_error("no disk given (see --help)");
                 return -EINVAL;
@@ -431,50 +468,30 @@ static int guest_from_domain_config(const char *path, KpScanGuest *ret, KpError 
         return 0;
 }
 
-static int run(int argc, char *argv[])
+/*
+ * Scans the guests named by disk_args (each DISK a guest) and
+ * arg_domain_configs, reports them, prints the summary with --json; the
+ * exit status. open_r/open_error: why the cache or the state could not be
+ * opened (every guest then fails with it). pooled: a pooled appliance for
+ * the guest (kp_boot_scan()), or NULL. start: when the work began, for the
+ * summary.
+ */
+static int scan_guests(KpSettings *settings, KpCache *cache, KpStateStore *state, int open_r, const KpError *open_error,
+                       char **disk_args, size_t n_args, KpGuestSession *pooled, uint64_t start)
 {
-        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
-        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
-        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
         _cleanup_free_ KpScanGuest *guests = NULL;
         _cleanup_free_ KpScanResult *results = NULL;
         _cleanup_free_ size_t *slot = NULL;
         _cleanup_free_ int *last_stage = NULL;
         _cleanup_free_ char **disks = NULL, **keys = NULL;
         _cleanup_free_ const char **names = NULL;
-        uint64_t start = kp_now_usec(CLOCK_MONOTONIC);
-        size_t n_args, n_guests, n_scan = 0, failed = 0;
+        size_t n_guests, n_scan = 0, failed = 0;
         unsigned launches = 0;
-        const char *path;
-        bool explicit, gc_ran = false;
+        bool gc_ran = false;
         KpCacheGcStats gc = {};
         KpError error = {};
         int r;
 
-        kp_log_set_target(KP_LOG_TARGET_AUTO);
-        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
-        argv[0] = program_invocation_short_name;
-        r = parse_argv(argc, argv);
-        if (r <= 0)
-                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-
-        path = kp_settings_choose_path(arg_config, &explicit);
-        r = kp_settings_load(path, explicit, &error, &settings);
-        if (r < 0) {
-                log_error_errno(r, "%s", error.message);
-                return EXIT_USAGE;
-        }
-        r = kp_cache_open(settings->cache_dir, &error, &cache);
-        if (r >= 0)
-                r = kp_state_open(settings->state_dir, &error, &state);
-        if (arg_pvgrub) {
-                if (r < 0)
-                        return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),
-                               EXIT_SCAN_FAILED;
-                return run_pvgrub(settings, state, argv[optind]);
-        }
-
-        n_args = (size_t) (argc - optind);
         n_guests = n_args + strv_length(arg_domain_configs);
         guests = calloc(n_guests, sizeof(KpScanGuest));
         results = calloc(n_guests, sizeof(KpScanResult));
@@ -488,7 +505,7 @@ static int run(int argc, char *argv[])
 
         /* Guests that cannot even be named fail on their own; the others are scanned, each on its own. */
         for (size_t i = 0; i < n_guests; i++) {
-                const char *what = i < n_args ? argv[optind + (int) i] : arg_domain_configs[i - n_args];
+                const char *what = i < n_args ? disk_args[i] : arg_domain_configs[i - n_args];
                 KpError e = {};
                 int k;
 
@@ -496,9 +513,9 @@ static int run(int argc, char *argv[])
                 disks[i] = (char *) what;
                 last_stage[i] = -1;
                 results[i].status = KP_SCAN_FAILED;
-                if (r < 0) {
-                        results[i].error = r;
-                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s", error.message);
+                if (open_r < 0) {
+                        results[i].error = open_r;
+                        (void) snprintf(results[i].message, sizeof(results[i].message), "%s", open_error->message);
                         continue;
                 }
                 if (i < n_args)
@@ -525,6 +542,7 @@ static int run(int argc, char *argv[])
                         .smp = arg_smp,
                         .concurrency = settings->scan_concurrency,
                         .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
+                        .pooled = pooled,
                         .progress = progress,
                         .on_step = on_step,
                 };
@@ -579,8 +597,180 @@ static int run(int argc, char *argv[])
         }
         for (size_t j = 0; j < n_scan; j++)
                 kp_scan_guest_done(&guests[j]);
-        strv_free(arg_domain_configs);
         return failed ? EXIT_SCAN_FAILED : EXIT_SUCCESS;
+}
+
+/* Waits for kunpackd's request on the control socket (fd 0) while watching the appliance; its text. */
+static int pool_wait_request(int appliance, char **ret_msg, size_t *ret_size)
+{
+        _cleanup_free_ char *buf = malloc(KP_POOL_REQUEST_MAX + 1);
+
+        if (!buf)
+                return log_error_errno(-ENOMEM, "out of memory");
+        for (;;) {
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = appliance, .events = POLLIN } };
+                ssize_t n;
+
+                if (poll(p, appliance >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(-errno, "cannot wait for a request: %m");
+                }
+                if (appliance >= 0 && p[1].revents) {
+                        /* A request may have come at the same moment: it is then served by a new appliance. */
+                        if (!(p[0].revents & POLLIN))
+                                return -ECHILD;
+                }
+                if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                        continue;
+                n = recv(STDIN_FILENO, buf, KP_POOL_REQUEST_MAX + 1, MSG_TRUNC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return log_error_errno(-errno, "cannot read the request: %m");
+                if (n == 0)
+                        return 0; /* kunpackd closed its end: recycled */
+                if ((size_t) n > KP_POOL_REQUEST_MAX)
+                        return log_error_errno(-EMSGSIZE, "a request of %zd bytes, more than %d", n,
+                                               KP_POOL_REQUEST_MAX);
+                *ret_size = (size_t) n;
+                *ret_msg = TAKE_PTR(buf);
+                return 1;
+        }
+}
+
+/*
+ * kunpack-scan --pool-worker (boot/pool-protocol.h, docs/pool.md): boots a
+ * pooled appliance at a low CPU priority, says "ready" to kunpackd, waits
+ * for one request, and scans that one guest in it as `kunpack-scan ARGS`
+ * would, back at the priority of a scan. The appliance never sees
+ * another guest: this process exits after the scan.
+ */
+static int run_pool_worker(KpSettings *settings)
+{
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        _cleanup_strv_free_ char **args = NULL;
+        _cleanup_free_ char *msg = NULL;
+        _cleanup_close_ int appliance = -EBADF;
+        KpGuestOptions go = {
+                .deadline = kp_now_usec(CLOCK_MONOTONIC) + KP_POOL_LAUNCH_TIMEOUT_SEC * USEC_PER_SEC,
+                .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
+        };
+        KpError error = {}, open_error = {};
+        size_t size = 0;
+        int type = 0, r, open_r;
+        socklen_t len = sizeof(type);
+        uint64_t start;
+
+        if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) {
+                log_error("--pool-worker: standard input must be kunpackd's SOCK_SEQPACKET socket");
+                return EXIT_USAGE;
+        }
+        /*
+         * The boot is background work: whatever scan runs meanwhile goes
+         * first. qemu and its threads inherit this; the request raises the
+         * whole process group back (kunpackd.service allows it: docs/pool.md).
+         */
+        if (setpriority(PRIO_PROCESS, 0, KP_POOL_NICE) < 0)
+                log_warning("cannot lower this pooled appliance's CPU priority: %m");
+
+        r = kp_guest_session_new(&go, &error, &s);
+        if (r >= 0)
+                r = kp_guest_session_launch_pooled(s, &error);
+        if (r < 0) {
+                log_error_errno(r, "pooled appliance: %s", error.message);
+                return r == -EPROTONOSUPPORT ? KP_POOL_EXIT_UNSUPPORTED : EXIT_FAILURE;
+        }
+        /* No deadline while it waits: kunpackd recycles it after pool_max_age. */
+        kp_guest_session_set_deadline(s, 0);
+        appliance = (int) syscall(SYS_pidfd_open, kp_guest_session_appliance_pid(s), 0);
+        if (send(STDIN_FILENO, KP_POOL_READY, STRLEN(KP_POOL_READY), MSG_NOSIGNAL) < 0)
+                return log_error_errno(-errno, "cannot tell kunpackd the appliance is ready: %m"), EXIT_FAILURE;
+
+        r = pool_wait_request(appliance, &msg, &size);
+        if (r == -ECHILD)
+                return log_error("the pooled appliance died while it waited"), KP_POOL_EXIT_DIED;
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        start = kp_now_usec(CLOCK_MONOTONIC);
+        if (setpriority(PRIO_PGRP, 0, 0) < 0)
+                log_warning("cannot raise the pooled appliance's CPU priority for its scan: %m");
+
+        r = kp_pool_request_decode(msg, size, &args);
+        if (r < 0)
+                return log_error_errno(r, "kunpackd's request is not one"), EXIT_USAGE;
+        /* What the worker's own command line set is done with; the request may not set it again. */
+        arg_in_request = true;
+        arg_config = NULL;
+        arg_pool_worker = false;
+        optind = 0; /* glibc: start getopt afresh */
+        r = parse_argv((int) strv_length(args), args);
+        if (r <= 0)
+                return EXIT_USAGE;
+
+        /*
+         * The cache and the state are opened now, not at the boot: this
+         * process may have waited an hour, and an admin may have replaced
+         * their directories meanwhile (a descriptor of a removed directory
+         * can create nothing in it).
+         */
+        open_r = kp_cache_open(settings->cache_dir, &open_error, &cache);
+        if (open_r >= 0)
+                open_r = kp_state_open(settings->state_dir, &open_error, &state);
+
+        /* Died after the request came: that guest gets an appliance of its own, as without a pool. */
+        if (appliance >= 0 && poll(&(struct pollfd) { .fd = appliance, .events = POLLIN }, 1, 0) > 0) {
+                log_warning("the pooled appliance died: launching one for this scan");
+                s = kp_guest_session_free(s);
+        }
+        return scan_guests(settings, cache, state, open_r, &open_error, args + optind,
+                           strv_length(args) - (size_t) optind, s, start);
+}
+
+static int run(int argc, char *argv[])
+{
+        _cleanup_(kp_settings_freep) KpSettings *settings = NULL;
+        _cleanup_(kp_cache_freep) KpCache *cache = NULL;
+        _cleanup_(kp_state_store_freep) KpStateStore *state = NULL;
+        uint64_t start = kp_now_usec(CLOCK_MONOTONIC);
+        const char *path;
+        bool explicit;
+        KpError error = {};
+        int r, k;
+
+        kp_log_set_target(KP_LOG_TARGET_AUTO);
+        /* getopt_long() names argv[0] in its one line about a bad option: the name, not the path. */
+        argv[0] = program_invocation_short_name;
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        path = kp_settings_choose_path(arg_config, &explicit);
+        r = kp_settings_load(path, explicit, &error, &settings);
+        if (r < 0) {
+                log_error_errno(r, "%s", error.message);
+                return EXIT_USAGE;
+        }
+        if (arg_pool_worker) {
+                k = run_pool_worker(settings);
+                strv_free(arg_domain_configs);
+                return k;
+        }
+        r = kp_cache_open(settings->cache_dir, &error, &cache);
+        if (r >= 0)
+                r = kp_state_open(settings->state_dir, &error, &state);
+        if (arg_pvgrub) {
+                if (r < 0)
+                        return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),
+                               EXIT_SCAN_FAILED;
+                k = run_pvgrub(settings, state, argv[optind]);
+        } else
+                k = scan_guests(settings, cache, state, r, &error, argv + optind, (size_t) (argc - optind), NULL,
+                                start);
+        strv_free(arg_domain_configs);
+        return k;
 }
 
 int main(int argc, char *argv[])

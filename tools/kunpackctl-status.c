@@ -57,5 +57,19 @@ int verb_status(int argc, char **argv)
                json_uint(v, "queued"), json_uint(v, "appliance_launches"));
         printf("  starts:     %" PRIu64 " hot, %" PRIu64 " cold, %" PRIu64 " failed\n", json_uint(v, "prepares_hot"),
                json_uint(v, "prepares_cold"), json_uint(v, "prepares_failed"));
+        {
+                yajl_val pool = kp_json_get(v, "appliance_pool");
+                const char *off = pool ? kp_json_get_string(pool, "disabled") : NULL;
+
+                if (!pool || json_uint(pool, "size") == 0)
+                        printf("  pool:       off (appliance_pool = 0): every scan launches its appliance\n");
+                else if (off)
+                        printf("  pool:       off until reload: %s\n", off);
+                else
+                        printf("  pool:       %" PRIu64 " ready, %" PRIu64 " booting, of %" PRIu64 " (%" PRIu64
+                               " scans served, %" PRIu64 " replaced for age, %" PRIu64 " died)\n",
+                               json_uint(pool, "ready"), json_uint(pool, "booting"), json_uint(pool, "size"),
+                               json_uint(pool, "taken"), json_uint(pool, "recycled"), json_uint(pool, "died"));
+        }
         return KPCTL_EXIT_OK;
 }

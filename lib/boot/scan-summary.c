@@ -67,6 +67,7 @@ void kp_scan_result_to_json(const KpScanResult *r, const char *disk, const char 
         kp_json_kv_string(g, "cmdline", e ? e->cmdline : NULL);
         kp_json_kv_bool(g, "next_entry_consumed", r->next_entry_consumed);
         kp_json_kv_uint(g, "fetched", r->fetched);
+        kp_json_kv_string(g, "provisional", r->state ? r->state->provisional : NULL);
         yajl_gen_map_close(g);
 }
 

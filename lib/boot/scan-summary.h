@@ -24,7 +24,9 @@
  *       "initrds": ["/boot/initrd.img-5.4.0-42-generic"],
  *       "cmdline": "root=UUID=... ro quiet splash vt.handoff=7",
  *       "next_entry_consumed": false,
- *       "fetched": 2                files downloaded into the cache by this scan
+ *       "fetched": 2,               files downloaded into the cache by this scan
+ *       "provisional": null         who used the disk during the scan ("domain 5's vbd 51712 (/dev/vg/web1)"):
+ *                                   the record is then never fresh (store/state.h)
  *   } ]
  * }
  */

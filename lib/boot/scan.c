@@ -13,6 +13,7 @@
 #include "guest/inspect.h"
 #include "util/error.h"
 #include "util/time-util.h"
+#include "xl/inuse.h"
 
 /* What one guest needs while it is scanned. */
 typedef struct ScanItem {
@@ -24,6 +25,7 @@ typedef struct ScanItem {
         int lock;
         KpDiskState *prev;         /* the record before this scan (stale or not), or NULL */
         KpDiskIdentity identity;   /* taken before the inspection */
+        char *in_use;              /* who used one of the guest's disks when the scan began, or NULL */
         bool pending;              /* still to inspect */
 } ScanItem;
 
@@ -37,6 +39,7 @@ typedef struct ScanQueue {
         size_t n_pending;
         atomic_size_t next;
         atomic_uint launches;
+        KpGuestSession *_Atomic pooled;  /* taken by the first guest that needs an appliance */
 } ScanQueue;
 
 void kp_scan_guest_done(KpScanGuest *g)
@@ -80,6 +83,29 @@ static void unlock(ScanItem *it)
         it->lock = safe_close(it->lock);
 }
 
+/*
+ * Who uses one of the guest's disks now (xl/inuse.h), as a string for the
+ * record, or NULL when nobody does. When it cannot be told, that is the
+ * answer: in doubt, provisional.
+ */
+static char *guest_in_use(const ScanItem *it)
+{
+        char user[256];
+
+        for (size_t i = 0; i <= it->guest->n_more_disks; i++) {
+                const char *disk = i == 0 ? it->req->disk : it->guest->more_disks[i - 1].path;
+                char *who = NULL;
+
+                if (kp_xl_disk_in_use(disk, user, sizeof(user)) == 0)
+                        continue;
+                if (asprintf(&who, "%s (%s)", user, disk) < 0)
+                        who = strdup(user);
+                /* Out of memory: say so rather than nothing, which would read as "unused". */
+                return who ?: strdup("?");
+        }
+        return NULL;
+}
+
 /* Steps 1-3: the lock, the freshness check, the identity. */
 static void begin(KpCache *cache, KpStateStore *state, ScanItem *it, const KpScanOptions *o, uint64_t lock_deadline)
 {
@@ -118,6 +144,7 @@ static void begin(KpCache *cache, KpStateStore *state, ScanItem *it, const KpSca
                         return;
                 }
         }
+        it->in_use = guest_in_use(it);
         it->pending = true;
 }
 
@@ -174,7 +201,9 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
         st->identity = it->identity;
         st->scanned_usec = kp_now_usec(CLOCK_REALTIME);
         st->plan = TAKE_PTR(plan);
-        if (!st->disk || !st->request) {
+        /* A domain that started during the scan may have written what was read. */
+        st->provisional = it->in_use ? strdup(it->in_use) : guest_in_use(it);
+        if (!st->disk || !st->request || (it->in_use && !st->provisional)) {
                 fail(it, -ENOMEM, "out of memory");
                 return;
         }
@@ -202,11 +231,13 @@ static void relay_progress(KpGuestStage stage, unsigned percent, void *userdata)
 
 /*
  * One guest in an appliance of its own: its disks only, first the one its
- * state record is keyed by. The appliance is gone when this returns.
+ * state record is keyed by. The appliance is the pooled one when this is
+ * the first guest to need one and there is a pooled one, else a new one;
+ * either way it is gone (or spent) when this returns.
  */
 static void scan_in_own_appliance(ScanQueue *q, ScanItem *it)
 {
-        _cleanup_(kp_guest_session_freep) KpGuestSession *s = NULL;
+        _cleanup_(kp_guest_session_freep) KpGuestSession *own = NULL;
         _cleanup_free_ KpDiskSpec *disks = NULL;
         const KpScanOptions *o = q->options;
         ProgressRelay relay = { .options = o, .index = it->index };
@@ -217,6 +248,7 @@ static void scan_in_own_appliance(ScanQueue *q, ScanItem *it)
                 .progress = relay_progress,
                 .userdata = &relay,
         };
+        KpGuestSession *pooled = atomic_exchange(&q->pooled, NULL), *s;
         size_t n = 1 + it->guest->n_more_disks;
         KpError e = {};
         int r;
@@ -231,16 +263,24 @@ static void scan_in_own_appliance(ScanQueue *q, ScanItem *it)
         for (size_t i = 1; i < n; i++)
                 disks[i] = it->guest->more_disks[i - 1];
 
-        r = kp_guest_session_new(&go, &e, &s);
-        if (r >= 0)
-                r = kp_guest_session_add_guest(s, disks, n, &e, NULL);
+        if (pooled) {
+                /* Booted before anyone knew this guest; from now on it is this guest's, under this scan's deadline. */
+                s = pooled;
+                kp_guest_session_set_deadline(s, o->deadline);
+                r = kp_guest_session_attach_guest(s, disks, n, &e, NULL);
+        } else {
+                r = kp_guest_session_new(&go, &e, &own);
+                s = own;
+                if (r >= 0)
+                        r = kp_guest_session_add_guest(s, disks, n, &e, NULL);
+        }
         if (r < 0) {
                 fail(it, r, "%s", e.message);
                 return;
         }
         inspect_one(q->cache, q->state, s, it, o, q->lock_deadline);
         atomic_fetch_add(&q->launches, kp_guest_session_launches(s));
-        /* The appliance goes before the lock does (the caller unlocks). */
+        /* The appliance goes before the lock does (the caller unlocks); a pooled one is the caller's to free. */
 }
 
 static void *scan_thread(void *userdata)
@@ -287,7 +327,8 @@ int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpScanGuest *guests,
         _cleanup_free_ ScanItem **order = NULL, **pending = NULL;
         const KpScanOptions *o = options ? options : &defaults;
         uint64_t lock_deadline = o->deadline ? o->deadline : UINT64_MAX;
-        ScanQueue q = { .cache = cache, .state = state, .options = o, .lock_deadline = lock_deadline };
+        ScanQueue q = { .cache = cache, .state = state, .options = o, .lock_deadline = lock_deadline,
+                        .pooled = o->pooled };
         size_t n_pending = 0;
         int r = 0;
 
@@ -333,6 +374,7 @@ finish:
                 unlock(&items[i]);
                 kp_disk_state_free(items[i].prev);
                 free(items[i].key);
+                free(items[i].in_use);
         }
         if (r < 0) {
                 for (size_t i = 0; i < n; i++)

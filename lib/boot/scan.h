@@ -15,7 +15,9 @@
  *  2. unless forced: if the record is fresh and its files are cached,
  *     there is nothing to do (another scan just did it);
  *  3. take the disk's identity BEFORE inspecting, so that a write during
- *     the scan makes the record stale;
+ *     the scan makes the record stale, and ask who uses the guest's disks
+ *     (xl/inuse.h): a disk some domain or loop device has, before or
+ *     after the inspection, gives a provisional record, never fresh;
  *  4. inspect (the boot configuration's choice, --entry, or a direct
  *     request), fetch into the cache what the selected entry needs and
  *     the cache lacks, and save the record.
@@ -52,6 +54,14 @@ typedef struct KpScanOptions {
         unsigned smp;              /* appliance vCPUs; 0: libguestfs's default */
         unsigned memsize_mib;      /* appliance memory; 0: KP_APPLIANCE_DEFAULT_MEMSIZE_MIB */
         unsigned concurrency;      /* appliances at once (one per guest); 0: 1 */
+        /*
+         * A pooled appliance (kp_guest_session_launch_pooled(), docs/pool.md),
+         * booted before this scan: the first guest that needs an appliance
+         * is attached to it and scanned there, the others launch their own.
+         * It takes that one guest only, ever; the caller frees it (and
+         * should not use it again: kunpack-scan exits). NULL: none.
+         */
+        KpGuestSession *pooled;
         /* The stages of a guest's appliance; index as for on_step. Called from the guest's thread. */
         void (*progress)(size_t index, KpGuestStage stage, unsigned percent, void *userdata);
         /*
@@ -86,7 +96,7 @@ void kp_scan_guest_done(KpScanGuest *g);
  * (status, error, record). Returns 0 when every guest has its result
  * (failed ones included), a negative errno only when nothing could be
  * tried (out of memory). ret_launches: appliances booted (0 when every
- * record was fresh).
+ * record was fresh; a pooled appliance that was used counts as one).
  */
 int kp_boot_scan(KpCache *cache, KpStateStore *state, const KpScanGuest *guests, size_t n,
                  const KpScanOptions *options, KpError *error, KpScanResult *results, unsigned *ret_launches);

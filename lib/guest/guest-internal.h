@@ -73,6 +73,15 @@ struct KpGuestSession {
         unsigned n_launches;
         char **devices;         /* the appliance's name of each disk ("/dev/sda"), after launch */
 
+        /*
+         * A pooled appliance (hotplug.c): launched with a scratch drive
+         * only, its guest's disks attached later over QMP.
+         */
+        bool pooled;
+        char *qmp_path;         /* the QMP socket, in tmpdir */
+        struct KpQmp *qmp;
+        char *scratch_device;   /* the scratch drive's name in the appliance, never a guest's */
+
         bool scanned;
         bool lvm_pending;       /* a PV was seen; its logical volumes are listed when first needed */
         KpGuestFs *filesystems; /* by guest, disk and partition; logical volumes appended later */
@@ -101,6 +110,9 @@ struct KpGuestSession {
         /* The temp directory libguestfs puts its overlays in (guestfs_set_tmpdir), ours, measured. */
         char *tmpdir;
         int tmpdir_fd;
+        /* Overlays of attached disks, unlinked once qemu has them: measured through these (under lock). */
+        int *overlay_fds;
+        size_t n_overlay_fds;
 
         /* The deadline watchdog. */
         bool have_watchdog;
@@ -108,6 +120,24 @@ struct KpGuestSession {
         pthread_t watchdog;
         pthread_cond_t watchdog_cond;
 };
+
+/*
+ * Records that the session now belongs to the guest whose disks these
+ * are (their specs copied to s->disks), before any of them reaches the
+ * appliance: the one place the rule "one guest per appliance, ever" is
+ * enforced (docs/isolation.md). -EBUSY when the session already has a
+ * guest, even one whose disks failed to attach.
+ */
+int kp_guest_claim(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error);
+
+/* Boots the appliance with the drives added so far; the part of every launch that is not about disks. */
+int kp_guest_launch_appliance(KpGuestSession *s, KpError *error);
+
+/* Hands an overlay's descriptor to the watchdog, which measures it with the temp directory. */
+int kp_guest_track_overlay(KpGuestSession *s, int fd);
+
+/* hotplug.c: the pooled appliance's QMP connection and names, released with the session. */
+void kp_guest_hotplug_done(KpGuestSession *s);
 
 /* To be called first by every entry point, in whatever thread it runs: libguestfs's error handler is per thread. */
 void kp_guest_enter(KpGuestSession *s);

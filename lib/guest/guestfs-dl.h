@@ -17,10 +17,13 @@
 /* Every libguestfs function lib/guest/ calls. */
 #define KP_GUESTFS_SYMBOLS(X)                                                                              \
         X(guestfs_add_drive_opts)                                                                          \
+        X(guestfs_add_drive_scratch)                                                                       \
         X(guestfs_blkid)                                                                                   \
         X(guestfs_checksum)                                                                                \
         X(guestfs_close)                                                                                   \
+        X(guestfs_config)                                                                                  \
         X(guestfs_create_flags)                                                                            \
+        X(guestfs_disk_create)                                                                             \
         X(guestfs_download)                                                                                \
         X(guestfs_download_offset)                                                                         \
         X(guestfs_exists)                                                                                  \
@@ -33,6 +36,7 @@
         X(guestfs_last_error)                                                                              \
         X(guestfs_launch)                                                                                  \
         X(guestfs_list_devices)                                                                            \
+        X(guestfs_list_disk_labels)                                                                        \
         X(guestfs_list_filesystems)                                                                        \
         X(guestfs_list_partitions)                                                                         \
         X(guestfs_ls)                                                                                      \

@@ -269,9 +269,18 @@ static uint64_t dir_usage(int dir_fd, unsigned depth)
 /* With s->lock held: whether the overlays went past their share, then stopping the session. */
 static void check_overlay_locked(KpGuestSession *s)
 {
+        uint64_t used;
+
         if (s->tmpdir_fd < 0 || atomic_load(&s->cancelled))
                 return;
-        if (dir_usage(s->tmpdir_fd, 2) > s->options.overlay_max) {
+        used = dir_usage(s->tmpdir_fd, 2);
+        for (size_t i = 0; i < s->n_overlay_fds; i++) {
+                struct stat st;
+
+                if (fstat(s->overlay_fds[i], &st) == 0)
+                        used += (uint64_t) st.st_blocks * 512;
+        }
+        if (used > s->options.overlay_max) {
                 atomic_store(&s->overlay_full, true);
                 cancel_locked(s);
         }
@@ -457,11 +466,18 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
         s->launching = false;
         pthread_mutex_unlock(&s->lock);
 
+        kp_guest_hotplug_done(s);
         if (s->g) {
                 kp_guest_enter(s);
                 sym_guestfs_close(s->g);
         }
-        /* libguestfs removed its own directory inside ours on close. */
+        for (size_t i = 0; i < s->n_overlay_fds; i++)
+                safe_close(s->overlay_fds[i]);
+        free(s->overlay_fds);
+        /* libguestfs removed its own directory inside ours on close; qemu's QMP socket is ours to remove. */
+        if (s->qmp_path)
+                (void) unlink(s->qmp_path);
+        free(s->qmp_path);
         safe_close(s->tmpdir_fd);
         if (s->tmpdir)
                 (void) rmdir(s->tmpdir);
@@ -494,92 +510,89 @@ KpGuestSession *kp_guest_session_free(KpGuestSession *s)
         return NULL;
 }
 
-int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,
-                               size_t *ret_guest)
+int kp_guest_claim(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error)
 {
-        struct KpGuestRange *guests;
         KpDiskSpec *all;
 
-        kp_guest_enter(s);
-        if (s->launched)
-                return kp_error_set(error, -EBUSY, "disks must be added before the appliance is launched");
         /*
          * One guest, one appliance (docs/isolation.md): a guest that takes
          * over the appliance sees every disk attached to it, so no other
-         * guest's disk is ever added, now or later.
+         * guest's disk is ever added, now or later, whether the first
+         * guest's disks were added before the launch or attached after it,
+         * and whether or not they all made it.
          */
         if (s->n_guests > 0)
                 return kp_error_set(error, -EBUSY, "an appliance holds the disks of one guest only");
         if (n_disks == 0)
                 return kp_error_set(error, -EINVAL, "a guest needs at least one disk");
-        if (s->n_disks + n_disks > KP_GUEST_MAX_DISKS)
+        if (n_disks > KP_GUEST_MAX_DISKS)
                 return kp_error_set(error, -E2BIG, "more than %d disks in one appliance", KP_GUEST_MAX_DISKS);
-
-        all = reallocarray(s->disks, s->n_disks + n_disks, sizeof(KpDiskSpec));
-        if (!all)
-                return -ENOMEM;
-        s->disks = all;
-        guests = reallocarray(s->guests, s->n_guests + 1, sizeof(struct KpGuestRange));
-        if (!guests)
-                return -ENOMEM;
-        s->guests = guests;
-
-        s->guests[s->n_guests] = (struct KpGuestRange) {
-                .first_disk = s->n_disks,
-                .n_disks = 0,
-        };
-
-        for (size_t i = 0; i < n_disks; i++) {
-                const char *format = kp_disk_format_to_string(disks[i].format);
-                char *path;
-
-                if (!format)
+        for (size_t i = 0; i < n_disks; i++)
+                if (!kp_disk_format_to_string(disks[i].format))
                         return kp_error_set(error, -EINVAL, "disk %s: invalid format", disks[i].path);
-                path = strdup(disks[i].path);
-                if (!path)
-                        return -ENOMEM;
+
+        all = calloc(n_disks, sizeof(KpDiskSpec));
+        s->guests = calloc(1, sizeof(struct KpGuestRange));
+        if (!all || !s->guests) {
+                free(all);
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        }
+        /* From here on the session is this guest's, whatever happens to its disks. */
+        s->n_guests = 1;
+        s->guests[0] = (struct KpGuestRange) { .first_disk = 0, .n_disks = n_disks };
+        s->disks = all;
+        for (size_t i = 0; i < n_disks; i++) {
+                all[i] = (KpDiskSpec) { .path = strdup(disks[i].path), .format = disks[i].format };
+                if (!all[i].path) {
+                        atomic_store(&s->cancelled, true);
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                }
+                s->n_disks++;
+        }
+        return 0;
+}
+
+int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,
+                               size_t *ret_guest)
+{
+        int r;
+
+        kp_guest_enter(s);
+        if (s->launched)
+                return kp_error_set(error, -EBUSY, "disks must be added before the appliance is launched");
+        r = kp_guest_claim(s, disks, n_disks, error);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < s->n_disks; i++)
                 /*
                  * readonly: qemu gets a throw-away overlay, so even a dirty
                  * journal replays without touching the disk; format: never
                  * let qemu probe what a guest wrote.
                  */
-                if (sym_guestfs_add_drive_opts(s->g, path,
+                if (sym_guestfs_add_drive_opts(s->g, s->disks[i].path,
                                            GUESTFS_ADD_DRIVE_OPTS_READONLY, s->options.writable ? 0 : 1,
-                                           GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
+                                           GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                           kp_disk_format_to_string(s->disks[i].format),
                                            -1) < 0) {
-                        int r = kp_guest_error(s, error, "could not add disk %s", disks[i].path);
-
-                        free(path);
+                        r = kp_guest_error(s, error, "could not add disk %s", s->disks[i].path);
                         /* libguestfs keeps the drives added before the failure: the session is spent. */
                         atomic_store(&s->cancelled, true);
                         return r;
                 }
-                s->disks[s->n_disks++] = (KpDiskSpec) {
-                        .path = path,
-                        .format = disks[i].format,
-                };
-        }
 
-        s->guests[s->n_guests].n_disks = n_disks;
         if (ret_guest)
-                *ret_guest = s->n_guests;
-        s->n_guests++;
+                *ret_guest = 0;
         return 0;
 }
 
-int kp_guest_session_launch(KpGuestSession *s, KpError *error)
+int kp_guest_launch_appliance(KpGuestSession *s, KpError *error)
 {
-        char **devices;
         int r, pid;
 
-        kp_guest_enter(s);
-        if (s->launched)
-                return 0;
         r = kp_guest_check_cancelled(s, error);
         if (r < 0)
                 return r;
-        if (s->n_disks == 0)
-                return kp_error_set(error, -EINVAL, "no disks to inspect");
         if (s->options.deadline != 0 && kp_usec_left(s->options.deadline) == 0)
                 return kp_error_set(error, -ETIMEDOUT, "deadline passed before the appliance was launched");
 
@@ -622,7 +635,20 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
         /* A cancel that came while get_pid was running found no pid to kill. */
         if (atomic_load(&s->cancelled))
                 kp_guest_session_cancel(s);
-        r = kp_guest_check_cancelled(s, error);
+        return kp_guest_check_cancelled(s, error);
+}
+
+int kp_guest_session_launch(KpGuestSession *s, KpError *error)
+{
+        char **devices;
+        int r;
+
+        kp_guest_enter(s);
+        if (s->launched)
+                return 0;
+        if (s->n_disks == 0)
+                return kp_error_set(error, -EINVAL, "no disks to inspect");
+        r = kp_guest_launch_appliance(s, error);
         if (r < 0)
                 return r;
 
@@ -636,6 +662,39 @@ int kp_guest_session_launch(KpGuestSession *s, KpError *error)
 
         kp_guest_progress(s, KP_GUEST_STAGE_READY, 100);
         return 0;
+}
+
+void kp_guest_session_set_deadline(KpGuestSession *s, uint64_t deadline)
+{
+        pthread_mutex_lock(&s->lock);
+        s->options.deadline = deadline;
+        /* The watchdog sleeps until the old deadline: wake it to take the new one. */
+        pthread_cond_signal(&s->watchdog_cond);
+        pthread_mutex_unlock(&s->lock);
+}
+
+int kp_guest_track_overlay(KpGuestSession *s, int fd)
+{
+        int *fds;
+
+        pthread_mutex_lock(&s->lock);
+        fds = reallocarray(s->overlay_fds, s->n_overlay_fds + 1, sizeof(int));
+        if (fds) {
+                s->overlay_fds = fds;
+                s->overlay_fds[s->n_overlay_fds++] = fd;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return fds ? 0 : -ENOMEM;
+}
+
+pid_t kp_guest_session_appliance_pid(KpGuestSession *s)
+{
+        pid_t pid;
+
+        pthread_mutex_lock(&s->lock);
+        pid = s->hv_pid;
+        pthread_mutex_unlock(&s->lock);
+        return pid;
 }
 
 unsigned kp_guest_session_launches(const KpGuestSession *s)

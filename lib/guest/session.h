@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest/diskspec.h"
 #include "kunpack.h"
@@ -96,6 +97,16 @@ typedef struct KpGuestOptions {
 /* Disks one session may hold: the virtio-scsi limit libguestfs's direct backend reports (max_disks). */
 #define KP_GUEST_MAX_DISKS 255
 
+/* A pooled appliance's scratch drive: its size (what libguestfs will create), and its serial number. */
+#define KP_GUEST_SCRATCH_SIZE (4 * 1024 * 1024)
+#define KP_GUEST_SCRATCH_SERIAL "kpscratch"
+/*
+ * How long an attached disk may take to appear in a pooled appliance:
+ * under emulation the kernel's SCSI scan and udev take a few hundred
+ * milliseconds; a hundred times that is a stuck appliance.
+ */
+#define KP_GUEST_ATTACH_TIMEOUT_USEC (30 * 1000 * 1000ULL)
+
 int kp_guest_session_new(const KpGuestOptions *options, KpError *error, KpGuestSession **ret);
 
 /*
@@ -120,11 +131,49 @@ int kp_guest_session_add_guest(KpGuestSession *s, const KpDiskSpec *disks, size_
 int kp_guest_session_launch(KpGuestSession *s, KpError *error);
 
 /*
+ * A pooled appliance (hotplug.c, docs/pool.md): booted before its guest is
+ * known, with a small scratch drive and no guest disk, and a QMP socket in
+ * the session's 0700 temp directory. It checks, once up, what attaching a
+ * disk later relies on (the scratch drive is the appliance's only disk,
+ * found by its serial; qemu has libguestfs's virtio-scsi bus) and fails
+ * with -EPROTONOSUPPORT, naming what changed, when libguestfs or qemu no
+ * longer behave so. Not for a writable session.
+ */
+int kp_guest_session_launch_pooled(KpGuestSession *s, KpError *error);
+
+/*
+ * Gives a pooled appliance its guest: every disk of that guest, in its
+ * order (its first disk is GRUB's hd0), one at a time, each through a
+ * qcow2 overlay on the host (a dirty journal replays into it; the guest's
+ * disk is opened read-only, a block device with O_DIRECT so that what
+ * blkback wrote is what is read). Each disk is found in the appliance by
+ * its serial number, never by its position. Once: a second guest is
+ * refused with -EBUSY, as by kp_guest_session_add_guest(), even after a
+ * failure. A failure leaves the session stopped (a disk may be half
+ * attached). ret_guest: 0, as for kp_guest_session_add_guest().
+ */
+int kp_guest_session_attach_guest(KpGuestSession *s, const KpDiskSpec *disks, size_t n_disks, KpError *error,
+                                  size_t *ret_guest);
+
+/*
+ * Moves the session's deadline (CLOCK_MONOTONIC µs, 0: none): a pooled
+ * appliance waits for its guest without one, then gets the deadline of
+ * the scan that takes it.
+ */
+void kp_guest_session_set_deadline(KpGuestSession *s, uint64_t deadline);
+
+/*
  * Stops the session from any thread: kills the appliance (see above) and
  * makes every further call fail with -ECANCELED. Safe to call more than
  * once and before the launch; not async-signal-safe (it takes a mutex).
  */
 void kp_guest_session_cancel(KpGuestSession *s);
+
+/*
+ * The appliance's qemu (0 before the launch or once stopped): a pooled
+ * appliance's owner watches it (a pidfd) while it waits for its guest.
+ */
+pid_t kp_guest_session_appliance_pid(KpGuestSession *s);
 
 /* How many appliances this session has booted: 0 or 1, for tests and benchmarks. */
 unsigned kp_guest_session_launches(const KpGuestSession *s);

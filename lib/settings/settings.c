@@ -43,6 +43,8 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 /* libguestfs attaches drives through virtio-scsi; keep well inside its limits. */
 #define MAX_DRIVES_PER_APPLIANCE 64
 #define MAX_SCAN_CONCURRENCY 64
+/* A pooled appliance younger than its own launch (10-20 s under emulation) is not worth replacing. */
+#define MIN_POOL_MAX_AGE 10
 
 static const char *const on_failure_table[_KP_ON_FAILURE_MAX] = {
         [KP_ON_FAILURE_PVGRUB] = "pvgrub",
@@ -106,6 +108,8 @@ int kp_settings_new_default(KpSettings **ret)
         c->scan_concurrency = DEFAULT_SCAN_CONCURRENCY;
         c->obsolete_drives_per_appliance = DEFAULT_DRIVES_PER_APPLIANCE;
         c->appliance_memsize = MiB(KP_APPLIANCE_DEFAULT_MEMSIZE_MIB);
+        c->appliance_pool = KP_APPLIANCE_POOL_DEFAULT;
+        c->pool_max_age = KP_POOL_MAX_AGE_DEFAULT;
         if (strv_extend(&c->domain_config_dirs, "/etc/xen") < 0 ||
             strv_extend(&c->domain_config_dirs, "/etc/xen/auto") < 0)
                 return -ENOMEM;
@@ -119,6 +123,7 @@ typedef enum KeyType {
         KEY_SIZE,
         KEY_DURATION,
         KEY_COUNT,
+        KEY_COUNT0,
         KEY_OBSOLETE_COUNT,
         KEY_BOOL,
         KEY_ON_FAILURE,
@@ -146,6 +151,8 @@ static const KeyDef key_defs[] = {
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
         { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
+        { "appliance_pool", KEY_COUNT0, offsetof(KpSettings, appliance_pool) },
+        { "pool_max_age", KEY_DURATION, offsetof(KpSettings, pool_max_age) },
         { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
         { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
         { "metrics_textfile", KEY_PATH, offsetof(KpSettings, metrics_textfile) },
@@ -315,6 +322,13 @@ static int apply_key(KpSettings *c, const KpXlcfgStatement *st, const KeyDef *de
                         return -ENOMEM;
                 return 0;
 
+        case KEY_COUNT0:
+                if (kp_xlcfg_statement_long(st, &l) < 0 || l < 0 || l > UINT16_MAX)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 0", file,
+                                            line, def->name);
+                *(unsigned *) field = (unsigned) l;
+                return 0;
+
         case KEY_BOOL:
                 if (kp_xlcfg_statement_long(st, &l) < 0 || (l != 0 && l != 1))
                         return kp_error_set(error, -EINVAL, "%s:%u: %s must be 0 or 1", file, line,
@@ -382,6 +396,11 @@ static int check_consistency(const KpSettings *c, KpError *error)
         if (c->startup_scan_timeout > MAX_STARTUP_SCAN_TIMEOUT)
                 return kp_error_set(error, -ERANGE, "%s: startup_scan_timeout must be at most %u seconds", f,
                                     MAX_STARTUP_SCAN_TIMEOUT);
+        if (c->appliance_pool > KP_APPLIANCE_POOL_MAX)
+                return kp_error_set(error, -ERANGE, "%s: appliance_pool must be at most %u", f, KP_APPLIANCE_POOL_MAX);
+        if (c->pool_max_age < MIN_POOL_MAX_AGE)
+                return kp_error_set(error, -ERANGE, "%s: pool_max_age must be at least %u seconds", f,
+                                    MIN_POOL_MAX_AGE);
         return 0;
 }
 

@@ -28,6 +28,16 @@
  */
 #define KP_APPLIANCE_DEFAULT_MEMSIZE_MIB 512
 
+/*
+ * Pre-booted appliances kunpackd keeps ready (appliance_pool), each taken
+ * by one guest's scan and then gone (docs/pool.md); and how long an idle
+ * one lives before it is replaced (pool_max_age), so that updates of
+ * qemu, libguestfs or dom0's kernel reach the pool.
+ */
+#define KP_APPLIANCE_POOL_DEFAULT 1
+#define KP_APPLIANCE_POOL_MAX 16
+#define KP_POOL_MAX_AGE_DEFAULT 3600
+
 typedef enum KpOnFailure {
         KP_ON_FAILURE_PVGRUB = 0, /* answer libxl with pvgrub: the guest boots as it did before kunpack */
         KP_ON_FAILURE_FAIL,       /* exit non-zero with one clear line: the start fails */
@@ -65,6 +75,8 @@ typedef struct KpSettings {
         uint64_t startup_scan_timeout;
         unsigned scan_concurrency;     /* libguestfs appliances at once, one guest each */
         uint64_t appliance_memsize;    /* memory of one appliance, bytes (whole MiB) */
+        unsigned appliance_pool;       /* kunpackd's pre-booted single-use appliances; 0: none */
+        uint64_t pool_max_age;         /* an idle pooled appliance is replaced after this, seconds */
         /*
          * drives_per_appliance batched several guests into one appliance;
          * each guest has its own now (docs/isolation.md). Old files keep

@@ -71,6 +71,7 @@ static const char *const freshness_table[_KP_FRESHNESS_MAX] = {
         [KP_STALE_CHANGED] = "changed",
         [KP_STALE_BLOCK_DEVICE] = "block-device",
         [KP_STALE_NO_PLAN] = "no-plan",
+        [KP_STALE_PROVISIONAL] = "provisional",
 };
 KP_DEFINE_STRING_TABLE_TO_STRING(kp_freshness, KpFreshness, freshness_table);
 
@@ -97,6 +98,8 @@ KpFreshness kp_disk_state_freshness(const KpDiskState *s, const KpDiskIdentity *
                 *ret_reason = NULL;
         if (!s || !s->plan || s->plan->n_entries == 0)
                 return stale(ret_reason, KP_STALE_NO_PLAN, "no plan from an earlier scan");
+        if (s->provisional)
+                return stale(ret_reason, KP_STALE_PROVISIONAL, "scanned while %s used the disk", s->provisional);
         then = &s->identity;
 
         if (then->block != now->block)
@@ -132,6 +135,7 @@ KpDiskState *kp_disk_state_free(KpDiskState *s)
                 return NULL;
         free(s->disk);
         free(s->request);
+        free(s->provisional);
         kp_boot_plan_free(s->plan);
         free(s);
         return NULL;
@@ -249,6 +253,8 @@ static int state_to_json(const KpDiskState *st, char **ret_text, size_t *ret_siz
         kp_json_kv_uint(g, "ctime_nsec", st->identity.ctime_nsec);
         yajl_gen_map_close(g);
         kp_json_kv_uint(g, "scanned_usec", st->scanned_usec);
+        if (st->provisional)
+                kp_json_kv_string(g, "provisional", st->provisional);
         kp_json_key(g, "plan");
         if (st->plan) {
                 r = kp_boot_plan_to_json(st->plan, g);
@@ -296,6 +302,19 @@ static int state_from_json(const char *text, KpError *error, KpDiskState **ret)
             kp_json_get_uint(id, "ctime_nsec", &st->identity.ctime_nsec) < 0 ||
             kp_json_get_uint(v, "scanned_usec", &st->scanned_usec) < 0)
                 return kp_error_set(error, -EBADMSG, "record has an incomplete disk identity");
+        /* Absent in records of scans nobody disturbed, and in those written before it existed. */
+        if (kp_json_get(v, "provisional")) {
+                const char *who = kp_json_get_string(v, "provisional");
+                bool printable = who != NULL;
+
+                for (const char *c = who; printable && *c; c++)
+                        printable = (unsigned char) *c >= ' ' && *c != 0x7f;
+                if (!printable)
+                        return kp_error_set(error, -EBADMSG, "record has an unreadable provisional mark");
+                st->provisional = strdup(who);
+                if (!st->provisional)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+        }
 
         if (!YAJL_IS_NULL(plan)) {
                 r = kp_boot_plan_from_json_value(plan, error, &st->plan);

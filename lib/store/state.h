@@ -43,6 +43,7 @@ typedef enum KpFreshness {
         KP_STALE_CHANGED,       /* the image changed since the scan */
         KP_STALE_BLOCK_DEVICE,  /* a block device: nobody vouches for it */
         KP_STALE_NO_PLAN,       /* no state, or the scan found nothing bootable */
+        KP_STALE_PROVISIONAL,   /* scanned while something used the disk (docs/pool.md, "In use") */
         _KP_FRESHNESS_MAX,
 } KpFreshness;
 
@@ -53,6 +54,11 @@ typedef struct KpDiskState {
         char *request;          /* "" for the boot config's plan; "kernel=...;ramdisk=..." for direct mode */
         KpDiskIdentity identity;
         uint64_t scanned_usec;  /* CLOCK_REALTIME, when the scan finished */
+        /*
+         * Who used the disk during the scan ("domain 5's vbd 51712"): its
+         * plan fills the cache but is never fresh. NULL: nobody did.
+         */
+        char *provisional;
         KpBootPlan *plan;
 } KpDiskState;
 

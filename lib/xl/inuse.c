@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include "util/error.h"
 #include "util/fileio.h"
+#include "util/strv.h"
 #include "util/macro.h"
 #include "xl/inuse.h"
 #include "xl/xen-dl.h"
@@ -117,5 +121,230 @@ int kp_xl_check_disk_unused(const char *disk, uint32_t exclude_domid, KpError *e
         }
         sym_libxl_dominfo_list_free(doms, n_doms);
         sym_libxl_ctx_free(ctx);
+        return r;
+}
+
+/* ---- who uses a disk now --------------------------------------------------------- */
+
+const char *kp_xl_backend_params_path(const char *params)
+{
+        const char *p = params;
+
+        /* "tapdisk:aio:/img" has two prefixes; a path never starts after more than a few. */
+        for (unsigned i = 0; p && i < 4; i++) {
+                const char *colon;
+
+                if (*p == '/')
+                        return p;
+                colon = strchr(p, ':');
+                p = colon ? colon + 1 : NULL;
+        }
+        return p && *p == '/' ? p : NULL;
+}
+
+/* "fd:3", hex as the block hotplug script writes it: the device number, or 0. */
+static dev_t parse_physical_device(const char *s)
+{
+        unsigned long major, minor;
+        char *end;
+
+        if (!s || !*s)
+                return 0;
+        errno = 0;
+        major = strtoul(s, &end, 16);
+        if (errno || *end != ':' || end == s)
+                return 0;
+        s = end + 1;
+        minor = strtoul(s, &end, 16);
+        if (errno || *end || end == s || major > UINT32_MAX || minor > UINT32_MAX)
+                return 0;
+        return makedev(major, minor);
+}
+
+/* disk as stat() and realpath() see it, or as named when it is gone. */
+typedef struct DiskId {
+        const char *name;
+        struct stat st;         /* st_mode 0: could not be stat()ed */
+        char *canonical;
+} DiskId;
+
+static void disk_id_init(DiskId *d, const char *disk)
+{
+        d->name = disk;
+        d->canonical = realpath(disk, NULL);
+        if (stat(disk, &d->st) < 0)
+                d->st = (struct stat) { .st_mode = 0 };
+}
+
+static bool refers_to(const DiskId *d, const char *path)
+{
+        if (d->st.st_mode != 0)
+                return same_disk(&d->st, d->canonical, path);
+        {
+                _cleanup_free_ char *other = realpath(path, NULL);
+                return streq(other ?: path, d->canonical ?: d->name);
+        }
+}
+
+static bool backend_refers_to(const DiskId *d, const KpXlBackend *b)
+{
+        const char *path = kp_xl_backend_params_path(b->params ?: "");
+        dev_t rdev = parse_physical_device(b->physical_device);
+
+        if (path && refers_to(d, path))
+                return true;
+        return rdev != 0 && S_ISBLK(d->st.st_mode) && d->st.st_rdev == rdev;
+}
+
+ssize_t kp_xl_backends_find(const char *disk, const KpXlBackend *backends, size_t n)
+{
+        DiskId d;
+        ssize_t found = -1;
+
+        disk_id_init(&d, disk);
+        for (size_t i = 0; i < n && found < 0; i++)
+                if (backend_refers_to(&d, &backends[i]))
+                        found = (ssize_t) i;
+        free(d.canonical);
+        return found;
+}
+
+static int loop_find(const DiskId *d, const char *sys_block, char *ret_loop, size_t size)
+{
+        DIR *dir = opendir(sys_block);
+        struct dirent *de;
+        unsigned seen = 0;
+        int r = 0;
+
+        if (!dir)
+                return errno == ENOENT ? 0 : negative_errno();
+        while (r == 0 && (de = readdir(dir)) && seen < KP_XL_MAX_LOOPS) {
+                _cleanup_free_ char *path = NULL, *backing = NULL;
+                size_t n = 0;
+                char *deleted;
+
+                if (!startswith_lit(de->d_name, "loop"))
+                        continue;
+                seen++;
+                if (asprintf(&path, "%s/%s/loop/backing_file", sys_block, de->d_name) < 0) {
+                        path = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                /* Absent for a loop device bound to nothing. */
+                if (kp_read_file(path, PATH_MAX + 64, NULL, &backing, &n) < 0)
+                        continue;
+                backing[strcspn(backing, "\n")] = '\0';
+                /* The kernel's mark for a backing file that was unlinked: nobody else can name it. */
+                deleted = strstr(backing, " (deleted)");
+                if (deleted && deleted[STRLEN(" (deleted)")] == '\0')
+                        continue;
+                if (backing[0] == '/' && refers_to(d, backing)) {
+                        (void) snprintf(ret_loop, size, "%s", de->d_name);
+                        r = 1;
+                }
+        }
+        closedir(dir);
+        return r;
+}
+
+int kp_xl_loop_find(const char *disk, const char *sys_block, char *ret_loop, size_t size)
+{
+        DiskId d;
+        int r;
+
+        disk_id_init(&d, disk);
+        r = loop_find(&d, sys_block, ret_loop, size);
+        free(d.canonical);
+        return r;
+}
+
+#if HAVE_XEN
+/* Reads backends/<type>/<frontend>/<devid> under dom0's xenstore tree; 1 with the user when one refers to d. */
+static int xenstore_find(struct xs_handle *xs, const DiskId *d, char *ret_user, size_t size)
+{
+        static const char *const types[] = { "vbd", "qdisk", "vbd3" };
+        size_t total = 0;
+
+        for (size_t t = 0; t < ELEMENTSOF(types); t++) {
+                _cleanup_free_ char **frontends = NULL;
+                unsigned n_frontends = 0;
+                char dir[128];
+
+                (void) snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s", types[t]);
+                frontends = sym_xs_directory(xs, XBT_NULL, dir, &n_frontends);
+                for (unsigned f = 0; frontends && f < n_frontends && f < KP_XL_MAX_DOMAINS; f++) {
+                        _cleanup_free_ char **devs = NULL;
+                        unsigned n_devs = 0;
+                        char fdir[192];
+
+                        (void) snprintf(fdir, sizeof(fdir), "%s/%s", dir, frontends[f]);
+                        devs = sym_xs_directory(xs, XBT_NULL, fdir, &n_devs);
+                        for (unsigned i = 0; devs && i < n_devs; i++) {
+                                _cleanup_free_ char *params = NULL, *physical = NULL;
+                                char key[320];
+                                KpXlBackend b = { .type = types[t] };
+                                unsigned len = 0;
+
+                                if (++total > KP_XL_MAX_BACKENDS)
+                                        return -E2BIG;
+                                (void) snprintf(key, sizeof(key), "%s/%s/params", fdir, devs[i]);
+                                params = sym_xs_read(xs, XBT_NULL, key, &len);
+                                (void) snprintf(key, sizeof(key), "%s/%s/physical-device", fdir, devs[i]);
+                                physical = sym_xs_read(xs, XBT_NULL, key, &len);
+                                b.params = params;
+                                b.physical_device = physical;
+                                b.frontend = (uint32_t) strtoul(frontends[f], NULL, 10);
+                                b.devid = (uint32_t) strtoul(devs[i], NULL, 10);
+                                if (backend_refers_to(d, &b)) {
+                                        if (b.frontend == 0)
+                                                (void) snprintf(ret_user, size, "dom0's own %s %u (a bootloader's attach)",
+                                                                b.type, b.devid);
+                                        else
+                                                (void) snprintf(ret_user, size, "domain %u's %s %u", b.frontend,
+                                                                b.type, b.devid);
+                                        return 1;
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+#endif
+
+int kp_xl_disk_in_use(const char *disk, char *ret_user, size_t size)
+{
+        char loop[64];
+        DiskId d;
+        int r;
+
+        disk_id_init(&d, disk);
+        r = loop_find(&d, "/sys/block", loop, sizeof(loop));
+        if (r > 0)
+                (void) snprintf(ret_user, size, "loop device /dev/%s", loop);
+        else if (r < 0)
+                (void) snprintf(ret_user, size, "cannot read /sys/block: %s", strerror(-r));
+        else if (kp_xl_xen_running()) {
+#if HAVE_XEN
+                struct xs_handle *xs = NULL;
+
+                if (kp_xenstore_dlopen(NULL) >= 0)
+                        xs = sym_xs_open(XS_OPEN_READONLY);
+                if (!xs) {
+                        r = -EHOSTDOWN;
+                        (void) snprintf(ret_user, size, "Xen runs here but xenstore cannot be read");
+                } else {
+                        r = xenstore_find(xs, &d, ret_user, size);
+                        if (r == -E2BIG)
+                                (void) snprintf(ret_user, size, "more than %d disk backends in xenstore",
+                                                KP_XL_MAX_BACKENDS);
+                        sym_xs_close(xs);
+                }
+#else
+                r = -EHOSTDOWN;
+                (void) snprintf(ret_user, size, "Xen runs here but kunpack was built without xenstore");
+#endif
+        }
+        free(d.canonical);
         return r;
 }

@@ -41,6 +41,22 @@
 #define KP_XL_DECLARE(f) extern KP_DLSYM(f);
 KP_XLUTIL_SYMBOLS(KP_XL_DECLARE)
 KP_XENLIGHT_SYMBOLS(KP_XL_DECLARE)
+
+#if HAVE_XEN
+#include <xenstore.h>
+
+/* What inuse.c reads of xenstore: the disk backends dom0 serves. */
+#define KP_XENSTORE_SYMBOLS(X)                                                                             \
+        X(xs_open)                                                                                         \
+        X(xs_close)                                                                                        \
+        X(xs_directory)                                                                                    \
+        X(xs_read)
+
+KP_XENSTORE_SYMBOLS(KP_XL_DECLARE)
+
+/* Loads libxenstore (KP_SONAME_XENSTORE); -ELIBACC, naming it, when it cannot be loaded. */
+int kp_xenstore_dlopen(KpError *error);
+#endif
 #undef KP_XL_DECLARE
 
 /*

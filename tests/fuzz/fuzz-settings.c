@@ -190,6 +190,8 @@ static void check_settings(const uint8_t *data, size_t size)
         check_int("scan_concurrency", a->scan_concurrency, b->scan_concurrency);
         check_int("drives_per_appliance", a->obsolete_drives_per_appliance, b->obsolete_drives_per_appliance);
         check_int("appliance_memsize", (long long) a->appliance_memsize, (long long) b->appliance_memsize);
+        check_int("appliance_pool", a->appliance_pool, b->appliance_pool);
+        check_int("pool_max_age", (long long) a->pool_max_age, (long long) b->pool_max_age);
         check_int("notes", (long long) strv_length(a->notes), (long long) strv_length(b->notes));
         for (size_t i = 0; a->notes && i < strv_length(a->notes); i++)
                 if (!streq(a->notes[i], b->notes[i]))

@@ -36,6 +36,8 @@ const char *__lsan_default_suppressions(void)
 /* libguestfs attaches drives through virtio-scsi; keep well inside its limits. */
 #define MAX_DRIVES_PER_APPLIANCE 64
 #define MAX_SCAN_CONCURRENCY 64
+/* A pooled appliance younger than its own launch (10-20 s under emulation) is not worth replacing. */
+#define MIN_POOL_MAX_AGE 10
 #define MIN_APPLIANCE_MEMSIZE MiB(256)
 #define MAX_APPLIANCE_MEMSIZE GiB(8)
 
@@ -109,6 +111,7 @@ typedef enum KeyType {
         KEY_SIZE,
         KEY_DURATION,
         KEY_COUNT,
+        KEY_COUNT0,
         KEY_OBSOLETE_COUNT,
         KEY_BOOL,
         KEY_ON_FAILURE,
@@ -135,6 +138,8 @@ static const KeyDef key_defs[] = {
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
         { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
+        { "appliance_pool", KEY_COUNT0, offsetof(KpSettings, appliance_pool) },
+        { "pool_max_age", KEY_DURATION, offsetof(KpSettings, pool_max_age) },
         { "domain_config_dirs", KEY_PATH_LIST, offsetof(KpSettings, domain_config_dirs) },
         { "trust_foreign_plans", KEY_BOOL, offsetof(KpSettings, trust_foreign_plans) },
         { "metrics_textfile", KEY_PATH, offsetof(KpSettings, metrics_textfile) },
@@ -287,6 +292,13 @@ static int apply_key(KpSettings *c, XLU_Config *x, const KeyDef *def, const char
                         return -ENOMEM;
                 return 0;
 
+        case KEY_COUNT0:
+                if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || l < 0 || l > UINT16_MAX)
+                        return kp_error_set(error, -EINVAL, "%s:%u: %s must be a whole number from 0", file, line,
+                                            def->name);
+                *(unsigned *) field = (unsigned) l;
+                return 0;
+
         case KEY_BOOL:
                 if (xlu_cfg_get_long(x, def->name, &l, 1) != 0 || (l != 0 && l != 1))
                         return kp_error_set(error, -EINVAL, "%s:%u: %s must be 0 or 1", file, line, def->name);
@@ -348,6 +360,11 @@ static int check_consistency(const KpSettings *c, KpError *error)
                                     MAX_SCAN_CONCURRENCY);
         if (c->scan_interval < 60)
                 return kp_error_set(error, -ERANGE, "%s: scan_interval must be at least 60 seconds", f);
+        if (c->appliance_pool > KP_APPLIANCE_POOL_MAX)
+                return kp_error_set(error, -ERANGE, "%s: appliance_pool must be at most %u", f, KP_APPLIANCE_POOL_MAX);
+        if (c->pool_max_age < MIN_POOL_MAX_AGE)
+                return kp_error_set(error, -ERANGE, "%s: pool_max_age must be at least %u seconds", f,
+                                    MIN_POOL_MAX_AGE);
         return 0;
 }
 

@@ -91,10 +91,13 @@ class Daemon:
         self.log = os.path.join(workdir, "kunpackd.log")
 
     def write_conf(self, extra=""):
+        # No pool unless the test asks for one (test-pool.py): the other tests count appliance launches,
+        # and a pooled appliance booting in the background would only cost them time.
+        pool = "" if "appliance_pool" in extra else "appliance_pool = 0\n"
         with open(self.conf, "w") as f:
             f.write('cache_dir = "%s/cache"\nstate_dir = "%s/state"\nsocket_path = "%s"\n'
-                    'domain_config_dirs = [ "%s" ]\nscan_concurrency = 2\n%s'
-                    % (self.workdir, self.workdir, self.socket, self.xen, extra))
+                    'domain_config_dirs = [ "%s" ]\nscan_concurrency = 2\n%s%s'
+                    % (self.workdir, self.workdir, self.socket, self.xen, pool, extra))
 
     def add_guest(self, name, image, entry=None, copy=True):
         """An xl config for name booting a copy of image (or image itself)."""
@@ -112,6 +115,7 @@ class Daemon:
     def env(self):
         env = self.counter.env()
         env.pop("JOURNAL_STREAM", None)
+        env.update(getattr(self, "extra_env", {}))
         return env
 
     def start(self, wait_ready=True, extra_args=()):

@@ -19,10 +19,13 @@ mechanisms systemd uses:
                            seccomp-exec with the allow-list computed from
                            `systemd-analyze syscall-filter` for the unit's
                            groups
+  LimitNICE                prlimit --nice
   Environment=             passed as the unit sets it
 
-and then runs a real scan (kunpack-scan, libguestfs, qemu under TCG) and a
-hot start in it. What it cannot show (cgroup device policy, ProtectKernel*,
+and then runs a real scan (kunpack-scan, libguestfs, qemu under TCG), a
+scan through a pooled appliance (docs/pool.md: it boots at nice 19 and is
+raised back to nice 0 for its scan, which the filter and LimitNICE must
+allow) and a hot start in it. What it cannot show (cgroup device policy, ProtectKernel*,
 RestrictNamespaces) is left to systemd; everything a scan needs that the
 filter or the mounts would break shows here.
 """
@@ -95,6 +98,17 @@ def allow_list(filters):
     return sorted(allowed or [])
 
 
+def rlimit_nice(value):
+    """LimitNICE= as systemd reads it: "+N"/"-N" a nice value (the limit 20 - N), a bare N the limit itself."""
+    v = value.strip()
+    return 20 - int(v) if v[0] in "+-" else int(v)
+
+
+def nice_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
 def main():
     if os.geteuid() != 0:
         print("needs root: skipping")
@@ -153,7 +167,16 @@ def run(work, counter, manifest, seccomp_exec, unit):
     env = dict(v.split("=", 1) for v in s.get("Environment", []))
     check(env.get("LIBGUESTFS_BACKEND") == "direct", "the unit runs libguestfs's direct backend")
 
-    d = daemontest.Daemon(work, counter)
+    nice_limit = rlimit_nice(s["LimitNICE"][-1])
+    check(nice_limit == 20, "the unit's LimitNICE lets a process go back to nice 0, never above (%d)" % nice_limit)
+    # Raising a hard limit takes CAP_SYS_RESOURCE, which systemd has and some containers do not give root.
+    can_limit = subprocess.run(["prlimit", "--nice=%d:%d" % (nice_limit, nice_limit), "true"],
+                               stderr=subprocess.DEVNULL).returncode == 0
+    if not can_limit:
+        print("no CAP_SYS_RESOURCE here: LimitNICE cannot be applied, so the pooled appliance cannot go back "
+              "to nice 0 in this sandbox (checked that it says so and scans all the same)")
+
+    d = daemontest.Daemon(work, counter, "appliance_pool = 1\n")
     xen_out = os.path.join(work, "var-lib-xen")     # stands in for /var/lib/xen (ReadWritePaths)
     appliance = os.path.join(os.environ["KP_BUILD_DIR"], "tests", "integration", "guestfs-cache-sandbox")
     for p in (xen_out, appliance, os.path.join(work, "cache"), os.path.join(work, "state")):
@@ -178,10 +201,11 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 for h in /home /root /run/user; do [ -d "$h" ] && mount -t tmpfs -o ro,mode=0755 tmpfs "$h"; done
 mount -t proc -o nosuid,nodev,noexec,hidepid=invisible proc /proc
 umask 0077
-exec setpriv --no-new-privs --bounding-set=-all,%(caps)s --inh-caps=-all \
+exec %(prlimit)s setpriv --no-new-privs --bounding-set=-all,%(caps)s --inh-caps=-all \
     %(seccomp)s %(list)s -- %(kunpackd)s --config=%(conf)s --scan-program=%(scan)s
 """ % dict(rw=" ".join(rw), caps=",".join("+" + c.lower()[4:] for c in caps), seccomp=seccomp_exec,
-           list=listfile, kunpackd=d.kunpackd, conf=d.conf, scan=d.scan)
+           list=listfile, kunpackd=d.kunpackd, conf=d.conf, scan=d.scan,
+           prlimit="prlimit --nice=%d:%d" % (nice_limit, nice_limit) if can_limit else "")
 
     notify = daemontest.Notify(os.path.join(work, "notify.sock"))
     penv = d.env()
@@ -221,7 +245,27 @@ exec setpriv --no-new-privs --bounding-set=-all,%(caps)s --inh-caps=-all \
         ok = all(g["status"] == "fresh" for g in d.guests().values())
         check(ok, "kunpack-scan, libguestfs and qemu scan both guests inside the sandbox (%s)"
               % {n: g["status"] for n, g in d.guests().items()})
-        check(counter.launches() == 2, "one appliance per guest (%d)" % counter.launches())
+        check(counter.launches() >= 2, "one appliance per guest, and the pool's (%d)" % counter.launches())
+
+        # The pool inside the sandbox: a pooled appliance boots at nice 19 and is raised to 0 for its scan.
+        pool = lambda: d.ctl_json("status")["appliance_pool"]  # noqa: E731
+        ok = d.wait_for(lambda: pool()["ready"] == 1, 600, "a ready pooled appliance")
+        check(ok, "a pooled appliance boots inside the sandbox: %s" % (pool() if not ok else "ready"))
+        if ok:
+            worker = pool()["appliances"][0]["pid"]
+            check(nice_of(worker) == 19, "the idle pooled worker runs at nice 19 (%d)" % nice_of(worker))
+            r = d.ctl("--json", "rescan", "--wait", "u1")
+            check(r.returncode == 0 and pool()["taken"] == 1 and d.guests()["u1"]["status"] == "fresh",
+                  "u1 rescanned through the pooled appliance inside the sandbox (%s %s)"
+                  % (r.stdout.strip(), r.stderr.strip()))
+            log = d.read_log()
+            check("cannot lower" not in log, "the unit's filter lets a pooled appliance lower its priority")
+            if can_limit:
+                check("cannot raise" not in log, "... and LimitNICE lets it raise it back to nice 0 for its scan")
+            else:
+                check("cannot raise the pooled appliance's CPU priority for its scan" in log,
+                      "without LimitNICE applied, it says it could not raise its priority, and scans at nice 19")
+            check("in a pooled appliance booted" in log, "kunpackd's log says the pool served it")
         out = os.path.join(xen_out, "bootloader.7.d")
         r = d.ctl("--json", "prepare", "u1", "--output-directory=" + out)
         p = daemontest.json.loads(r.stdout) if r.returncode == 0 else {}

@@ -352,7 +352,7 @@ def run(work, counter, manifest, vmlinux_sha):
     r = d.ctl("--socket=" + d.socket, "--json", "status")   # the file is invalid: name the socket
     st = json.loads(r.stdout) if r.returncode == 0 else {}
     # libxlutil would read the last of the two statements; the report must still name line 6, not line 5.
-    why = "%s:6: scan_concurrency is already set on line 5" % d.conf
+    why = "%s:%d: scan_concurrency is already set on line 5" % (d.conf, len(good_conf.splitlines()) + 1)
     ok = refused and why in d.read_log() and r.returncode == 0 and st.get("scan_concurrency") == 2
     check(ok, "SIGHUP with an invalid config: refused with file and line, the old one kept, the daemon goes on "
           "(%d, scan_concurrency %s)%s" % (r.returncode, st.get("scan_concurrency"), "" if ok else "\n" + d.read_log()[-600:]))

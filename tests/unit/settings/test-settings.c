@@ -71,6 +71,7 @@ static void test_full(void)
                             "scan_concurrency = 3\n"
                             "appliance_memsize = \"768M\"\n"
                             "drives_per_appliance = 8\n"
+                            "appliance_pool = 0; pool_max_age = \"90m\"\n"
                             "domain_config_dirs = [ \"/etc/xen\",\n"
                             "                       \"/srv/xen # not a comment\" ]\n"
                             "trust_foreign_plans = 1\n"
@@ -88,6 +89,9 @@ static void test_full(void)
         ASSERT_EQ_U64(c->startup_scan_timeout, 120);
         ASSERT_EQ(c->scan_concurrency, 3);
         ASSERT_EQ_U64(c->appliance_memsize, UINT64_C(768) * 1024 * 1024);
+        /* 0 turns the pool off: the one count that may be zero. */
+        ASSERT_EQ(c->appliance_pool, 0);
+        ASSERT_EQ_U64(c->pool_max_age, 90 * 60);
         /* Read as before, so old files keep working, but it does nothing now: said once, with its line. */
         ASSERT_EQ(c->obsolete_drives_per_appliance, 8);
         ASSERT_EQ(strv_length(c->notes), 1);
@@ -125,6 +129,8 @@ static int parse_both(const char *text, size_t size, KpError *error, KpSettings 
                 ASSERT_EQ_U64((*ret)->cache_max_size, ref->cache_max_size);
                 ASSERT_EQ_U64((*ret)->cache_max_age, ref->cache_max_age);
                 ASSERT_EQ((*ret)->scan_concurrency, ref->scan_concurrency);
+                ASSERT_EQ((*ret)->appliance_pool, ref->appliance_pool);
+                ASSERT_EQ_U64((*ret)->pool_max_age, ref->pool_max_age);
                 ASSERT_EQ((*ret)->obsolete_drives_per_appliance, ref->obsolete_drives_per_appliance);
                 ASSERT_EQ(strv_length((*ret)->domain_config_dirs), strv_length(ref->domain_config_dirs));
                 STRV_FOREACH (d, (*ret)->domain_config_dirs)
@@ -186,6 +192,9 @@ static void test_refusals(void)
                 P ": appliance_memsize must be whole MiB from 256M to 8G (libguestfs needs at least 256 MiB)");
         REFUSED("appliance_memsize = 300000000\n", -ERANGE,
                 P ": appliance_memsize must be whole MiB from 256M to 8G (libguestfs needs at least 256 MiB)");
+        REFUSED("appliance_pool = -1\n", -EINVAL, P ":1: config parsing error near `-1': lexical error");
+        REFUSED("appliance_pool = 17\n", -ERANGE, P ": appliance_pool must be at most 16");
+        REFUSED("pool_max_age = \"9s\"\n", -ERANGE, P ": pool_max_age must be at least 10 seconds");
         REFUSED("trust_foreign_plans = 2\n", -EINVAL, P ":1: trust_foreign_plans must be 0 or 1");
         REFUSED("cache_dir = \"/a\"\ncache_dir = \"/b\"\n", -EINVAL,
                 P ":2: cache_dir is already set on line 1");
@@ -433,7 +442,7 @@ static void test_shipped_file(void)
                 line = *nl ? nl + 1 : nl;
         }
         out[n] = '\0';
-        ASSERT_EQ(keys, 15); /* every key of KpSettings but metrics_textfile, which has no default */
+        ASSERT_EQ(keys, 17); /* every key of KpSettings but metrics_textfile, which has no default */
         ASSERT_OK(load_text(out, &error, &uncommented));
 
         for (KpSettings *c = plain; c; c = c == plain ? uncommented : NULL) {
@@ -449,6 +458,8 @@ static void test_shipped_file(void)
                 ASSERT_EQ_U64(c->scan_interval, def->scan_interval);
                 ASSERT_EQ_U64(c->startup_scan_timeout, def->startup_scan_timeout);
                 ASSERT_EQ(c->scan_concurrency, def->scan_concurrency);
+                ASSERT_EQ(c->appliance_pool, def->appliance_pool);
+                ASSERT_EQ_U64(c->pool_max_age, def->pool_max_age);
                 ASSERT_EQ(c->obsolete_drives_per_appliance, def->obsolete_drives_per_appliance);
                 ASSERT_EQ(strv_length(c->domain_config_dirs), strv_length(def->domain_config_dirs));
                 ASSERT_STREQ(c->domain_config_dirs[0], def->domain_config_dirs[0]);

@@ -93,6 +93,13 @@ static void test_freshness(void)
         ASSERT_CONTAINS(reason, "block device's content cannot be dated");
         reason = mfree(reason);
         ASSERT_EQ(kp_disk_state_freshness(&st, &now, false, true, NULL), KP_FRESH);
+        /* Scanned while a domain had the disk: never fresh, whoever vouches, however unchanged. */
+        st.provisional = (char *) "domain 5's vbd 51712";
+        ASSERT_EQ(kp_disk_state_freshness(&st, &now, false, true, &reason), KP_STALE_PROVISIONAL);
+        ASSERT_STREQ(reason, "scanned while domain 5's vbd 51712 used the disk");
+        reason = mfree(reason);
+        ASSERT_EQ(kp_disk_state_freshness(&st, &now, true, true, NULL), KP_STALE_PROVISIONAL);
+        st.provisional = NULL;
         now.rdev = 0x800011;
         ASSERT_EQ(kp_disk_state_freshness(&st, &now, false, true, NULL), KP_STALE_CHANGED);
 
@@ -129,6 +136,20 @@ static void test_save_load(KpStateStore *s)
         ASSERT_STREQ(back->plan->entries[0].initrds[0].sha256, ISHA);
         ASSERT_STREQ(back->plan->entries[0].cmdline, "root=/dev/xvda1 ro quiet");
         ASSERT_EQ(kp_disk_state_freshness(back, &st.identity, false, false, NULL), KP_FRESH);
+        ASSERT_TRUE(back->provisional == NULL);
+
+        /* The provisional mark survives a save and a load, and makes the same record stale. */
+        st.provisional = (char *) "loop device /dev/loop3";
+        ASSERT_OK(kp_state_save(s, &st, &error));
+        back = kp_disk_state_free(back);
+        ASSERT_OK(kp_state_load(s, img, "", &error, &back));
+        ASSERT_STREQ(back->provisional, "loop device /dev/loop3");
+        ASSERT_EQ(kp_disk_state_freshness(back, &st.identity, false, false, NULL), KP_STALE_PROVISIONAL);
+        st.provisional = NULL;
+        ASSERT_OK(kp_state_save(s, &st, &error));
+        back = kp_disk_state_free(back);
+        ASSERT_OK(kp_state_load(s, img, "", &error, &back));
+        ASSERT_TRUE(back->provisional == NULL);
 
         /* Another request on the same disk is another record. */
         ASSERT_ERROR(kp_state_load(s, img, "kernel=/boot/vmlinuz", &error, &back), -ENOENT);
