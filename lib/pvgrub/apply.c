@@ -136,340 +136,489 @@ static int read_manifest(KpGuestSession *s, const char *path, KpError *error, Kp
         return 0;
 }
 
-int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, const KpPvgrubOptions *o,
-                    KpError *error, KpPvgrubReport *ret)
+/*
+ * One run of kp_pvgrub_apply(): what it read from the guest, what it
+ * decided, and what it holds on the host until the writes are done. The
+ * steps below fill it in the order pvgrub.h documents: read what is
+ * there, decide what to write, fetch and decompress, check space, write.
+ */
+typedef struct Apply {
+        KpGuestSession *s;
+        size_t guest;
+        const KpBootPlan *plan;
+        const KpPvgrubOptions *o;
+        const char *device;           /* the configuration's filesystem */
+        const char *path;             /* the configuration */
+        char *mpath;                  /* its manifest */
+        char *bpath;                  /* its backup */
+
+        KpPvgrubManifest *old;        /* the manifest found, or NULL */
+        char *old_text;
+        size_t old_size;
+        char *config;                 /* the configuration's bytes as found */
+        size_t config_size;
+        char config_sha[KP_SHA256_HEX_SIZE];
+        bool ours;                    /* the configuration is the one kunpack wrote */
+        KpPvgrubRewrite rw;
+
+        Job *jobs;                    /* the copies that should be there */
+        size_t n_jobs;
+        bool *stale;                  /* per old->files[]: a copy to remove first */
+        size_t n_stale;
+        KpPvgrubManifest *next;       /* the manifest as it is about to be */
+        char *new_text;
+        size_t new_size;
+        bool write_config, write_manifest, remove_manifest, remove_old_backup;
+        uint64_t needed;              /* bytes the writes need on the guest's filesystem */
+        uint64_t freed;               /* bytes the stale copies give back first */
+} Apply;
+
+static void apply_done(Apply *a)
 {
-        _cleanup_(kp_pvgrub_manifest_freep) KpPvgrubManifest *old = NULL, *next = NULL;
-        _cleanup_(kp_pvgrub_rewrite_done) KpPvgrubRewrite rw = {};
-        _cleanup_free_ char *config = NULL, *old_text = NULL, *new_text = NULL, *mpath = NULL, *bpath = NULL;
-        char config_sha[KP_SHA256_HEX_SIZE], new_sha[KP_SHA256_HEX_SIZE];
-        size_t config_size, old_size = 0, new_size = 0, n_jobs = 0;
-        const char *device = plan->config_device, *path = plan->config_path;
-        KpPvgrubReport rep = {};
-        bool ours, write_config, write_manifest, remove_manifest, remove_old_backup, need_write = false;
-        uint64_t needed = 0, free_bytes, freed = 0;
-        _cleanup_free_ bool *stale = NULL;
-        size_t n_stale = 0;
-        Job *jobs = NULL;
+        kp_pvgrub_manifest_free(a->old);
+        kp_pvgrub_manifest_free(a->next);
+        kp_pvgrub_rewrite_done(&a->rw);
+        jobs_free(a->jobs, a->n_jobs);
+        free(a->stale);
+        free(a->config);
+        free(a->old_text);
+        free(a->new_text);
+        free(a->mpath);
+        free(a->bpath);
+}
+
+/*
+ * Reads what is there, read-only: the manifest and the configuration, and
+ * whether the configuration is the one kunpack wrote (then its backup must
+ * be intact). 1 when there is nothing to do at all.
+ */
+static int read_current(Apply *a, KpError *error)
+{
         int r;
 
-        if (!kp_guest_session_writable(s))
-                return kp_error_set(error, -EROFS, "pvgrub mode needs a writable session");
-        /* A guest whose kernels pvgrub loads as they are needs nothing, whatever its configuration is. */
-        if ((!device || !path) && !kp_pvgrub_needs_rewrite(plan))
-                goto nothing;
-        if (!device || !path)
-                return kp_error_set(error, -EOPNOTSUPP,
-                                    "no boot configuration to point at a decompressed kernel (%s needs one)",
-                                    plan->n_entries > 0 && plan->entries[0].kernel.path
-                                            ? plan->entries[0].kernel.path
-                                            : "?");
-
-        mpath = path_with(path, KP_PVGRUB_MANIFEST_SUFFIX);
-        bpath = path_with(path, KP_PVGRUB_BACKUP_SUFFIX);
-        if (!mpath || !bpath)
-                return -ENOMEM;
-
         /* Read-only until something must be written: a run with nothing to do leaves the disk as it was. */
-        r = kp_guest_mount_readonly(s, guest, device, error);
+        r = kp_guest_mount_readonly(a->s, a->guest, a->device, error);
         if (r < 0)
                 return r;
-        r = read_manifest(s, mpath, error, &old, &old_text, &old_size);
+        r = read_manifest(a->s, a->mpath, error, &a->old, &a->old_text, &a->old_size);
         if (r < 0)
                 return r;
-        if (!old && !kp_pvgrub_needs_rewrite(plan))
-                goto nothing;
-        if (plan->kind != KP_BOOT_CONFIG_GRUB2 && plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
+        if (!a->old && !kp_pvgrub_needs_rewrite(a->plan))
+                return 1;
+        if (a->plan->kind != KP_BOOT_CONFIG_GRUB2 && a->plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
                 return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
-                                    kp_boot_config_kind_to_string(plan->kind) ?: "?");
-        r = kp_guest_read_regular(s, path, KP_BOOTCFG_MAX_SIZE, error, &config, &config_size);
+                                    kp_boot_config_kind_to_string(a->plan->kind) ?: "?");
+        r = kp_guest_read_regular(a->s, a->path, KP_BOOTCFG_MAX_SIZE, error, &a->config, &a->config_size);
         if (r < 0)
                 return r;
-        r = sha256_hex(config, config_size, config_sha);
+        r = sha256_hex(a->config, a->config_size, a->config_sha);
         if (r < 0)
                 return r;
 
         /* The configuration is the one kunpack wrote: its original is the backup, which must be intact. */
-        ours = old && old->config && streq(old->config, path) && streq(old->config_sha256, config_sha);
-        if (ours) {
+        a->ours = a->old && a->old->config && streq(a->old->config, a->path) &&
+                  streq(a->old->config_sha256, a->config_sha);
+        if (a->ours) {
                 char sha[KP_SHA256_HEX_SIZE];
                 KpError e = {};
 
-                r = kp_guest_sha256(s, old->backup, &e, sha);
-                if (r < 0 || !streq(sha, old->backup_sha256))
+                r = kp_guest_sha256(a->s, a->old->backup, &e, sha);
+                if (r < 0 || !streq(sha, a->old->backup_sha256))
                         return kp_error_set(error, r < 0 ? r : -EBADMSG,
                                             "%s is not the original kunpack kept (%s); nothing written",
-                                            old->backup, r < 0 ? e.message : "changed");
+                                            a->old->backup, r < 0 ? e.message : "changed");
         }
+        return 0;
+}
 
-        r = kp_pvgrub_rewrite(plan, config, config_size, error, &rw);
-        if (r < 0)
-                return r;
+/*
+ * The copies that should be there: every conversion of this
+ * configuration, or (ours) every copy its manifest names whose source is
+ * still there.
+ */
+static int list_jobs(Apply *a, KpError *error)
+{
+        const KpPvgrubManifest *old = a->old;
+        int r;
 
-        next = calloc(1, sizeof(*next));
-        jobs = calloc(MAX(rw.n_conversions, old ? old->n_files : 0) + 1, sizeof(Job));
-        if (!next || !jobs) {
-                r = -ENOMEM;
-                goto finish;
+        a->jobs = calloc(MAX(a->rw.n_conversions, old ? old->n_files : 0) + 1, sizeof(Job));
+        if (!a->jobs)
+                return -ENOMEM;
+        if (!a->ours) {
+                for (size_t i = 0; i < a->rw.n_conversions; i++) {
+                        Job *j = &a->jobs[a->n_jobs++];
+
+                        *j = (Job) { .source = a->rw.conversions[i].source,
+                                     .target = a->rw.conversions[i].target,
+                                     .fd = -EBADF,
+                                     .old = kp_pvgrub_manifest_find(old, a->rw.conversions[i].target) };
+                        memcpy(j->source_sha256, a->rw.conversions[i].sha256, KP_SHA256_HEX_SIZE);
+                }
+                return 0;
         }
-
-        /* What should be there: every conversion of this configuration, or (ours) every copy it names. */
-        if (!ours)
-                for (size_t i = 0; i < rw.n_conversions; i++) {
-                        Job *j = &jobs[n_jobs++];
-
-                        *j = (Job) { .source = rw.conversions[i].source,
-                                     .target = rw.conversions[i].target,
-                                     .fd = -EBADF,
-                                     .old = kp_pvgrub_manifest_find(old, rw.conversions[i].target) };
-                        memcpy(j->source_sha256, rw.conversions[i].sha256, KP_SHA256_HEX_SIZE);
-                }
-        else
-                for (size_t i = 0; i < old->n_files; i++) {
-                        Job *j = &jobs[n_jobs];
-                        KpError e = {};
-
-                        *j = (Job) { .source = old->files[i].source,
-                                     .target = old->files[i].path,
-                                     .fd = -EBADF,
-                                     .old = &old->files[i] };
-                        r = kp_guest_sha256(s, j->source, &e, j->source_sha256);
-                        if (r == -ENOENT)
-                                continue; /* stale: handled below */
-                        if (r < 0) {
-                                r = kp_error_set(error, r, "%s", e.message);
-                                goto finish;
-                        }
-                        n_jobs++;
-                }
-
-        for (size_t i = 0; i < n_jobs; i++) {
-                Job *j = &jobs[i];
+        for (size_t i = 0; i < old->n_files; i++) {
+                Job *j = &a->jobs[a->n_jobs];
                 KpError e = {};
-                int t;
 
-                t = kp_guest_regular_file(s, j->target, &e, NULL);
-                if (t < 0) {
-                        r = kp_error_set(error, t, "%s", e.message);
-                        goto finish;
-                }
-                if (t == 1 && !j->old) {
-                        r = kp_error_set(error, -EEXIST,
-                                         "%s exists and kunpack did not write it; nothing written",
-                                         j->target);
-                        goto finish;
-                }
-                j->write = true;
-                if (t == 1 && streq(j->old->source_sha256, j->source_sha256)) {
-                        char sha[KP_SHA256_HEX_SIZE];
-
-                        r = kp_guest_sha256(s, j->target, error, sha);
-                        if (r < 0)
-                                goto finish;
-                        j->write = !streq(sha, j->old->sha256);
-                        if (!j->write)
-                                memcpy(j->sha256, sha, KP_SHA256_HEX_SIZE);
-                }
-                if (j->write) {
-                        r = fetch(s, guest, device, j, o, error);
-                        if (r < 0)
-                                goto finish;
-                        needed += j->size;
-                }
-                r = kp_pvgrub_manifest_add_file(next, j->target, j->sha256, j->source, j->source_sha256);
+                *j = (Job) { .source = old->files[i].source,
+                             .target = old->files[i].path,
+                             .fd = -EBADF,
+                             .old = &old->files[i] };
+                r = kp_guest_sha256(a->s, j->source, &e, j->source_sha256);
+                if (r == -ENOENT)
+                        continue; /* stale: find_stale() */
                 if (r < 0)
-                        goto finish;
+                        return kp_error_set(error, r, "%s", e.message);
+                a->n_jobs++;
         }
+        return 0;
+}
 
-        /*
-         * kunpack's copies nothing asks for any more: removed, unless the
-         * guest's configuration boots them, and only while they are still
-         * as kunpack wrote them (one the guest replaced is the guest's file
-         * now). Their room counts for the new copies: they go first.
-         */
-        stale = calloc(old ? old->n_files : 0, sizeof(bool));
-        if (old && old->n_files > 0 && !stale) {
-                r = -ENOMEM;
-                goto finish;
+/*
+ * Whether job's copy must be written: not when one kunpack wrote is there
+ * with the recorded sha256, from the same source. A file at the name that
+ * kunpack did not write is refused.
+ */
+static int decide_job(Apply *a, Job *j, KpError *error)
+{
+        KpError e = {};
+        int t, r;
+
+        t = kp_guest_regular_file(a->s, j->target, &e, NULL);
+        if (t < 0)
+                return kp_error_set(error, t, "%s", e.message);
+        if (t == 1 && !j->old)
+                return kp_error_set(error, -EEXIST, "%s exists and kunpack did not write it; nothing written",
+                                    j->target);
+        j->write = true;
+        if (t == 1 && streq(j->old->source_sha256, j->source_sha256)) {
+                char sha[KP_SHA256_HEX_SIZE];
+
+                r = kp_guest_sha256(a->s, j->target, error, sha);
+                if (r < 0)
+                        return r;
+                j->write = !streq(sha, j->old->sha256);
+                if (!j->write)
+                        memcpy(j->sha256, sha, KP_SHA256_HEX_SIZE);
         }
+        return 0;
+}
+
+/* For every job: what to write, the download and decompression of what is, and its manifest record. */
+static int decide_and_fetch_jobs(Apply *a, KpError *error)
+{
+        int r;
+
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                Job *j = &a->jobs[i];
+
+                r = decide_job(a, j, error);
+                if (r < 0)
+                        return r;
+                if (j->write) {
+                        r = fetch(a->s, a->guest, a->device, j, a->o, error);
+                        if (r < 0)
+                                return r;
+                        a->needed += j->size;
+                }
+                r = kp_pvgrub_manifest_add_file(a->next, j->target, j->sha256, j->source, j->source_sha256);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
+ * kunpack's copies nothing asks for any more: removed, unless the guest's
+ * configuration boots them, and only while they are still as kunpack
+ * wrote them (one the guest replaced is the guest's file now). Their room
+ * counts for the new copies: they go first.
+ */
+static int find_stale(Apply *a)
+{
+        const KpPvgrubManifest *old = a->old;
+        int r;
+
+        a->stale = calloc(old ? old->n_files : 0, sizeof(bool));
+        if (old && old->n_files > 0 && !a->stale)
+                return -ENOMEM;
         for (size_t i = 0; old && i < old->n_files; i++) {
                 const KpPvgrubFile *f = &old->files[i];
                 char sha[KP_SHA256_HEX_SIZE];
                 uint64_t size = 0;
                 KpError e = {};
 
-                if (kp_pvgrub_manifest_find(next, f->path))
+                if (kp_pvgrub_manifest_find(a->next, f->path))
                         continue;
-                if (plan_names(plan, f->path)) {
-                        r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source,
+                if (plan_names(a->plan, f->path)) {
+                        r = kp_pvgrub_manifest_add_file(a->next, f->path, f->sha256, f->source,
                                                         f->source_sha256);
                         if (r < 0)
-                                goto finish;
+                                return r;
                         continue;
                 }
-                if (kp_guest_regular_file(s, f->path, &e, &size) != 1 ||
-                    kp_guest_sha256(s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
+                if (kp_guest_regular_file(a->s, f->path, &e, &size) != 1 ||
+                    kp_guest_sha256(a->s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
                         continue;
-                stale[i] = true;
-                n_stale++;
-                freed += size;
+                a->stale[i] = true;
+                a->n_stale++;
+                a->freed += size;
         }
+        return 0;
+}
 
-        write_config = !ours && rw.n_tokens > 0;
-        if (ours) {
+/* The manifest as it is about to be, and which of configuration, backup and manifest are written or removed. */
+static int decide_manifest(Apply *a)
+{
+        const KpPvgrubManifest *old = a->old;
+        KpPvgrubManifest *next = a->next;
+        char new_sha[KP_SHA256_HEX_SIZE];
+        int r;
+
+        a->write_config = !a->ours && a->rw.n_tokens > 0;
+        if (a->ours) {
                 next->config = strdup(old->config);
                 next->backup = strdup(old->backup);
-                if (!next->config || !next->backup) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                if (!next->config || !next->backup)
+                        return -ENOMEM;
                 memcpy(next->config_sha256, old->config_sha256, KP_SHA256_HEX_SIZE);
                 memcpy(next->backup_sha256, old->backup_sha256, KP_SHA256_HEX_SIZE);
-        } else if (write_config) {
-                r = sha256_hex(rw.config, rw.config_size, new_sha);
+        } else if (a->write_config) {
+                r = sha256_hex(a->rw.config, a->rw.config_size, new_sha);
                 if (r < 0)
-                        goto finish;
-                next->config = strdup(path);
-                next->backup = strdup(bpath);
-                if (!next->config || !next->backup) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                        return r;
+                next->config = strdup(a->path);
+                next->backup = strdup(a->bpath);
+                if (!next->config || !next->backup)
+                        return -ENOMEM;
                 memcpy(next->config_sha256, new_sha, KP_SHA256_HEX_SIZE);
-                memcpy(next->backup_sha256, config_sha, KP_SHA256_HEX_SIZE);
-                needed += 2 * config_size + rw.config_size;
+                memcpy(next->backup_sha256, a->config_sha, KP_SHA256_HEX_SIZE);
+                a->needed += 2 * a->config_size + a->rw.config_size;
         }
-        remove_old_backup = !ours && !write_config && old && old->backup;
-        remove_manifest = !next->config && next->n_files == 0;
-        r = kp_pvgrub_manifest_format(next, &new_text, &new_size);
+        a->remove_old_backup = !a->ours && !a->write_config && old && old->backup;
+        a->remove_manifest = !next->config && next->n_files == 0;
+        r = kp_pvgrub_manifest_format(next, &a->new_text, &a->new_size);
         if (r < 0)
-                goto finish;
-        write_manifest = !remove_manifest &&
-                         (!old_text || old_size != new_size || memcmp(old_text, new_text, new_size) != 0);
-        if (write_manifest)
-                needed += new_size;
+                return r;
+        a->write_manifest = !a->remove_manifest &&
+                            (!a->old_text || a->old_size != a->new_size ||
+                             memcmp(a->old_text, a->new_text, a->new_size) != 0);
+        if (a->write_manifest)
+                a->needed += a->new_size;
+        return 0;
+}
 
-        r = kp_guest_free_bytes(s, "/", error, &free_bytes);
+/* The guest's filesystem must hold everything, with KP_PVGRUB_SPACE_RESERVE to spare: -ENOSPC otherwise. */
+static int check_space(Apply *a, KpError *error, KpPvgrubReport *rep)
+{
+        uint64_t free_bytes;
+        int r;
+
+        r = kp_guest_free_bytes(a->s, "/", error, &free_bytes);
         if (r < 0)
-                goto finish;
-        rep.bytes_needed = needed;
-        rep.bytes_free = free_bytes;
-        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + freed) {
+                return r;
+        rep->bytes_needed = a->needed;
+        rep->bytes_free = free_bytes;
+        if (a->needed > 0 && a->needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + a->freed) {
                 char more[96] = "";
 
-                if (freed > 0)
+                if (a->freed > 0)
                         (void) snprintf(more, sizeof(more),
-                                        " (%" PRIu64 " more once kunpack's stale copies are gone)", freed);
-                r = kp_error_set(error, -ENOSPC,
-                                 "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
-                                 " (and keeps %" PRIu64 " free); nothing written",
-                                 path, device, free_bytes, more, needed, (uint64_t) KP_PVGRUB_SPACE_RESERVE);
-                goto finish;
+                                        " (%" PRIu64 " more once kunpack's stale copies are gone)", a->freed);
+                return kp_error_set(error, -ENOSPC,
+                                    "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
+                                    " (and keeps %" PRIu64 " free); nothing written",
+                                    a->path, a->device, free_bytes, more, a->needed,
+                                    (uint64_t) KP_PVGRUB_SPACE_RESERVE);
         }
+        return 0;
+}
 
-        if (write_config || write_manifest || remove_old_backup || (remove_manifest && old) || n_stale > 0)
-                need_write = true;
-        for (size_t i = 0; i < n_jobs; i++)
-                need_write = need_write || jobs[i].write;
-        if (!need_write) {
-                (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
-                                device, (unsigned) n_jobs, n_jobs == 1 ? "" : "s");
-                rep.kept = (unsigned) n_jobs;
-                *ret = rep;
-                r = 0;
-                goto finish;
-        }
-        r = kp_guest_mount_writable(s, guest, device, error);
+static bool needs_write(const Apply *a)
+{
+        if (a->write_config || a->write_manifest || a->remove_old_backup || (a->remove_manifest && a->old) ||
+            a->n_stale > 0)
+                return true;
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        return true;
+        return false;
+}
+
+/* The writes, in the order pvgrub.h documents, then a sync of the guest's disks. */
+static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
+{
+        const KpPvgrubManifest *old = a->old;
+        int r;
+
+        r = kp_guest_mount_writable(a->s, a->guest, a->device, error);
         if (r < 0)
-                goto finish;
+                return r;
 
         /* 1. The original, before anything points away from it. */
-        if (write_config) {
-                r = kp_guest_write_data(s, bpath, config, config_size, error);
+        if (a->write_config) {
+                r = kp_guest_write_data(a->s, a->bpath, a->config, a->config_size, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
         /*
          * 2. Stale copies, which the configuration on the disk does not boot
          * (their records go with the manifest below).
          */
         for (size_t i = 0; old && i < old->n_files; i++) {
-                if (!stale[i])
+                if (!a->stale[i])
                         continue;
-                r = kp_guest_remove(s, old->files[i].path, error);
+                r = kp_guest_remove(a->s, old->files[i].path, error);
                 if (r < 0)
-                        goto finish;
-                rep.removed++;
-                rep.changed = true;
+                        return r;
+                rep->removed++;
+                rep->changed = true;
         }
         /* 3. The kernels. */
-        for (size_t i = 0; i < n_jobs; i++) {
-                if (!jobs[i].write) {
-                        rep.kept++;
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                if (!a->jobs[i].write) {
+                        rep->kept++;
                         continue;
                 }
-                r = kp_guest_write_fd(s, jobs[i].target, jobs[i].fd, error);
+                r = kp_guest_write_fd(a->s, a->jobs[i].target, a->jobs[i].fd, error);
                 if (r < 0)
-                        goto finish;
-                rep.written++;
-                rep.changed = true;
+                        return r;
+                rep->written++;
+                rep->changed = true;
         }
         /* 4. The manifest, naming the configuration as it is about to be. */
-        if (write_manifest) {
-                r = kp_guest_write_data(s, mpath, new_text, new_size, error);
+        if (a->write_manifest) {
+                r = kp_guest_write_data(a->s, a->mpath, a->new_text, a->new_size, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
         /* 5. The configuration. */
-        if (write_config) {
-                r = kp_guest_write_data(s, path, rw.config, rw.config_size, error);
+        if (a->write_config) {
+                r = kp_guest_write_data(a->s, a->path, a->rw.config, a->rw.config_size, error);
                 if (r < 0)
-                        goto finish;
-                rep.config_written = true;
-                rep.tokens = (unsigned) rw.n_tokens;
+                        return r;
+                rep->config_written = true;
+                rep->tokens = (unsigned) a->rw.n_tokens;
         }
-        if (remove_old_backup) {
-                r = kp_guest_remove(s, old->backup, error);
+        if (a->remove_old_backup) {
+                r = kp_guest_remove(a->s, old->backup, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
-        if (remove_manifest && old) {
-                r = kp_guest_remove(s, mpath, error);
+        if (a->remove_manifest && old) {
+                r = kp_guest_remove(a->s, a->mpath, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
-        if (rep.changed) {
-                r = kp_guest_sync(s, error);
+        if (rep->changed) {
+                r = kp_guest_sync(a->s, error);
                 if (r < 0)
-                        goto finish;
+                        return r;
         }
+        return 0;
+}
+
+static void report_nothing(KpPvgrubReport *rep, const char *path)
+{
+        (void) snprintf(rep->message, sizeof(rep->message),
+                        "every kernel of %s is one pvgrub loads as it is; nothing written", path ?: "the guest");
+}
+
+int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, const KpPvgrubOptions *o,
+                    KpError *error, KpPvgrubReport *ret)
+{
+        _cleanup_(apply_done) Apply a = {
+                .s = s,
+                .guest = guest,
+                .plan = plan,
+                .o = o,
+                .device = plan->config_device,
+                .path = plan->config_path,
+        };
+        KpPvgrubReport rep = {};
+        int r;
+
+        if (!kp_guest_session_writable(s))
+                return kp_error_set(error, -EROFS, "pvgrub mode needs a writable session");
+        /* A guest whose kernels pvgrub loads as they are needs nothing, whatever its configuration is. */
+        if ((!a.device || !a.path) && !kp_pvgrub_needs_rewrite(plan)) {
+                report_nothing(&rep, a.path);
+                *ret = rep;
+                return 0;
+        }
+        if (!a.device || !a.path)
+                return kp_error_set(error, -EOPNOTSUPP,
+                                    "no boot configuration to point at a decompressed kernel (%s needs one)",
+                                    plan->n_entries > 0 && plan->entries[0].kernel.path
+                                            ? plan->entries[0].kernel.path
+                                            : "?");
+
+        a.mpath = path_with(a.path, KP_PVGRUB_MANIFEST_SUFFIX);
+        a.bpath = path_with(a.path, KP_PVGRUB_BACKUP_SUFFIX);
+        if (!a.mpath || !a.bpath)
+                return -ENOMEM;
+
+        /* Decide what to write. */
+        r = read_current(&a, error);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                report_nothing(&rep, a.path);
+                *ret = rep;
+                return 0;
+        }
+        r = kp_pvgrub_rewrite(plan, a.config, a.config_size, error, &a.rw);
+        if (r < 0)
+                return r;
+        a.next = calloc(1, sizeof(KpPvgrubManifest));
+        if (!a.next)
+                return -ENOMEM;
+        r = list_jobs(&a, error);
+        if (r < 0)
+                return r;
+        /* Fetch and decompress. */
+        r = decide_and_fetch_jobs(&a, error);
+        if (r < 0)
+                return r;
+        r = find_stale(&a);
+        if (r < 0)
+                return r;
+        r = decide_manifest(&a);
+        if (r < 0)
+                return r;
+        /* Check space. */
+        r = check_space(&a, error, &rep);
+        if (r < 0)
+                return r;
+
+        if (!needs_write(&a)) {
+                (void) snprintf(rep.message, sizeof(rep.message),
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", a.path,
+                                a.device, (unsigned) a.n_jobs, a.n_jobs == 1 ? "" : "s");
+                rep.kept = (unsigned) a.n_jobs;
+                *ret = rep;
+                return 0;
+        }
+        /* Write, 1-5. */
+        r = write_changes(&a, error, &rep);
+        if (r < 0)
+                return r;
 
         if (!rep.changed)
                 (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
-                                device, rep.kept, rep.kept == 1 ? "" : "s");
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", a.path,
+                                a.device, rep.kept, rep.kept == 1 ? "" : "s");
         else
                 (void) snprintf(rep.message, sizeof(rep.message),
                                 "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s",
-                                path, device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
+                                a.path, a.device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
                                 rep.removed, rep.removed == 1 ? "y" : "ies",
                                 rep.config_written ? "configuration rewritten (original kept)"
                                                    : "configuration unchanged");
-        *ret = rep;
-        r = 0;
-finish:
-        jobs_free(jobs, n_jobs);
-        return r;
-
-nothing:
-        (void) snprintf(rep.message, sizeof(rep.message),
-                        "every kernel of %s is one pvgrub loads as it is; nothing written",
-                        path ?: "the guest");
         *ret = rep;
         return 0;
 }
