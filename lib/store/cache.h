@@ -94,7 +94,9 @@ int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_s
  * Serialises work on one key across processes: waits for an exclusive
  * flock on CACHE/locks/<key> until timeout_usec (CLOCK_MONOTONIC, absolute;
  * 0: don't wait), then returns the lock's fd (close it to unlock).
- * -ETIMEDOUT when the deadline passes.
+ * -ETIMEDOUT when the deadline passes. The lock held is always the file
+ * that has the name: kp_cache_gc() removes lock files nobody holds, and a
+ * waiter whose file was removed meanwhile starts again on a fresh one.
  */
 int kp_cache_lock(KpCache *c, const char *key, uint64_t deadline_usec, KpError *error, int *ret_fd);
 

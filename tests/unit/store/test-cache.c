@@ -355,6 +355,60 @@ static void test_disk_full(void)
                 ASSERT_EQ(WEXITSTATUS(status), 0);
 }
 
+/*
+ * The GC removes a lock file nobody holds, holding it while it does; a
+ * process that opened the file before and waited gets that lock after the
+ * GC, on a file without a name. It must not keep it: another process
+ * would lock a fresh file of the same name at the same time.
+ */
+static void test_lock_race(KpCache *c)
+{
+        static const char key[] = "1111111111111111111111111111111111111111111111111111111111111111";
+        _cleanup_free_ char *lock_path = NULL;
+        int locked[2], release[2], lock = -EBADF, other = -EBADF, status;
+        KpError error = {};
+        char byte = 0;
+        pid_t pid;
+
+        ASSERT_TRUE(asprintf(&lock_path, "%s/locks/%s", dir, key) > 0);
+        ASSERT_OK(pipe2(locked, O_CLOEXEC));
+        ASSERT_OK(pipe2(release, O_CLOEXEC));
+        ASSERT_OK(kp_cache_lock(c, key, 0, &error, &lock));
+
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                int fd = -EBADF;
+
+                /* The parent's lock is not ours: a flock belongs to the open file, which fork() shares. */
+                safe_close(lock);
+                if (kp_cache_lock(c, key, kp_now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC, &error, &fd) < 0)
+                        _exit(10);
+                if (write(locked[1], "1", 1) != 1 || read(release[0], &byte, 1) != 1)
+                        _exit(11);
+                _exit(0);
+        }
+        locked[1] = safe_close(locked[1]);
+        release[0] = safe_close(release[0]);
+        /* The child is waiting on the file; the GC's unlink, made while the lock is held, then the release. */
+        (void) usleep(300 * 1000);
+        ASSERT_OK(unlink(lock_path));
+        lock = safe_close(lock);
+        ASSERT_EQ(read(locked[0], &byte, 1), 1);
+
+        /* The child holds the lock of the name: nobody else gets it. */
+        ASSERT_ERROR(kp_cache_lock(c, key, kp_now_usec(CLOCK_MONOTONIC) + 200 * USEC_PER_MSEC, &error, &other),
+                     -ETIMEDOUT);
+        ASSERT_TRUE(access(lock_path, F_OK) == 0);
+        ASSERT_EQ(write(release[1], "1", 1), 1);
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ASSERT_OK(kp_cache_lock(c, key, 0, &error, &other));
+        safe_close(other);
+        safe_close(locked[0]);
+        safe_close(release[1]);
+}
+
 static void test_refuses_open_directory(void)
 {
         _cleanup_free_ char *p = NULL;
@@ -392,6 +446,7 @@ int main(void)
         test_concurrent(c);
         test_initrd_and_gc(c);
         test_disk_full();
+        test_lock_race(c);
         test_refuses_open_directory();
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
