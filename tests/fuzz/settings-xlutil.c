@@ -40,6 +40,7 @@ const char *__lsan_default_suppressions(void)
 #define MIN_POOL_MAX_AGE 10
 #define MIN_APPLIANCE_MEMSIZE MiB(256)
 #define MAX_APPLIANCE_MEMSIZE GiB(8)
+#define MIN_CACHE_MAX_GUEST_SIZE MiB(16)
 
 int ref_scan_keys(const char *text, size_t size, ConfigKey **ret_keys, size_t *ret_n)
 {
@@ -133,6 +134,8 @@ static const KeyDef key_defs[] = {
         { "max_kernel_size", KEY_SIZE, offsetof(KpSettings, max_kernel_size) },
         { "cache_max_size", KEY_SIZE, offsetof(KpSettings, cache_max_size) },
         { "cache_max_age", KEY_DURATION, offsetof(KpSettings, cache_max_age) },
+        { "cache_min_free", KEY_SIZE, offsetof(KpSettings, cache_min_free) },
+        { "cache_max_guest_size", KEY_SIZE, offsetof(KpSettings, cache_max_guest_size) },
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
@@ -365,6 +368,9 @@ static int check_consistency(const KpSettings *c, KpError *error)
         if (c->pool_max_age < MIN_POOL_MAX_AGE)
                 return kp_error_set(error, -ERANGE, "%s: pool_max_age must be at least %u seconds", f,
                                     MIN_POOL_MAX_AGE);
+        if (c->cache_max_guest_size < MIN_CACHE_MAX_GUEST_SIZE)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: cache_max_guest_size must be at least 16M (one kernel takes more)", f);
         return 0;
 }
 
