@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store/cache-internal.h"
 #include "util/error.h"
@@ -100,6 +101,24 @@ int kp_cache_open(const char *path, KpError *error, KpCache **ret)
                 return r;
 
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void kp_cache_set_min_free(KpCache *c, uint64_t bytes)
+{
+        c->min_free = bytes;
+}
+
+int kp_cache_room(KpCache *c, KpError *error, uint64_t *ret_bytes)
+{
+        struct statvfs sv;
+        uint64_t avail;
+
+        if (fstatvfs(c->dir_fd, &sv) < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot ask for the free space of %s", c->path);
+        if (MUL_OVERFLOW((uint64_t) sv.f_bavail, (uint64_t) sv.f_frsize, &avail))
+                avail = UINT64_MAX;
+        *ret_bytes = avail > c->min_free ? avail - c->min_free : 0;
         return 0;
 }
 
