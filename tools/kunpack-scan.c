@@ -539,6 +539,7 @@ static int scan_guests(KpSettings *settings, KpCache *cache, KpStateStore *state
                         .force = arg_force,
                         .trust_foreign = settings->trust_foreign_plans,
                         .max_kernel_size = settings->max_kernel_size,
+                        .max_guest_size = settings->cache_max_guest_size,
                         .smp = arg_smp,
                         .concurrency = settings->scan_concurrency,
                         .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
@@ -717,8 +718,11 @@ static int run_pool_worker(KpSettings *settings)
          * can create nothing in it).
          */
         open_r = kp_cache_open(settings->cache_dir, &open_error, &cache);
-        if (open_r >= 0)
+        if (open_r >= 0) {
+                /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
+                kp_cache_set_min_free(cache, settings->cache_min_free);
                 open_r = kp_state_open(settings->state_dir, &open_error, &state);
+        }
 
         /* Died after the request came: that guest gets an appliance of its own, as without a pool. */
         if (appliance >= 0 && poll(&(struct pollfd) { .fd = appliance, .events = POLLIN }, 1, 0) > 0) {
@@ -759,8 +763,11 @@ static int run(int argc, char *argv[])
                 return k;
         }
         r = kp_cache_open(settings->cache_dir, &error, &cache);
-        if (r >= 0)
+        if (r >= 0) {
+                /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
+                kp_cache_set_min_free(cache, settings->cache_min_free);
                 r = kp_state_open(settings->state_dir, &error, &state);
+        }
         if (arg_pvgrub) {
                 if (r < 0)
                         return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),
