@@ -377,6 +377,7 @@ static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const cha
                 .trust_foreign = settings->trust_foreign_plans,
                 .exclude_domid = arg_domid,
                 .tmp_dir = settings->cache_dir,
+                .tmp_min_free = settings->cache_min_free,
                 .max_kernel_size = settings->max_kernel_size,
                 .smp = arg_smp,
         };

@@ -224,6 +224,34 @@ int kp_guest_read_regular(KpGuestSession *s, const char *path, uint64_t max, KpE
         return kp_guest_read_head(s, path, size, error, ret_data, ret_size);
 }
 
+int kp_guest_read_at(KpGuestSession *s, const char *path, uint64_t offset, size_t size, KpError *error, void *buf,
+                     size_t *ret_got)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t n = 0;
+        int r;
+
+        kp_guest_enter(s);
+        if (size > KP_GUEST_PREAD_MAX || offset > INT64_MAX)
+                return kp_error_set(error, -EINVAL, "%s: a read of %zu bytes at %" PRIu64 " is out of bounds", path,
+                                    size, offset);
+        r = kp_guest_regular_file(s, path, error, NULL);
+        if (r == -EEXIST)
+                return not_regular(error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return kp_error_set(error, -ENOENT, "%s: no such file", path);
+        data = sym_guestfs_pread(s->g, path, (int) size, (int64_t) offset, &n);
+        if (!data)
+                return kp_guest_error(s, error, "could not read %s", path);
+        if (n > size)
+                return kp_error_set(error, -EIO, "%s: the appliance returned more than asked", path);
+        memcpy(buf, data, n);
+        *ret_got = n;
+        return 0;
+}
+
 /* "<dir>/.<name>.kunpack-tmp" */
 static int tmp_name(const char *path, char **ret)
 {

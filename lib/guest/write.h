@@ -59,6 +59,13 @@ int kp_guest_sha256(KpGuestSession *s, const char *path, KpError *error, char re
 int kp_guest_read_regular(KpGuestSession *s, const char *path, uint64_t max, KpError *error, char **ret_data,
                           size_t *ret_size);
 
+/*
+ * Up to size bytes (at most KP_GUEST_PREAD_MAX) of the regular file path
+ * from offset into buf; fewer at its end (*ret_got says how many).
+ */
+int kp_guest_read_at(KpGuestSession *s, const char *path, uint64_t offset, size_t size, KpError *error, void *buf,
+                     size_t *ret_got);
+
 /* The regular file at path gets the content of fd (read from offset 0 to its end), atomically. */
 int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, KpError *error);
 /* The same from memory. */

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "guest/inspect.h"
 #include "guest/write.h"
+#include "kernel/bzimage.h"
+#include "kernel/unaligned.h"
 #include "pvgrub/pvgrub.h"
 #include "pvgrub/rewrite.h"
 #include "util/error.h"
@@ -20,8 +23,10 @@ typedef struct Job {
         char source_sha256[KP_SHA256_HEX_SIZE];
         const KpPvgrubFile *old; /* its record in the manifest found, if any */
         bool write;
-        int fd; /* the ELF on the host, when write */
-        uint64_t size;
+        uint64_t source_size;    /* the compressed kernel's, when write */
+        uint64_t bound;          /* what its ELF may take, at most (claim_size()), when write */
+        int fd;                  /* the ELF on the host, once fetched */
+        uint64_t size;           /* its size, once fetched */
         char sha256[KP_SHA256_HEX_SIZE];
 } Job;
 
@@ -55,12 +60,17 @@ static int open_tmp(const char *dir, KpError *error, int *ret)
         return 0;
 }
 
-/* Downloads job's source, checks it is still what the inspection hashed, and decompresses it on the host. */
+/*
+ * Downloads job's source, checks it is still what the inspection hashed,
+ * and decompresses it on the host, to at most job->bound bytes: a payload
+ * that holds more than its header claims stops there.
+ */
 static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, const KpPvgrubOptions *o,
                  KpError *error)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         KpUnpackParams unpack = o->unpack;
+        uint64_t limit = unpack.max_output ? MIN(unpack.max_output, KP_MAX_OUTPUT_DEFAULT) : KP_MAX_OUTPUT_DEFAULT;
         char sha[KP_SHA256_HEX_SIZE];
         KpUnpackInfo res;
         KpError e = {};
@@ -84,7 +94,13 @@ static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, 
                 return kp_error_set_errno(error, negative_errno(), "lseek");
 
         unpack.want_output_sha256 = true;
+        unpack.max_output = MIN(job->bound, limit);
         r = kp_unpack(in, out, &unpack, &e, &res);
+        if (r == -EFBIG && job->bound < limit)
+                return kp_error_set(error, -EFBIG,
+                                    "%s decompresses to more than the %" PRIu64
+                                    " bytes its header claims; nothing written",
+                                    job->source, job->bound);
         if (r < 0)
                 return kp_error_set(error, r, "%s: %s", job->source, e.message);
         job->size = res.output_size;
@@ -164,12 +180,12 @@ typedef struct Apply {
         Job *jobs;                    /* the copies that should be there */
         size_t n_jobs;
         bool *stale;                  /* per old->files[]: a copy to remove first */
+        bool *keep;                   /* per old->files[]: a stale copy the configuration still boots */
         size_t n_stale;
         KpPvgrubManifest *next;       /* the manifest as it is about to be */
         char *new_text;
         size_t new_size;
         bool write_config, write_manifest, remove_manifest, remove_old_backup;
-        uint64_t needed;              /* bytes the writes need on the guest's filesystem */
         uint64_t freed;               /* bytes the stale copies give back first */
 } Apply;
 
@@ -180,6 +196,7 @@ static void apply_done(Apply *a)
         kp_pvgrub_rewrite_done(&a->rw);
         jobs_free(a->jobs, a->n_jobs);
         free(a->stale);
+        free(a->keep);
         free(a->config);
         free(a->old_text);
         free(a->new_text);
@@ -304,27 +321,58 @@ static int decide_job(Apply *a, Job *j, KpError *error)
         return 0;
 }
 
-/* For every job: what to write, the download and decompression of what is, and its manifest record. */
-static int decide_and_fetch_jobs(Apply *a, KpError *error)
+static int decide_jobs(Apply *a, KpError *error)
 {
         int r;
 
         for (size_t i = 0; i < a->n_jobs; i++) {
-                Job *j = &a->jobs[i];
-
-                r = decide_job(a, j, error);
-                if (r < 0)
-                        return r;
-                if (j->write) {
-                        r = fetch(a->s, a->guest, a->device, j, a->o, error);
-                        if (r < 0)
-                                return r;
-                        a->needed += j->size;
-                }
-                r = kp_pvgrub_manifest_add_file(a->next, j->target, j->sha256, j->source, j->source_sha256);
+                r = decide_job(a, &a->jobs[i], error);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+/*
+ * What the ELF of a kernel to convert may take, read through the appliance
+ * before anything crosses into dom0: the size the payload's trailer claims
+ * (the kernel build appends it after every payload pvgrub cannot load),
+ * capped at the decompression limit. It is an upper bound only because
+ * fetch() holds the payload to it: a payload that holds more stops at
+ * that size and the run is refused, so an understated claim overruns
+ * neither dom0 nor the guest. An overstated one makes only this guest's
+ * run refuse, and only when the claim does not fit; the build writes the
+ * exact size (docs/pvgrub-mode.md, "Free space").
+ */
+static int claim_size(Apply *a, Job *j, KpError *error)
+{
+        uint8_t head[KP_BZIMAGE_HEADER_READ], trailer[4];
+        uint64_t limit = a->o->unpack.max_output ? MIN(a->o->unpack.max_output, KP_MAX_OUTPUT_DEFAULT)
+                                                 : KP_MAX_OUTPUT_DEFAULT;
+        KpBzImageHeader h;
+        size_t got;
+        KpError e = {};
+        int r;
+
+        r = kp_guest_regular_file(a->s, j->source, &e, &j->source_size);
+        if (r == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                r = kp_guest_read_at(a->s, j->source, 0, sizeof(head), &e, head, &got);
+        if (r >= 0)
+                r = kp_bzimage_parse_header(head, got, j->source_size, &e, &h);
+        if (r >= 0 && h.payload_length < sizeof(trailer))
+                r = kp_error_set(&e, -EBADMSG, "a payload of %" PRIu64 " bytes has no size trailer",
+                                 h.payload_length);
+        if (r >= 0)
+                r = kp_guest_read_at(a->s, j->source, h.payload_offset + h.payload_length - sizeof(trailer),
+                                     sizeof(trailer), &e, trailer, &got);
+        if (r >= 0 && got != sizeof(trailer))
+                r = kp_error_set(&e, -EBADMSG, "the payload's size trailer is cut short");
+        if (r < 0)
+                return kp_error_set(error, r, "cannot read the decompressed size %s claims: %s; nothing written",
+                                    j->source, e.message);
+        j->bound = MIN((uint64_t) kp_le32(trailer), limit);
         return 0;
 }
 
@@ -337,24 +385,24 @@ static int decide_and_fetch_jobs(Apply *a, KpError *error)
 static int find_stale(Apply *a)
 {
         const KpPvgrubManifest *old = a->old;
-        int r;
 
         a->stale = calloc(old ? old->n_files : 0, sizeof(bool));
-        if (old && old->n_files > 0 && !a->stale)
+        a->keep = calloc(old ? old->n_files : 0, sizeof(bool));
+        if (old && old->n_files > 0 && (!a->stale || !a->keep))
                 return -ENOMEM;
         for (size_t i = 0; old && i < old->n_files; i++) {
                 const KpPvgrubFile *f = &old->files[i];
                 char sha[KP_SHA256_HEX_SIZE];
                 uint64_t size = 0;
+                bool job = false;
                 KpError e = {};
 
-                if (kp_pvgrub_manifest_find(a->next, f->path))
+                for (size_t k = 0; k < a->n_jobs && !job; k++)
+                        job = streq(a->jobs[k].target, f->path);
+                if (job)
                         continue;
                 if (plan_names(a->plan, f->path)) {
-                        r = kp_pvgrub_manifest_add_file(a->next, f->path, f->sha256, f->source,
-                                                        f->source_sha256);
-                        if (r < 0)
-                                return r;
+                        a->keep[i] = true;
                         continue;
                 }
                 if (kp_guest_regular_file(a->s, f->path, &e, &size) != 1 ||
@@ -367,13 +415,43 @@ static int find_stale(Apply *a)
         return 0;
 }
 
-/* The manifest as it is about to be, and which of configuration, backup and manifest are written or removed. */
+/*
+ * The manifest as it is about to be: a record per job (with its ELF's
+ * sha256, or zeros until it is fetched: a record's size does not depend on
+ * it), then the stale copies the configuration still boots; and which of
+ * configuration, backup and manifest are written or removed. Called again
+ * once the jobs are fetched.
+ */
 static int decide_manifest(Apply *a)
 {
+        static const char unknown[KP_SHA256_HEX_SIZE] = "0000000000000000000000000000000000000000000000000000000000000000";
         const KpPvgrubManifest *old = a->old;
-        KpPvgrubManifest *next = a->next;
+        KpPvgrubManifest *next;
         char new_sha[KP_SHA256_HEX_SIZE];
         int r;
+
+        kp_pvgrub_manifest_free(a->next);
+        a->new_text = mfree(a->new_text);
+        next = a->next = calloc(1, sizeof(KpPvgrubManifest));
+        if (!next)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                const Job *j = &a->jobs[i];
+
+                r = kp_pvgrub_manifest_add_file(next, j->target, j->write && j->fd < 0 ? unknown : j->sha256,
+                                                j->source, j->source_sha256);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; old && i < old->n_files; i++) {
+                const KpPvgrubFile *f = &old->files[i];
+
+                if (!a->keep[i] || kp_pvgrub_manifest_find(next, f->path))
+                        continue;
+                r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source, f->source_sha256);
+                if (r < 0)
+                        return r;
+        }
 
         a->write_config = !a->ours && a->rw.n_tokens > 0;
         if (a->ours) {
@@ -393,7 +471,6 @@ static int decide_manifest(Apply *a)
                         return -ENOMEM;
                 memcpy(next->config_sha256, new_sha, KP_SHA256_HEX_SIZE);
                 memcpy(next->backup_sha256, a->config_sha, KP_SHA256_HEX_SIZE);
-                a->needed += 2 * a->config_size + a->rw.config_size;
         }
         a->remove_old_backup = !a->ours && !a->write_config && old && old->backup;
         a->remove_manifest = !next->config && next->n_files == 0;
@@ -403,23 +480,43 @@ static int decide_manifest(Apply *a)
         a->write_manifest = !a->remove_manifest &&
                             (!a->old_text || a->old_size != a->new_size ||
                              memcmp(a->old_text, a->new_text, a->new_size) != 0);
-        if (a->write_manifest)
-                a->needed += a->new_size;
         return 0;
 }
 
-/* The guest's filesystem must hold everything, with KP_PVGRUB_SPACE_RESERVE to spare: -ENOSPC otherwise. */
-static int check_space(Apply *a, KpError *error, KpPvgrubReport *rep)
+/*
+ * What the writes need on the guest's filesystem: every copy to write (its
+ * ELF's size once fetched, its bound before), the backup and temporary
+ * file of the configuration and the new configuration, and the manifest.
+ */
+static uint64_t guest_needs(const Apply *a)
 {
-        uint64_t free_bytes;
+        uint64_t needed = 0;
+
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        needed += a->jobs[i].fd >= 0 ? a->jobs[i].size : a->jobs[i].bound;
+        if (a->write_config)
+                needed += 2 * a->config_size + a->rw.config_size;
+        if (a->write_manifest)
+                needed += a->new_size;
+        return needed;
+}
+
+/*
+ * The guest's filesystem must hold everything, with KP_PVGRUB_SPACE_RESERVE
+ * to spare: -ENOSPC otherwise. how says by which figures (bounds or sizes).
+ */
+static int check_space(Apply *a, const char *how, KpError *error, KpPvgrubReport *rep)
+{
+        uint64_t free_bytes, needed = guest_needs(a);
         int r;
 
         r = kp_guest_free_bytes(a->s, "/", error, &free_bytes);
         if (r < 0)
                 return r;
-        rep->bytes_needed = a->needed;
+        rep->bytes_needed = needed;
         rep->bytes_free = free_bytes;
-        if (a->needed > 0 && a->needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + a->freed) {
+        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + a->freed) {
                 char more[96] = "";
 
                 if (a->freed > 0)
@@ -427,9 +524,53 @@ static int check_space(Apply *a, KpError *error, KpPvgrubReport *rep)
                                         " (%" PRIu64 " more once kunpack's stale copies are gone)", a->freed);
                 return kp_error_set(error, -ENOSPC,
                                     "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
-                                    " (and keeps %" PRIu64 " free); nothing written",
-                                    a->path, a->device, free_bytes, more, a->needed,
+                                    "%s (and keeps %" PRIu64 " free); nothing written",
+                                    a->path, a->device, free_bytes, more, needed, how,
                                     (uint64_t) KP_PVGRUB_SPACE_RESERVE);
+        }
+        return 0;
+}
+
+/*
+ * dom0's side, before anything is downloaded: the compressed kernels and
+ * their ELFs (by their bounds) must fit in tmp_dir's filesystem above the
+ * floor the cache keeps there too (kunpack.conf cache_min_free).
+ */
+static int check_dom0_space(Apply *a, KpError *error)
+{
+        struct statvfs sv;
+        uint64_t needed = 0, avail;
+
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        needed += a->jobs[i].source_size + a->jobs[i].bound;
+        if (needed == 0)
+                return 0;
+        if (statvfs(a->o->tmp_dir, &sv) < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot ask for the free space of %s",
+                                          a->o->tmp_dir);
+        if (MUL_OVERFLOW((uint64_t) sv.f_bavail, (uint64_t) sv.f_frsize, &avail))
+                avail = UINT64_MAX;
+        if (needed + a->o->tmp_min_free > avail)
+                return kp_error_set(error, -ENOSPC,
+                                    "%s has %" PRIu64 " bytes free; the kernels to decompress need %" PRIu64
+                                    " there (by the sizes their headers claim) and %" PRIu64
+                                    " stay free (cache_min_free); nothing downloaded",
+                                    a->o->tmp_dir, avail, needed, a->o->tmp_min_free);
+        return 0;
+}
+
+/* Downloads and decompresses every copy to write, each held to its bound. */
+static int fetch_jobs(Apply *a, KpError *error)
+{
+        int r;
+
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                if (!a->jobs[i].write)
+                        continue;
+                r = fetch(a->s, a->guest, a->device, &a->jobs[i], a->o, error);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -574,24 +715,30 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
         r = kp_pvgrub_rewrite(plan, a.config, a.config_size, error, &a.rw);
         if (r < 0)
                 return r;
-        a.next = calloc(1, sizeof(KpPvgrubManifest));
-        if (!a.next)
-                return -ENOMEM;
         r = list_jobs(&a, error);
+        if (r >= 0)
+                r = decide_jobs(&a, error);
+        if (r >= 0)
+                r = find_stale(&a);
+        for (size_t i = 0; r >= 0 && i < a.n_jobs; i++)
+                if (a.jobs[i].write)
+                        r = claim_size(&a, &a.jobs[i], error);
+        if (r >= 0)
+                r = decide_manifest(&a);
         if (r < 0)
                 return r;
-        /* Fetch and decompress. */
-        r = decide_and_fetch_jobs(&a, error);
+        /* Check space, by the bounds, before anything crosses into dom0. */
+        r = check_space(&a, " by the sizes the kernels' headers claim", error, &rep);
+        if (r >= 0)
+                r = check_dom0_space(&a, error);
         if (r < 0)
                 return r;
-        r = find_stale(&a);
-        if (r < 0)
-                return r;
-        r = decide_manifest(&a);
-        if (r < 0)
-                return r;
-        /* Check space. */
-        r = check_space(&a, error, &rep);
+        /* Fetch and decompress; then check again, by the sizes. */
+        r = fetch_jobs(&a, error);
+        if (r >= 0)
+                r = decide_manifest(&a);
+        if (r >= 0)
+                r = check_space(&a, "", error, &rep);
         if (r < 0)
                 return r;
 
