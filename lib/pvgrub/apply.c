@@ -596,9 +596,9 @@ static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
         if (r < 0)
                 return r;
 
-        /* 1. The original, before anything points away from it. */
+        /* 1. The original, before anything points away from it, with its mode, owner and labels. */
         if (a->write_config) {
-                r = kp_guest_write_data(a->s, a->bpath, a->config, a->config_size, error);
+                r = kp_guest_write_data(a->s, a->bpath, a->config, a->config_size, a->path, error);
                 if (r < 0)
                         return r;
                 rep->changed = true;
@@ -616,28 +616,28 @@ static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
                 rep->removed++;
                 rep->changed = true;
         }
-        /* 3. The kernels. */
+        /* 3. The kernels, each with its source's mode, owner and labels. */
         for (size_t i = 0; i < a->n_jobs; i++) {
                 if (!a->jobs[i].write) {
                         rep->kept++;
                         continue;
                 }
-                r = kp_guest_write_fd(a->s, a->jobs[i].target, a->jobs[i].fd, error);
+                r = kp_guest_write_fd(a->s, a->jobs[i].target, a->jobs[i].fd, a->jobs[i].source, error);
                 if (r < 0)
                         return r;
                 rep->written++;
                 rep->changed = true;
         }
-        /* 4. The manifest, naming the configuration as it is about to be. */
+        /* 4. The manifest, naming the configuration as it is about to be (and as readable as it). */
         if (a->write_manifest) {
-                r = kp_guest_write_data(a->s, a->mpath, a->new_text, a->new_size, error);
+                r = kp_guest_write_data(a->s, a->mpath, a->new_text, a->new_size, a->path, error);
                 if (r < 0)
                         return r;
                 rep->changed = true;
         }
-        /* 5. The configuration. */
+        /* 5. The configuration, keeping its own mode, owner and labels. */
         if (a->write_config) {
-                r = kp_guest_write_data(a->s, a->path, a->rw.config, a->rw.config_size, error);
+                r = kp_guest_write_data(a->s, a->path, a->rw.config, a->rw.config_size, NULL, error);
                 if (r < 0)
                         return r;
                 rep->config_written = true;
@@ -846,7 +846,12 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
                                 return kp_error_set(error, -EBADMSG,
                                                     "%s is not the original kunpack kept; nothing restored",
                                                     m->backup);
-                        r = kp_guest_write_data(s, m->config, backup, backup_size, error);
+                        /*
+                         * The backup itself becomes the configuration: the original's
+                         * bytes, and the mode, owner and labels apply gave it from the
+                         * original, in one rename.
+                         */
+                        r = kp_guest_replace(s, m->backup, m->config, error);
                         if (r < 0)
                                 return r;
                         restored = true;

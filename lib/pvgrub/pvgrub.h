@@ -27,6 +27,13 @@
  * the downloads) is checked against those claims first, each kernel's
  * decompression is held to its claim, and the guest's free space is
  * checked again against the real sizes before the first write.
+ *
+ * Every file kunpack writes in the guest has the metadata (mode, owner,
+ * group, extended attributes with the SELinux label) of the file it
+ * replaces or stands for: the configuration keeps its own, the backup and
+ * the manifest get the configuration's, a decompressed kernel its
+ * source's. Revert renames the backup over the configuration, so the
+ * original comes back with its bytes and its metadata.
  */
 
 #include <stdbool.h>
