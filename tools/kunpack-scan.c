@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "boot/fallback.h"
 #include "boot/gc.h"
 #include "boot/pool-protocol.h"
 #include "boot/pvgrub-mode.h"
@@ -366,6 +367,15 @@ static const char *root_hint(int r)
         return (r == -EACCES || r == -EPERM) && geteuid() != 0
                        ? " (kunpack-scan runs as root: kunpack's cache and state, and most guest disks, are root's)"
                        : "";
+}
+
+/* A start that cannot copy pvgrub into a full /var links this copy (boot/fallback.h). */
+static void stage_pvgrub(const KpSettings *settings)
+{
+        KpError error = {};
+
+        if (kp_boot_fallback_stage(settings->pvgrub_path, settings->cache_dir, &error) < 0)
+                log_debug("cannot stage a copy of %s: %s", settings->pvgrub_path, error.message);
 }
 
 static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const char *disk)
@@ -722,6 +732,7 @@ static int run_pool_worker(KpSettings *settings)
         if (open_r >= 0) {
                 /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
                 kp_cache_set_min_free(cache, settings->cache_min_free);
+                stage_pvgrub(settings);
                 open_r = kp_state_open(settings->state_dir, &open_error, &state);
         }
 
@@ -767,6 +778,7 @@ static int run(int argc, char *argv[])
         if (r >= 0) {
                 /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
                 kp_cache_set_min_free(cache, settings->cache_min_free);
+                stage_pvgrub(settings);
                 r = kp_state_open(settings->state_dir, &error, &state);
         }
         if (arg_pvgrub) {
