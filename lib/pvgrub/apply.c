@@ -23,6 +23,7 @@ typedef struct Job {
         char source_sha256[KP_SHA256_HEX_SIZE];
         const KpPvgrubFile *old; /* its record in the manifest found, if any */
         bool write;
+        bool adopt;              /* a file no manifest records is at target: kept only if it is this copy */
         uint64_t source_size;    /* the compressed kernel's, when write */
         uint64_t bound;          /* what its ELF may take, at most (claim_size()), when write */
         int fd;                  /* the ELF on the host, once fetched */
@@ -304,10 +305,17 @@ static int decide_job(Apply *a, Job *j, KpError *error)
         t = kp_guest_regular_file(a->s, j->target, &e, NULL);
         if (t < 0)
                 return kp_error_set(error, t, "%s", e.message);
-        if (t == 1 && !j->old)
-                return kp_error_set(error, -EEXIST, "%s exists and kunpack did not write it; nothing written",
-                                    j->target);
         j->write = true;
+        /*
+         * A file no manifest records: a run that stopped between writing the
+         * copy (step 3) and the manifest (step 4) leaves exactly that. It is
+         * taken once fetched if it is byte for byte the copy this run
+         * writes (adopt_or_refuse()), and refused otherwise.
+         */
+        if (t == 1 && !j->old) {
+                j->adopt = true;
+                return 0;
+        }
         if (t == 1 && streq(j->old->source_sha256, j->source_sha256)) {
                 char sha[KP_SHA256_HEX_SIZE];
 
@@ -560,6 +568,28 @@ static int check_dom0_space(Apply *a, KpError *error)
         return 0;
 }
 
+/*
+ * A file at a copy's name that no manifest records: kept (and recorded)
+ * when it is exactly the copy just made, which only an interrupted run of
+ * kunpack leaves there; a file of the guest's own is refused (-EEXIST),
+ * nothing written.
+ */
+static int adopt_or_refuse(Apply *a, Job *j, KpError *error)
+{
+        char sha[KP_SHA256_HEX_SIZE];
+        int r;
+
+        r = kp_guest_sha256(a->s, j->target, error, sha);
+        if (r < 0)
+                return r;
+        if (!streq(sha, j->sha256))
+                return kp_error_set(error, -EEXIST, "%s exists and kunpack did not write it; nothing written",
+                                    j->target);
+        j->write = false;
+        j->fd = safe_close(j->fd);
+        return 0;
+}
+
 /* Downloads and decompresses every copy to write, each held to its bound. */
 static int fetch_jobs(Apply *a, KpError *error)
 {
@@ -569,6 +599,8 @@ static int fetch_jobs(Apply *a, KpError *error)
                 if (!a->jobs[i].write)
                         continue;
                 r = fetch(a->s, a->guest, a->device, &a->jobs[i], a->o, error);
+                if (r >= 0 && a->jobs[i].adopt)
+                        r = adopt_or_refuse(a, &a->jobs[i], error);
                 if (r < 0)
                         return r;
         }
