@@ -16,13 +16,16 @@
  *                  file an fd refers to, or the path named; an unnamed
  *                  O_TMPFILE counts where it was made)
  *   KP_FAIL_NTH    the call, counting from 1, that fails; 0 or unset: none
- *                  (count only)
+ *                  (count only). Several, comma-separated ("3,17,40"), fail
+ *                  each of them; "N-" fails N and every call after it (a
+ *                  disk that filled up and stays full)
  *   KP_FAIL_ERRNO  ENOSPC (default) or EIO
  *   KP_FAIL_LOG    a file each counted call is appended to: "N OP PATH"
  *
  * The failing call does nothing and returns -1 with that errno, as a full
- * or failing disk would make it; every call after it goes through again
- * (a transient fault: what recovers from it is tested too). Calls glibc
+ * or failing disk would make it; unless "N-" says otherwise, every call
+ * after it goes through again (a transient fault: what recovers from it
+ * is tested too). Calls glibc
  * makes internally (stdio's own writes) are not seen; kunpack writes with
  * write(2) and friends itself.
  */
@@ -53,7 +56,10 @@
 enum { OP_WRITE = 1, OP_FSYNC = 2, OP_RENAME = 4, OP_LINK = 8 };
 
 static atomic_uint counter;
-static int ops = -1, fail_errno, nth;
+/* The calls to fail, in KP_FAIL_NTH's order; fail_from: every call from then on (0: none). */
+#define MAX_NTH 64
+static unsigned nths[MAX_NTH], n_nths, fail_from;
+static int ops = -1, fail_errno;
 static const char *under, *log_path;
 
 static void setup(void)
@@ -68,8 +74,19 @@ static void setup(void)
         else
                 ops = (strstr(s, "write") ? OP_WRITE : 0) | (strstr(s, "fsync") ? OP_FSYNC : 0) |
                       (strstr(s, "rename") ? OP_RENAME : 0) | (strstr(s, "link") ? OP_LINK : 0);
-        s = getenv("KP_FAIL_NTH");
-        nth = s ? atoi(s) : 0;
+        for (s = getenv("KP_FAIL_NTH"); s && *s;) {
+                char *end;
+                unsigned long v = strtoul(s, &end, 10);
+
+                if (end == s)
+                        break;
+                if (*end == '-') {
+                        fail_from = (unsigned) v;
+                        end++;
+                } else if (v > 0 && n_nths < MAX_NTH)
+                        nths[n_nths++] = (unsigned) v;
+                s = *end == ',' ? end + 1 : end;
+        }
         s = getenv("KP_FAIL_ERRNO");
         fail_errno = s && strcmp(s, "EIO") == 0 ? EIO : ENOSPC;
         under = getenv("KP_FAIL_UNDER");
@@ -137,7 +154,12 @@ static bool hit(int op, const char *name, const char *path)
                 }
         }
         errno = saved;
-        return nth > 0 && n == (unsigned) nth;
+        if (fail_from > 0 && n >= fail_from)
+                return true;
+        for (unsigned i = 0; i < n_nths; i++)
+                if (n == nths[i])
+                        return true;
+        return false;
 }
 
 #define REAL(ret, name, ...)                                                                               \
