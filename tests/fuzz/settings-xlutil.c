@@ -41,6 +41,7 @@ const char *__lsan_default_suppressions(void)
 #define MIN_APPLIANCE_MEMSIZE MiB(256)
 #define MAX_APPLIANCE_MEMSIZE GiB(8)
 #define MIN_CACHE_MAX_GUEST_SIZE MiB(16)
+#define MAX_STARTUP_SCAN_TIMEOUT 3600
 
 int ref_scan_keys(const char *text, size_t size, ConfigKey **ret_keys, size_t *ret_n)
 {
@@ -138,6 +139,7 @@ static const KeyDef key_defs[] = {
         { "cache_max_guest_size", KEY_SIZE, offsetof(KpSettings, cache_max_guest_size) },
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
+        { "startup_scan_timeout", KEY_DURATION, offsetof(KpSettings, startup_scan_timeout) },
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
         { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
@@ -363,6 +365,9 @@ static int check_consistency(const KpSettings *c, KpError *error)
                                     MAX_SCAN_CONCURRENCY);
         if (c->scan_interval < 60)
                 return kp_error_set(error, -ERANGE, "%s: scan_interval must be at least 60 seconds", f);
+        if (c->startup_scan_timeout > MAX_STARTUP_SCAN_TIMEOUT)
+                return kp_error_set(error, -ERANGE, "%s: startup_scan_timeout must be at most %u seconds", f,
+                                    MAX_STARTUP_SCAN_TIMEOUT);
         if (c->appliance_pool > KP_APPLIANCE_POOL_MAX)
                 return kp_error_set(error, -ERANGE, "%s: appliance_pool must be at most %u", f, KP_APPLIANCE_POOL_MAX);
         if (c->pool_max_age < MIN_POOL_MAX_AGE)
