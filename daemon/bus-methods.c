@@ -10,6 +10,7 @@
 
 #include "bootcfg/bootplan-json.h"
 #include "client/bus-api.h"
+#include "daemon/bus-args.h"
 #include "daemon/bus-methods.h"
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
@@ -26,9 +27,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/time-util.h"
-
-/* Guests one Rescan call may name: more than any host has; the list comes from root, but still. */
-#define KP_RESCAN_MAX_NAMES 65536
 
 static RescanCall *rescan_call_free(RescanCall *c)
 {
@@ -83,6 +81,7 @@ static int method_rescan(sd_bus_message *call, void *userdata, sd_bus_error *err
         _cleanup_free_ Guest **guests = NULL;
         RescanCall *c;
         uint64_t flags;
+        KpError e = {};
         size_t n = 0;
         int r;
 
@@ -93,8 +92,9 @@ static int method_rescan(sd_bus_message *call, void *userdata, sd_bus_error *err
                 r = sd_bus_message_read(call, "t", &flags);
         if (r < 0)
                 return r;
-        if (strv_length(names) > KP_RESCAN_MAX_NAMES)
-                return bus_reply_errno(call, -E2BIG, "too many guests named");
+        r = rescan_args_check(strv_length(names), flags, &e);
+        if (r < 0)
+                return bus_reply_errno(call, r, kp_error_message(&e, r));
 
         if (flags & KP_RESCAN_ALL) {
                 KP_LIST_FOREACH(guests, g, m->guests)

@@ -12,6 +12,7 @@
 
 #include "boot/answer.h"
 #include "client/bus-api.h"
+#include "daemon/bus-args.h"
 #include "daemon/bus-prepare.h"
 #include "daemon/bus.h"
 #include "daemon/manager.h"
@@ -196,10 +197,10 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error)
 {
         Manager *m = userdata;
-        KpDiskSpec *specs = NULL;
-        size_t n_specs = 0;
-        const char *path, *format, *entry, *mode, *kernel, *ramdisk, *args, *outdir;
-        uint64_t timeout, flags, max_timeout = m->settings->boot_timeout * USEC_PER_SEC;
+        _cleanup_(prepare_request_done) PrepareRequest req = {};
+        /* One more than the limit, so that prepare_args_parse() sees the call had too many. */
+        const char *paths[KP_DOMAIN_MAX_DISKS + 1], *formats[KP_DOMAIN_MAX_DISKS + 1];
+        PrepareArgs a = { .paths = paths, .formats = formats };
         KpError error = {};
         Waiter *w;
         Disk *d;
@@ -208,59 +209,28 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
         if (m->stopping)
                 return bus_reply_errno(call, -ESHUTDOWN, "kunpackd is stopping");
 
+        /* sd-bus checks the types; bus-args.c what the values mean. */
         r = sd_bus_message_enter_container(call, 'a', "(ss)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(call, "(ss)", &path, &format)) > 0) {
-                KpDiskSpec *n;
-                KpDiskFormat f;
+        while (a.n_disks <= KP_DOMAIN_MAX_DISKS &&
+               (r = sd_bus_message_read(call, "(ss)", &paths[a.n_disks], &formats[a.n_disks])) > 0)
+                a.n_disks++;
+        if (a.n_disks <= KP_DOMAIN_MAX_DISKS) {
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(call);
+                if (r >= 0)
+                        r = sd_bus_message_read(call, "sssssstt", &a.entry, &a.mode, &a.kernel, &a.ramdisk, &a.args,
+                                                &a.output_directory, &a.timeout_usec, &a.flags);
+                if (r < 0)
+                        return r;
+        } else
+                a.entry = a.mode = a.kernel = a.ramdisk = a.args = a.output_directory = "";
+        r = prepare_args_parse(&a, m->settings->boot_timeout * USEC_PER_SEC, &error, &req);
+        if (r < 0)
+                return bus_reply_errno(call, r, kp_error_message(&error, r));
 
-                if (n_specs >= KP_DOMAIN_MAX_DISKS) {
-                        kp_disk_specs_free(specs, n_specs);
-                        return bus_reply_errno(call, -E2BIG, "too many disks");
-                }
-                r = kp_disk_format_from_string(*format ? format : "raw", &error, &f);
-                if (r < 0 || path[0] != '/') {
-                        kp_disk_specs_free(specs, n_specs);
-                        return bus_reply_errno(call, r < 0 ? r : -EINVAL,
-                                               r < 0 ? kp_error_message(&error, r) : "disk paths must be absolute");
-                }
-                n = kp_grow(specs, n_specs, sizeof(KpDiskSpec));
-                if (!n) {
-                        kp_disk_specs_free(specs, n_specs);
-                        return -ENOMEM;
-                }
-                specs = n;
-                specs[n_specs].format = f;
-                specs[n_specs].path = strdup(path);
-                if (!specs[n_specs++].path) {
-                        kp_disk_specs_free(specs, n_specs);
-                        return -ENOMEM;
-                }
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(call);
-        if (r >= 0)
-                r = sd_bus_message_read(call, "sssssstt", &entry, &mode, &kernel, &ramdisk, &args, &outdir, &timeout,
-                                        &flags);
-        if (r < 0) {
-                kp_disk_specs_free(specs, n_specs);
-                return r;
-        }
-        if (n_specs == 0)
-                return bus_reply_errno(call, -EINVAL, "no disk given");
-        if (*mode && !streq(mode, "direct")) {
-                kp_disk_specs_free(specs, n_specs);
-                return bus_reply_errno(call, -EOPNOTSUPP, "kunpackd serves direct mode only");
-        }
-        if (!(flags & KP_PREPARE_DRY_RUN) && outdir[0] != '/') {
-                kp_disk_specs_free(specs, n_specs);
-                return bus_reply_errno(call, -EINVAL, "the output directory must be an absolute path");
-        }
-
-        r = registry_disk_for_request(m, specs, n_specs, *entry ? entry : NULL, *kernel ? kernel : NULL,
-                                      *ramdisk ? ramdisk : NULL, &error, &d);
-        kp_disk_specs_free(specs, n_specs);
+        r = registry_disk_for_request(m, req.specs, req.n_specs, req.entry, req.kernel, req.ramdisk, &error, &d);
         if (r < 0)
                 return bus_reply_errno(call, r, kp_error_message(&error, r));
         r = registry_add_prepare_guest(m, d);
@@ -273,16 +243,11 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
         w->disk = d;
         w->kind = WAITER_PREPARE;
         w->call = sd_bus_message_ref(call);
-        w->args = *args ? strdup(args) : NULL;
-        w->output_directory = (flags & KP_PREPARE_DRY_RUN) ? NULL : strdup(outdir);
-        /* The caller's deadline, never beyond boot_timeout: libxl kills kunpack-boot at 120 s. */
-        w->deadline_usec = kp_now_usec(CLOCK_MONOTONIC) + (timeout > 0 ? MIN(timeout, max_timeout) : max_timeout);
-        if ((*args && !w->args) || (!(flags & KP_PREPARE_DRY_RUN) && !w->output_directory)) {
-                waiter_free(w);
-                return -ENOMEM;
-        }
+        w->args = TAKE_PTR(req.args);
+        w->output_directory = TAKE_PTR(req.output_directory);
+        w->deadline_usec = kp_now_usec(CLOCK_MONOTONIC) + req.timeout_usec;
 
-        if (prepare_try_answer(w, false) != 0 || (flags & KP_PREPARE_DRY_RUN)) {
+        if (prepare_try_answer(w, false) != 0 || req.dry_run) {
                 waiter_free(w);
                 return 1;
         }

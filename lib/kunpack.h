@@ -115,8 +115,9 @@ enum {
  *                     no Xen ELF notes"), wrong loader or Xen version,
  *                     dom0-only, 32-bit without PAE, entry outside the kernel
  *   -EFBIG            a limit: input larger than max_input, output larger
- *                     than max_output, a zstd window over 128 MiB, an lzma/xz
- *                     dictionary over 128 MiB
+ *                     (or, from a file, claimed larger) than max_output, a
+ *                     zstd window over 128 MiB, an lzma/xz dictionary over
+ *                     128 MiB
  *   -ELIBACC          the compression library for the payload's format
  *                     cannot be loaded (libkunpack loads liblz4.so.1,
  *                     libzstd.so.1, liblzma.so.5, libz.so.1, libbz2.so.1.0
@@ -184,6 +185,14 @@ int kp_unpack_fd(int in_fd, int out_fd, const KpUnpackOptions *options, KpError 
  * Like kp_unpack_fd(), reading the file kernel_path and writing output_path
  * atomically: the output appears complete or not at all, even if the process
  * is killed. output_path NULL checks the kernel without keeping the output.
+ *
+ * A regular file is read at its end first: the size its payload claims (the
+ * kernel build's size trailer) is refused before a byte is written when it
+ * is over max_output (-EFBIG) or more than the output's filesystem has free
+ * (-ENOSPC; $TMPDIR's, else /var/tmp's, when output_path is NULL), and the
+ * output is then held to it. Within both, any ratio is accepted: a small
+ * file may decompress to up to max_output. (gzip's claim, its own ISIZE,
+ * is checked against the free space only.)
  */
 int kp_unpack_file(const char *kernel_path, const char *output_path, const KpUnpackOptions *options,
                    KpError *error, KpUnpackResult **ret_result);

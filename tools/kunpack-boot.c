@@ -92,6 +92,8 @@ typedef struct Boot {
         int output_fd;
         KpOutputDir outdir;
         char *disk_field;          /* "DISK=..." for the journal */
+        const char *args;          /* libxl's --args as they can be passed on (usable_args()) */
+        const char *stage_dir;     /* where the pvgrub image's staged copy is (fallback.h): the cache */
         uint64_t start;
         uint64_t deadline;
         uint64_t scan_start;       /* CLOCK_MONOTONIC µs when a cold start's scan began */
@@ -425,6 +427,48 @@ static int answer_last_good(Boot *b, int r, const char *reason, char *ret_why, s
 }
 
 /*
+ * libxl's --args, unless they hold a control character: then no record
+ * may carry them (one could add a record, XSA-198). They are dropped with
+ * a line saying so, rather than losing the answer itself; the guest boots
+ * with its entry's own command line (or through pvgrub, which reads it).
+ */
+static const char *usable_args(void)
+{
+        KpError error = {};
+
+        if (!arg_args || kp_answer_check_text("--args", arg_args, &error) >= 0)
+                return arg_args;
+        log_warning("%s: %s; the guest boots without them", arg_disk ?: "(no disk)", error.message);
+        return NULL;
+}
+
+/*
+ * The pvgrub answer, published as cheaply as the filesystems allow: a
+ * link of the image or of its staged copy, a copy only when neither links
+ * (lib/boot/fallback.h). A copy means the next start would copy again:
+ * the image is staged then, before root is given up. libxl drops an args
+ * record too long for its buffer anyway: the answer goes without, and
+ * ret_note says so.
+ */
+static int fallback_answer(Boot *b, const char *pvgrub, KpError *error, KpAnswer *ret, const char **ret_note)
+{
+        KpFallbackPublished how = KP_FALLBACK_LINKED;
+        KpError e = {};
+        int r;
+
+        *ret_note = "";
+        r = kp_boot_fallback_answer(pvgrub, b->stage_dir, &b->outdir, b->args, error, ret, &how);
+        if (r == -E2BIG) {
+                /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
+                r = kp_boot_fallback_answer(pvgrub, b->stage_dir, &b->outdir, NULL, error, ret, &how);
+                *ret_note = " without --args (too long for libxl)";
+        }
+        if (r >= 0 && how == KP_FALLBACK_COPIED && b->stage_dir && kp_boot_fallback_stage(pvgrub, b->stage_dir, &e) < 0)
+                log_debug("%s: cannot stage a copy of %s for links: %s", arg_disk ?: "(no disk)", pvgrub, e.message);
+        return r;
+}
+
+/*
  * The failure policy, applied once: one line saying what failed and for
  * which disk, then the pvgrub answer (on_failure = "pvgrub", and always
  * when the config itself is broken), the last good plan (on_failure =
@@ -464,12 +508,7 @@ static int fail(Boot *b, int r, const char *format, ...)
         if (b->output_fd < 0 || b->outdir.fd < 0)
                 return EXIT_FAILURE; /* nowhere to answer: said when it was found */
 
-        k = kp_boot_fallback_answer(pvgrub, &b->outdir, arg_args, &error, &a);
-        if (k == -E2BIG) {
-                /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
-                k = kp_boot_fallback_answer(pvgrub, &b->outdir, NULL, &error, &a);
-                note = " without --args (too long for libxl)";
-        }
+        k = fallback_answer(b, pvgrub, &error, &a, &note);
         if (k < 0) {
                 log_struct(LOG_ERR, r, KP_FIELDS(KP_MESSAGE_BOOT_FAILED, b->disk_field),
                            "%s: %s; cannot answer with pvgrub either: %s", disk, reason, error.message);
@@ -494,7 +533,7 @@ static int answer(Boot *b, const KpPrepared *p, const char *how)
         KpError error = {};
         int r;
 
-        r = kp_answer_join_args(p->cmdline, arg_args, &error, &a.args);
+        r = kp_answer_join_args(p->cmdline, b->args, &error, &a.args);
         if (r >= 0)
                 r = kp_answer_publish(&b->outdir, "kernel", p->kernel_fd, &error, &a.kernel);
         if (r >= 0 && p->n_initrds > 0)
@@ -722,12 +761,7 @@ static int pvgrub_mode(Boot *b)
                         return fail(b, r, "pvgrub mode: %s", error.message);
         }
 
-        r = kp_boot_fallback_answer(b->settings->pvgrub_path, &b->outdir, arg_args, &error, &a);
-        if (r == -E2BIG) {
-                /* libxl would drop the record anyway: pvgrub reads the guest's own config regardless. */
-                r = kp_boot_fallback_answer(b->settings->pvgrub_path, &b->outdir, NULL, &error, &a);
-                note = " without --args (too long for libxl)";
-        }
+        r = fallback_answer(b, b->settings->pvgrub_path, &error, &a, &note);
         if (r < 0)
                 return fail(b, r, "pvgrub mode: %s", error.message);
         r = write_answer(b, &a, &error);
@@ -747,6 +781,34 @@ static int pvgrub_mode(Boot *b)
 static void on_daemon_waiting(const char *disk, const char *why, void *userdata)
 {
         log_cold_start(userdata, "kunpackd is scanning the disk in a libguestfs appliance", why);
+}
+
+/*
+ * A path kunpackd's answer names must be a regular file directly inside
+ * the output directory we named, and not a symlink: the daemon published
+ * it there as root. Anything else (a path elsewhere, "..", a symlink)
+ * comes from a daemon that is broken or not kunpackd, and libxl would
+ * have mapped and unlinked it.
+ */
+static int check_reply_file(const Boot *b, const char *what, const char *path, KpError *error)
+{
+        size_t n = strlen(b->outdir.path);
+        const char *name;
+        struct stat st;
+
+        if (!path || strncmp(path, b->outdir.path, n) != 0 || path[n] != '/')
+                return kp_error_set(error, -EBADMSG, "kunpackd's answer names %s \"%s\" outside %s/", what,
+                                    path ?: "", b->outdir.path);
+        name = path + n + 1;
+        if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+                return kp_error_set(error, -EBADMSG, "kunpackd's answer names %s \"%s\", not a file of %s/",
+                                    what, path, b->outdir.path);
+        if (fstatat(b->outdir.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return kp_error_set_errno(error, negative_errno(), "kunpackd's answer names %s %s", what, path);
+        if (!S_ISREG(st.st_mode))
+                return kp_error_set(error, -EBADMSG, "kunpackd's answer names %s %s, which is not a regular file",
+                                    what, path);
+        return 0;
 }
 
 /*
@@ -771,7 +833,7 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 .mode = "direct",
                 .kernel = arg_kernel,
                 .ramdisk = arg_ramdisk,
-                .args = arg_args,
+                .args = b->args,
                 .output_directory = b->outdir.path,
                 .on_waiting = on_daemon_waiting,
                 .userdata = b,
@@ -808,11 +870,23 @@ static int ask_daemon(Boot *b, int *ret_exit)
         case KP_CLIENT_DECLINED:
                 log_debug("%s: kunpackd leaves this start to kunpack-boot: %s", arg_disk, error.message);
                 return 0;
+        case KP_CLIENT_UNTRUSTED:
+                log_warning("%s: %s: doing the work here", arg_disk, error.message);
+                return 0;
         case KP_CLIENT_REFUSED:
         case KP_CLIENT_FAILED:
         default:
                 *ret_exit = fail(b, error.code, "kunpackd: %s", error.message);
                 return 1;
+        }
+
+        /* libxl maps and unlinks what the answer names: only new files of our own output directory. */
+        r = check_reply_file(b, "kernel", reply.kernel, &error);
+        if (r >= 0 && reply.ramdisk)
+                r = check_reply_file(b, "ramdisk", reply.ramdisk, &error);
+        if (r < 0) {
+                log_warning("%s: %s: doing the work here", arg_disk, error.message);
+                return 0;
         }
 
         a.kernel = TAKE_PTR(reply.kernel);
@@ -884,6 +958,9 @@ static int run(int argc, char *argv[])
                 }
         }
         b.deadline = b.start + (b.settings ? b.settings->boot_timeout : 100) * USEC_PER_SEC;
+        /* A broken config names no cache to trust: nothing is staged or linked from one then. */
+        b.stage_dir = b.config_broken || !b.settings ? NULL : b.settings->cache_dir;
+        b.args = usable_args();
 
         /* Where the answer goes: opened first, as root, whatever happens next. */
         if (arg_output) {

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "boot/fallback.h"
 #include "boot/gc.h"
 #include "boot/pool-protocol.h"
 #include "boot/pvgrub-mode.h"
@@ -368,6 +369,15 @@ static const char *root_hint(int r)
                        : "";
 }
 
+/* A start that cannot copy pvgrub into a full /var links this copy (boot/fallback.h). */
+static void stage_pvgrub(const KpSettings *settings)
+{
+        KpError error = {};
+
+        if (kp_boot_fallback_stage(settings->pvgrub_path, settings->cache_dir, &error) < 0)
+                log_debug("cannot stage a copy of %s: %s", settings->pvgrub_path, error.message);
+}
+
 static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const char *disk)
 {
         _cleanup_free_ char *field = NULL;
@@ -377,6 +387,7 @@ static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const cha
                 .trust_foreign = settings->trust_foreign_plans,
                 .exclude_domid = arg_domid,
                 .tmp_dir = settings->cache_dir,
+                .tmp_min_free = settings->cache_min_free,
                 .max_kernel_size = settings->max_kernel_size,
                 .smp = arg_smp,
         };
@@ -539,6 +550,7 @@ static int scan_guests(KpSettings *settings, KpCache *cache, KpStateStore *state
                         .force = arg_force,
                         .trust_foreign = settings->trust_foreign_plans,
                         .max_kernel_size = settings->max_kernel_size,
+                        .max_guest_size = settings->cache_max_guest_size,
                         .smp = arg_smp,
                         .concurrency = settings->scan_concurrency,
                         .memsize_mib = (unsigned) (settings->appliance_memsize / (1024 * 1024)),
@@ -717,8 +729,12 @@ static int run_pool_worker(KpSettings *settings)
          * can create nothing in it).
          */
         open_r = kp_cache_open(settings->cache_dir, &open_error, &cache);
-        if (open_r >= 0)
+        if (open_r >= 0) {
+                /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
+                kp_cache_set_min_free(cache, settings->cache_min_free);
+                stage_pvgrub(settings);
                 open_r = kp_state_open(settings->state_dir, &open_error, &state);
+        }
 
         /* Died after the request came: that guest gets an appliance of its own, as without a pool. */
         if (appliance >= 0 && poll(&(struct pollfd) { .fd = appliance, .events = POLLIN }, 1, 0) > 0) {
@@ -759,8 +775,12 @@ static int run(int argc, char *argv[])
                 return k;
         }
         r = kp_cache_open(settings->cache_dir, &error, &cache);
-        if (r >= 0)
+        if (r >= 0) {
+                /* Nothing new is stored below the floor (kunpack.conf cache_min_free). */
+                kp_cache_set_min_free(cache, settings->cache_min_free);
+                stage_pvgrub(settings);
                 r = kp_state_open(settings->state_dir, &error, &state);
+        }
         if (arg_pvgrub) {
                 if (r < 0)
                         return log_error_errno(r, "%s: pvgrub mode: %s%s", argv[optind], error.message, root_hint(r)),

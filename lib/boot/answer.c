@@ -147,6 +147,25 @@ int kp_answer_publish_initrds(const KpOutputDir *dir, const char *prefix, const 
         if (n == 1)
                 return kp_answer_publish(dir, prefix, fds[0], error, ret_path);
 
+        /* Their sum, as one file, before a byte is copied into libxl's directory. */
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                uint64_t size;
+
+                if (fstat(fds[i], &st) < 0)
+                        return kp_error_set_errno(error, negative_errno(), "cannot stat initrd %zu", i + 1);
+                size = (uint64_t) st.st_size;
+                if (i + 1 < n && size % KP_ANSWER_INITRD_ALIGN)
+                        size += KP_ANSWER_INITRD_ALIGN - size % KP_ANSWER_INITRD_ALIGN;
+                if (size > KP_ANSWER_MAX_FILE - total)
+                        return kp_error_set(error, -EFBIG,
+                                            "the initrds together are larger than %" PRIu64
+                                            " bytes; nothing copied",
+                                            KP_ANSWER_MAX_FILE);
+                total += size;
+        }
+        total = 0;
+
         /* The same naming as kp_link_or_copy_fd(): unpredictable, so no one can prepare the name. */
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
                 rnd = ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) &rnd;

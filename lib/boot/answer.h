@@ -87,7 +87,8 @@ int kp_answer_publish(const KpOutputDir *dir, const char *prefix, int fd, KpErro
 /*
  * The same for several initrds: one file, their concatenation as GRUB
  * loads them (each padded to KP_ANSWER_INITRD_ALIGN), always a copy. With
- * one initrd this is kp_answer_publish().
+ * one initrd this is kp_answer_publish(). Their sum is checked against
+ * KP_ANSWER_MAX_FILE before anything is copied (-EFBIG).
  */
 int kp_answer_publish_initrds(const KpOutputDir *dir, const char *prefix, const int *fds, size_t n, KpError *error,
                               char **ret_path);

@@ -39,6 +39,7 @@ typedef struct KpPvgrubRunOptions {
         bool trust_foreign;       /* kunpack.conf trust_foreign_plans */
         uint32_t exclude_domid;   /* the domain being built (libxl's bootloader run); UINT32_MAX: none */
         const char *tmp_dir;      /* host directory for downloads (the cache directory) */
+        uint64_t tmp_min_free;    /* left free there (kunpack.conf cache_min_free) */
         uint64_t max_kernel_size; /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
         unsigned smp;
         KpGuestProgressFunc progress;

@@ -53,7 +53,11 @@ int kp_boot_pvgrub_run(KpStateStore *state, const KpDiskSpec *disk, const KpPvgr
         _cleanup_free_ char *canonical = NULL;
         _cleanup_close_ int lock = -EBADF;
         KpInspectOptions io = { .selected_only = false };
-        KpPvgrubOptions po = { .tmp_dir = o->tmp_dir, .unpack = { .max_output = o->max_kernel_size } };
+        KpPvgrubOptions po = {
+                .tmp_dir = o->tmp_dir,
+                .tmp_min_free = o->tmp_min_free,
+                .unpack = { .max_output = o->max_kernel_size },
+        };
         KpDiskSpec spec;
         KpPvgrubReport rep = {};
         KpError e = {};

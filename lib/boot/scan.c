@@ -159,7 +159,11 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
                         const KpScanOptions *o, uint64_t lock_deadline)
 {
         _cleanup_(kp_boot_plan_freep) KpBootPlan *plan = NULL;
-        KpUnpackParams unpack = { .max_output = o->max_kernel_size };
+        KpFetchOptions fetch = {
+                .unpack = { .max_output = o->max_kernel_size },
+                .max_guest_size = o->max_guest_size,
+                .deadline_usec = lock_deadline,
+        };
         KpDiskState *st;
         KpError e = {};
         int r;
@@ -184,7 +188,7 @@ static void inspect_one(KpCache *cache, KpStateStore *state, KpGuestSession *s, 
         }
 
         step(o, it, "fetching");
-        r = kp_boot_fetch_selected(cache, s, 0, plan, &unpack, lock_deadline, &e, &it->result->fetched);
+        r = kp_boot_fetch_selected(cache, s, 0, plan, &fetch, &e, &it->result->fetched);
         if (r < 0) {
                 fail(it, r, "%s", e.message);
                 return;

@@ -51,6 +51,7 @@ typedef struct KpScanOptions {
         bool force;                /* rescan even a fresh record */
         bool trust_foreign;        /* kunpack.conf trust_foreign_plans, for the freshness check */
         uint64_t max_kernel_size;  /* decompressed kernels larger than this are refused; 0: Xen's 1 GiB */
+        uint64_t max_guest_size;   /* kunpack.conf cache_max_guest_size (fetch.h); 0: no share */
         unsigned smp;              /* appliance vCPUs; 0: libguestfs's default */
         unsigned memsize_mib;      /* appliance memory; 0: KP_APPLIANCE_DEFAULT_MEMSIZE_MIB */
         unsigned concurrency;      /* appliances at once (one per guest); 0: 1 */

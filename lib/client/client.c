@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ static void *systemd_dl;
         X(sd_bus_set_address)                                                                              \
         X(sd_bus_set_bus_client)                                                                           \
         X(sd_bus_start)                                                                                    \
+        X(sd_bus_get_fd)                                                                                   \
         X(sd_bus_unref)                                                                                    \
         X(sd_bus_flush_close_unref)                                                                        \
         X(sd_bus_message_new_method_call)                                                                  \
@@ -148,6 +150,8 @@ static KpClientOutcome connect_outcome(int r)
         if (r == -ENOENT ||      /* no socket */
             r == -ECONNREFUSED)  /* a socket nobody listens on: a daemon that died */
                 return KP_CLIENT_NO_DAEMON;
+        if (r == -EPERM)         /* a listener that is not root: check_peer() */
+                return KP_CLIENT_UNTRUSTED;
         return call_errno_outcome(r); /* -EACCES: a socket the caller may not open, a refusal too */
 }
 
@@ -164,6 +168,28 @@ KpClientOutcome kp_client_call_outcome(int r, const sd_bus_error *e)
          * whoever set it.
          */
         return call_errno_outcome(sym_sd_bus_error_is_set(e) ? error_to_errno(e) : r);
+}
+
+/*
+ * kunpackd runs as root; the socket's listener must too. SO_PEERCRED gives
+ * the credentials the listener had when it called listen() (systemd's,
+ * root, for a socket-activated kunpackd): another uid there has taken the
+ * path, and what it answers could name any file as a kernel.
+ */
+static int check_peer(sd_bus *bus, const char *socket_path, KpError *error)
+{
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        int fd = sym_sd_bus_get_fd(bus);
+
+        if (fd < 0)
+                return fail(error, fd, "cannot check who serves %s: %s", socket_path, strerror(-fd));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return fail(error, -errno, "cannot check who serves %s: %s", socket_path, strerror(errno));
+        if (cred.uid != 0)
+                return fail(error, -EPERM, "%s is served by uid %u (pid %d), not root: not kunpackd, not asked",
+                            socket_path, (unsigned) cred.uid, (int) cred.pid);
+        return 0;
 }
 
 int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
@@ -219,6 +245,11 @@ int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret)
                 if (connect_outcome(r) == KP_CLIENT_NO_DAEMON)
                         return fail(error, r, "kunpackd is not running (%s: %s)", socket_path, strerror(-r));
                 return fail(error, r, "cannot connect to kunpackd at %s: %s", socket_path, strerror(-r));
+        }
+        r = check_peer(bus, socket_path, error);
+        if (r < 0) {
+                sym_sd_bus_unref(bus);
+                return r;
         }
         *ret = bus;
         return 0;

@@ -21,7 +21,10 @@
  * kernel and ramdisk as new names inside output_directory. On
  * KP_CLIENT_NO_DAEMON, KP_CLIENT_LOST and KP_CLIENT_DECLINED the caller
  * does the work in-process; on KP_CLIENT_REFUSED and KP_CLIENT_FAILED its
- * on_failure policy applies.
+ * on_failure policy applies. On KP_CLIENT_UNTRUSTED (the socket is not
+ * root's) nothing was asked and the caller does the work too. The caller
+ * still checks what an answer names before it hands it on: every path
+ * inside output_directory (kunpack-boot does).
  */
 
 #include <stdbool.h>
@@ -92,6 +95,12 @@ typedef enum KpClientOutcome {
          * (out of memory, a bad socket path).
          */
         KP_CLIENT_FAILED,
+        /*
+         * The process that listens on the socket is not root (SO_PEERCRED):
+         * not kunpackd, whatever it says. Nothing was asked; the caller does
+         * the work itself, as without a daemon, and says so.
+         */
+        KP_CLIENT_UNTRUSTED,
         _KP_CLIENT_OUTCOME_MAX,
 } KpClientOutcome;
 
@@ -118,7 +127,8 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
  * Opens a peer-to-peer connection to the daemon at socket_path (no bus
  * daemon, no Hello). Returns 0, or a negative errno with a message for the
  * admin in error ("kunpackd is not running (PATH: REASON)" when nobody
- * listens there).
+ * listens there; -EPERM when the listener is not root: kunpackd runs as
+ * root, so anything else on its socket is an impostor).
  */
 int kp_client_connect(const char *socket_path, KpError *error, sd_bus **ret);
 

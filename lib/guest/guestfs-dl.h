@@ -20,6 +20,7 @@
         X(guestfs_add_drive_scratch)                                                                       \
         X(guestfs_blkid)                                                                                   \
         X(guestfs_checksum)                                                                                \
+        X(guestfs_chmod)                                                                                   \
         X(guestfs_close)                                                                                   \
         X(guestfs_config)                                                                                  \
         X(guestfs_create_flags)                                                                            \
@@ -30,16 +31,20 @@
         X(guestfs_free_lvm_pv_list)                                                                        \
         X(guestfs_free_statns)                                                                             \
         X(guestfs_free_statvfs)                                                                            \
+        X(guestfs_free_xattr_list)                                                                         \
         X(guestfs_get_pid)                                                                                 \
         X(guestfs_is_symlink)                                                                              \
         X(guestfs_last_errno)                                                                              \
         X(guestfs_last_error)                                                                              \
         X(guestfs_launch)                                                                                  \
+        X(guestfs_lchown)                                                                                  \
+        X(guestfs_lgetxattrs)                                                                              \
         X(guestfs_list_devices)                                                                            \
         X(guestfs_list_disk_labels)                                                                        \
         X(guestfs_list_filesystems)                                                                        \
         X(guestfs_list_partitions)                                                                         \
         X(guestfs_ls)                                                                                      \
+        X(guestfs_lsetxattr)                                                                               \
         X(guestfs_lstatns)                                                                                 \
         X(guestfs_lvm_scan)                                                                                \
         X(guestfs_lvs)                                                                                     \

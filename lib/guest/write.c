@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -224,6 +225,34 @@ int kp_guest_read_regular(KpGuestSession *s, const char *path, uint64_t max, KpE
         return kp_guest_read_head(s, path, size, error, ret_data, ret_size);
 }
 
+int kp_guest_read_at(KpGuestSession *s, const char *path, uint64_t offset, size_t size, KpError *error, void *buf,
+                     size_t *ret_got)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t n = 0;
+        int r;
+
+        kp_guest_enter(s);
+        if (size > KP_GUEST_PREAD_MAX || offset > INT64_MAX)
+                return kp_error_set(error, -EINVAL, "%s: a read of %zu bytes at %" PRIu64 " is out of bounds", path,
+                                    size, offset);
+        r = kp_guest_regular_file(s, path, error, NULL);
+        if (r == -EEXIST)
+                return not_regular(error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return kp_error_set(error, -ENOENT, "%s: no such file", path);
+        data = sym_guestfs_pread(s->g, path, (int) size, (int64_t) offset, &n);
+        if (!data)
+                return kp_guest_error(s, error, "could not read %s", path);
+        if (n > size)
+                return kp_error_set(error, -EIO, "%s: the appliance returned more than asked", path);
+        memcpy(buf, data, n);
+        *ret_got = n;
+        return 0;
+}
+
 /* "<dir>/.<name>.kunpack-tmp" */
 static int tmp_name(const char *path, char **ret)
 {
@@ -231,6 +260,76 @@ static int tmp_name(const char *path, char **ret)
 
         if (asprintf(ret, "%.*s/.%s" KP_GUEST_TMP_SUFFIX, (int) (slash - path), path, slash + 1) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+/* What a file kunpack writes takes from the one it replaces or copies. */
+typedef struct Meta {
+        bool have;                       /* false: libguestfs's defaults */
+        int64_t mode, uid, gid;
+        struct guestfs_xattr_list *xattrs;
+} Meta;
+
+static void meta_done(Meta *m)
+{
+        if (m->xattrs)
+                sym_guestfs_free_xattr_list(m->xattrs);
+        *m = (Meta) {};
+}
+
+/* like's metadata, when like is a regular file; nothing (have false) otherwise. */
+static int read_meta(KpGuestSession *s, const char *like, KpError *error, Meta *ret)
+{
+        _cleanup_(sym_guestfs_free_statnsp) struct guestfs_statns *st = NULL;
+        int r;
+
+        *ret = (Meta) {};
+        r = kp_guest_regular_file(s, like, error, NULL);
+        if (r == -EEXIST) {
+                kp_error_clear(error);
+                return 0; /* a symlink or directory: its metadata is not a file's */
+        }
+        if (r <= 0)
+                return r;
+        st = sym_guestfs_lstatns(s->g, like);
+        if (!st)
+                return kp_guest_error(s, error, "lstat %s", like);
+        ret->xattrs = sym_guestfs_lgetxattrs(s->g, like);
+        if (!ret->xattrs)
+                return kp_guest_error(s, error, "cannot read the extended attributes of %s", like);
+        ret->mode = st->st_mode & 07777;
+        ret->uid = st->st_uid;
+        ret->gid = st->st_gid;
+        ret->have = true;
+        return 0;
+}
+
+/*
+ * Gives path (a new, empty file) m's metadata: owner first (a chown clears
+ * the set-id bits), then the mode, then the extended attributes (an ACL
+ * among them agrees with that mode, as it did on the original).
+ */
+static int apply_meta(KpGuestSession *s, const char *path, const Meta *m, KpError *error)
+{
+        if (!m->have)
+                return 0;
+        if (m->uid > INT_MAX || m->gid > INT_MAX || m->uid < 0 || m->gid < 0)
+                return kp_error_set(error, -EOVERFLOW, "%s: owner %" PRIi64 ":%" PRIi64 " out of range", path,
+                                    m->uid, m->gid);
+        if (sym_guestfs_lchown(s->g, (int) m->uid, (int) m->gid, path) < 0)
+                return kp_guest_error(s, error, "cannot give %s its owner", path);
+        if (sym_guestfs_chmod(s->g, (int) m->mode, path) < 0)
+                return kp_guest_error(s, error, "cannot give %s its mode", path);
+        for (uint32_t i = 0; i < m->xattrs->len; i++) {
+                const struct guestfs_xattr *x = &m->xattrs->val[i];
+
+                if (x->attrval_len > INT_MAX)
+                        return kp_error_set(error, -EOVERFLOW, "%s: extended attribute %s too long", path,
+                                            x->attrname);
+                if (sym_guestfs_lsetxattr(s->g, x->attrname, x->attrval, (int) x->attrval_len, path) < 0)
+                        return kp_guest_error(s, error, "cannot give %s the extended attribute %s", path,
+                                              x->attrname);
+        }
         return 0;
 }
 
@@ -256,24 +355,58 @@ static int clear_tmp(KpGuestSession *s, const char *tmp, KpError *error)
         return kp_guest_remove(s, tmp, error);
 }
 
-int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, KpError *error)
+/*
+ * The temporary file for path, empty, with the metadata it will have
+ * (like's, or path's own): its content is written only once it is no more
+ * readable than it will be.
+ */
+static int begin_write(KpGuestSession *s, const char *path, const char *like, KpError *error, char **ret_tmp)
+{
+        _cleanup_(meta_done) Meta m = {};
+        _cleanup_free_ char *tmp = NULL;
+        int r;
+
+        if (!s->options.writable)
+                return kp_error_set(error, -EROFS, "the session was opened read-only");
+        r = check_path(path, error);
+        if (r >= 0 && like)
+                r = check_path(like, error);
+        if (r < 0)
+                return r;
+        if (tmp_name(path, &tmp) < 0)
+                return -ENOMEM;
+        r = read_meta(s, like ?: path, error, &m);
+        if (r < 0)
+                return r;
+        r = clear_tmp(s, tmp, error);
+        if (r < 0)
+                return r;
+        if (sym_guestfs_write(s->g, tmp, "", 0) < 0) {
+                r = kp_guest_error(s, error, "could not create %s", tmp);
+                (void) sym_guestfs_rm_f(s->g, tmp);
+                return r;
+        }
+        r = apply_meta(s, tmp, &m, error);
+        if (r < 0) {
+                (void) sym_guestfs_rm_f(s->g, tmp);
+                return r;
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
+int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, const char *like, KpError *error)
 {
         _cleanup_free_ char *tmp = NULL;
         char source[64];
         int r;
 
         kp_guest_enter(s);
-        if (!s->options.writable)
-                return kp_error_set(error, -EROFS, "the session was opened read-only");
-        r = check_path(path, error);
+        r = begin_write(s, path, like, error, &tmp);
         if (r < 0)
                 return r;
-        if (tmp_name(path, &tmp) < 0)
-                return -ENOMEM;
-        r = clear_tmp(s, tmp, error);
-        if (r < 0)
-                return r;
-        /* libguestfs reopens "/dev/fd/N": a regular file is read from its start. */
+        /* libguestfs reopens "/dev/fd/N": a regular file is read from its start. The upload truncates the
+         * temporary file, keeping its metadata. */
         (void) snprintf(source, sizeof(source), "/dev/fd/%d", fd);
         if (sym_guestfs_upload(s->g, source, tmp) < 0) {
                 r = kp_guest_error(s, error, "could not write %s", path);
@@ -286,22 +419,16 @@ int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, KpError *erro
         return r;
 }
 
-int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, size_t size, KpError *error)
+int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, size_t size, const char *like,
+                        KpError *error)
 {
         _cleanup_free_ char *tmp = NULL;
         int r;
 
         kp_guest_enter(s);
-        if (!s->options.writable)
-                return kp_error_set(error, -EROFS, "the session was opened read-only");
         if (size > KP_GUEST_PREAD_MAX)
                 return kp_error_set(error, -EFBIG, "%s: %zu bytes is more than one write takes", path, size);
-        r = check_path(path, error);
-        if (r < 0)
-                return r;
-        if (tmp_name(path, &tmp) < 0)
-                return -ENOMEM;
-        r = clear_tmp(s, tmp, error);
+        r = begin_write(s, path, like, error, &tmp);
         if (r < 0)
                 return r;
         if (sym_guestfs_write(s->g, tmp, data, size) < 0) {
@@ -313,6 +440,23 @@ int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, s
         if (r < 0)
                 (void) sym_guestfs_rm_f(s->g, tmp);
         return r;
+}
+
+int kp_guest_replace(KpGuestSession *s, const char *from, const char *to, KpError *error)
+{
+        int r;
+
+        kp_guest_enter(s);
+        if (!s->options.writable)
+                return kp_error_set(error, -EROFS, "the session was opened read-only");
+        r = kp_guest_regular_file(s, from, error, NULL);
+        if (r == -EEXIST)
+                return not_regular(error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return kp_error_set(error, -ENOENT, "%s: no such file", from);
+        return commit(s, from, to, error);
 }
 
 int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error)

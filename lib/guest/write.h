@@ -11,7 +11,11 @@
  * cannot steer a write anywhere but to the name kunpack chose.
  *
  * Files appear atomically inside the guest: written under a temporary name
- * in the same directory, synced, then renamed over the target.
+ * in the same directory, synced, then renamed over the target. The
+ * temporary file gets its metadata (mode, owner, group, every extended
+ * attribute: security.selinux, ACLs, user.*) before its first byte, so a
+ * 0600 file's content is never readable by others, not even under the
+ * temporary name a crash would leave.
  */
 
 #include <stdbool.h>
@@ -59,10 +63,33 @@ int kp_guest_sha256(KpGuestSession *s, const char *path, KpError *error, char re
 int kp_guest_read_regular(KpGuestSession *s, const char *path, uint64_t max, KpError *error, char **ret_data,
                           size_t *ret_size);
 
-/* The regular file at path gets the content of fd (read from offset 0 to its end), atomically. */
-int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, KpError *error);
+/*
+ * Up to size bytes (at most KP_GUEST_PREAD_MAX) of the regular file path
+ * from offset into buf; fewer at its end (*ret_got says how many).
+ */
+int kp_guest_read_at(KpGuestSession *s, const char *path, uint64_t offset, size_t size, KpError *error, void *buf,
+                     size_t *ret_got);
+
+/*
+ * The regular file at path gets the content of fd (read from offset 0 to
+ * its end), atomically, and the metadata of the regular file like: its
+ * mode, owner, group and extended attributes. like NULL: path's own when
+ * it exists (a file replaced keeps what it had), libguestfs's defaults
+ * (0644, root) for a new file. A like that is not a regular file (a
+ * symlink) gives nothing. A metadata the appliance cannot read or set
+ * fails the write before anything is renamed.
+ */
+int kp_guest_write_fd(KpGuestSession *s, const char *path, int fd, const char *like, KpError *error);
 /* The same from memory. */
-int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, size_t size, KpError *error);
+int kp_guest_write_data(KpGuestSession *s, const char *path, const void *data, size_t size, const char *like,
+                        KpError *error);
+
+/*
+ * Renames the regular file from over the regular file to: to becomes from
+ * with its bytes and all its metadata, atomically (revert's restore of a
+ * backup that kp_guest_write_data() made with the original's metadata).
+ */
+int kp_guest_replace(KpGuestSession *s, const char *from, const char *to, KpError *error);
 
 /* Removes a regular file; 0 also when it is not there. -EBADFD for anything but a regular file. */
 int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error);

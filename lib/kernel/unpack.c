@@ -6,7 +6,10 @@
  * loader accepts.
  */
 #include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "kernel/bzimage.h"
 #include "kernel/decompress.h"
@@ -295,22 +298,97 @@ finish:
 }
 
 /* An unnamed file for a check that keeps no output: in $TMPDIR, else /var/tmp (disk, not RAM). */
-static int open_scratch(KpError *error)
+static const char *scratch_dir(void)
 {
         const char *dir = getenv("TMPDIR");
+
+        return dir && *dir ? dir : "/var/tmp";
+}
+
+static int open_scratch(KpError *error)
+{
+        const char *dir = scratch_dir();
         int fd;
 
-        if (!dir || !*dir)
-                dir = "/var/tmp";
         fd = kp_open_unnamed(dir);
         if (fd < 0)
                 return kp_error_set_errno(error, fd, "cannot create a scratch file in %s", dir);
         return fd;
 }
 
+/*
+ * Before a byte is written: what the payload claims it decompresses to
+ * (the last 4 bytes of every payload the x86 build makes: size_append, or
+ * gzip's ISIZE) must be within the output limit and fit in dir, where the
+ * output goes. Then the output is held to the claim, so a payload that
+ * holds more stops there; the size check after the decompression refuses
+ * one that holds less (gzip's own, below, is only checked against the
+ * free space). A small file that decompresses to up to the output
+ * limit (a 10 MB bzImage to 1000 MiB) is accepted when it fits: the
+ * limit, not a ratio, bounds what a kernel may take (docs/design.md,
+ * "Limits"). Only a regular file has an end to read first: a pipe, an
+ * ELF or something that is not a kernel at all goes to kp_unpack() as it
+ * is, which says what it is.
+ */
+static int check_claim(int in_fd, const char *dir, KpUnpackParams *o, KpError *error)
+{
+        uint8_t head[KP_BZIMAGE_HEADER_READ], trailer[4], magic[KP_FORMAT_MAGIC_MAX];
+        KpFormat format;
+        bool gzip;
+        uint64_t claim, limit = o->max_output == 0 ? KP_MAX_OUTPUT_DEFAULT : MIN(o->max_output, KP_MAX_OUTPUT_DEFAULT);
+        KpBzImageHeader h;
+        struct statvfs sv;
+        struct stat st;
+        KpError e = {};
+        ssize_t n;
+
+        if (fstat(in_fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        n = pread(in_fd, head, sizeof(head), 0);
+        if (n < 0 || kp_bzimage_parse_header(head, (size_t) n, (uint64_t) st.st_size, &e, &h) < 0 ||
+            h.payload_length < sizeof(trailer))
+                return 0;
+        if (pread(in_fd, trailer, sizeof(trailer), (off_t) (h.payload_offset + h.payload_length - sizeof(trailer))) !=
+            (ssize_t) sizeof(trailer))
+                return 0;
+        claim = kp_le32(trailer);
+        if (claim == 0)
+                return 0; /* no ELF is empty: the size check after the decompression says so */
+        /* A payload in no format the build writes has no claim: kp_unpack() says what it is. */
+        if (pread(in_fd, magic, sizeof(magic), (off_t) h.payload_offset) != (ssize_t) sizeof(magic))
+                return 0;
+        format = kp_format_sniff(magic, sizeof(magic));
+        if (format == KP_FORMAT_UNKNOWN || format == KP_FORMAT_ELF)
+                return 0;
+        /*
+         * gzip's claim is the end of its own stream (ISIZE): a cut stream
+         * ends in deflate data, whose "claim" is noise. Such a payload is
+         * held to the limit only, and the decompression says what is wrong.
+         */
+        gzip = format == KP_FORMAT_GZIP;
+        if (gzip && claim > limit)
+                return 0;
+        if (claim > limit)
+                return kp_error_set(error, -EFBIG,
+                                    "its payload claims %" PRIu64 " bytes of ELF, more than the output limit of %" PRIu64
+                                    " bytes; nothing written",
+                                    claim, limit);
+        if (statvfs(dir, &sv) >= 0 && claim > (uint64_t) sv.f_bavail * sv.f_frsize)
+                return kp_error_set(error, -ENOSPC,
+                                    "its payload claims %" PRIu64 " bytes of ELF, and %s has %" PRIu64
+                                    " bytes free; nothing written",
+                                    claim, dir, (uint64_t) sv.f_bavail * sv.f_frsize);
+        if (!gzip)
+                o->max_output = claim;
+        return 0;
+}
+
 int kp_unpack_path(const char *kernel_path, const char *output_path, const KpUnpackParams *params, KpError *error,
                    KpUnpackInfo *ret_info)
 {
+        KpUnpackParams o = params ? *params : (KpUnpackParams) {};
+        _cleanup_free_ char *output_copy = NULL;
+        const char *dir;
         _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
         _cleanup_close_ int in_fd = -EBADF, scratch_fd = -EBADF;
         KpUnpackInfo result;
@@ -323,17 +401,28 @@ int kp_unpack_path(const char *kernel_path, const char *output_path, const KpUnp
         if (in_fd < 0)
                 return kp_error_set_errno(error, negative_errno(), "cannot open %s", kernel_path);
 
+        if (output_path) {
+                output_copy = strdup(output_path);
+                if (!output_copy)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                dir = dirname(output_copy);
+        } else
+                dir = scratch_dir();
+        r = check_claim(in_fd, dir, &o, error);
+        if (r < 0)
+                return r;
+
         if (!output_path) {
                 scratch_fd = open_scratch(error);
                 if (scratch_fd < 0)
                         return scratch_fd;
-                return kp_unpack(in_fd, scratch_fd, params, error, ret_info);
+                return kp_unpack(in_fd, scratch_fd, &o, error, ret_info);
         }
 
         r = kp_atomic_file_open(output_path, 0644, error, &f);
         if (r < 0)
                 return r;
-        r = kp_unpack(in_fd, f.fd, params, error, &result);
+        r = kp_unpack(in_fd, f.fd, &o, error, &result);
         if (r < 0)
                 return r; /* the temporary is discarded: nothing appears at output_path */
         r = kp_atomic_file_commit(&f, true, error);

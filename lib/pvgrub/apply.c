@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "guest/inspect.h"
 #include "guest/write.h"
+#include "kernel/bzimage.h"
+#include "kernel/unaligned.h"
 #include "pvgrub/pvgrub.h"
 #include "pvgrub/rewrite.h"
 #include "util/error.h"
@@ -20,8 +23,11 @@ typedef struct Job {
         char source_sha256[KP_SHA256_HEX_SIZE];
         const KpPvgrubFile *old; /* its record in the manifest found, if any */
         bool write;
-        int fd; /* the ELF on the host, when write */
-        uint64_t size;
+        bool adopt;              /* a file no manifest records is at target: kept only if it is this copy */
+        uint64_t source_size;    /* the compressed kernel's, when write */
+        uint64_t bound;          /* what its ELF may take, at most (claim_size()), when write */
+        int fd;                  /* the ELF on the host, once fetched */
+        uint64_t size;           /* its size, once fetched */
         char sha256[KP_SHA256_HEX_SIZE];
 } Job;
 
@@ -55,12 +61,17 @@ static int open_tmp(const char *dir, KpError *error, int *ret)
         return 0;
 }
 
-/* Downloads job's source, checks it is still what the inspection hashed, and decompresses it on the host. */
+/*
+ * Downloads job's source, checks it is still what the inspection hashed,
+ * and decompresses it on the host, to at most job->bound bytes: a payload
+ * that holds more than its header claims stops there.
+ */
 static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, const KpPvgrubOptions *o,
                  KpError *error)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         KpUnpackParams unpack = o->unpack;
+        uint64_t limit = unpack.max_output ? MIN(unpack.max_output, KP_MAX_OUTPUT_DEFAULT) : KP_MAX_OUTPUT_DEFAULT;
         char sha[KP_SHA256_HEX_SIZE];
         KpUnpackInfo res;
         KpError e = {};
@@ -84,7 +95,13 @@ static int fetch(KpGuestSession *s, size_t guest, const char *device, Job *job, 
                 return kp_error_set_errno(error, negative_errno(), "lseek");
 
         unpack.want_output_sha256 = true;
+        unpack.max_output = MIN(job->bound, limit);
         r = kp_unpack(in, out, &unpack, &e, &res);
+        if (r == -EFBIG && job->bound < limit)
+                return kp_error_set(error, -EFBIG,
+                                    "%s decompresses to more than the %" PRIu64
+                                    " bytes its header claims; nothing written",
+                                    job->source, job->bound);
         if (r < 0)
                 return kp_error_set(error, r, "%s: %s", job->source, e.message);
         job->size = res.output_size;
@@ -136,340 +153,651 @@ static int read_manifest(KpGuestSession *s, const char *path, KpError *error, Kp
         return 0;
 }
 
-int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, const KpPvgrubOptions *o,
-                    KpError *error, KpPvgrubReport *ret)
+/*
+ * One run of kp_pvgrub_apply(): what it read from the guest, what it
+ * decided, and what it holds on the host until the writes are done. The
+ * steps below fill it in the order pvgrub.h documents: read what is
+ * there, decide what to write, fetch and decompress, check space, write.
+ */
+typedef struct Apply {
+        KpGuestSession *s;
+        size_t guest;
+        const KpBootPlan *plan;
+        const KpPvgrubOptions *o;
+        const char *device;           /* the configuration's filesystem */
+        const char *path;             /* the configuration */
+        char *mpath;                  /* its manifest */
+        char *bpath;                  /* its backup */
+
+        KpPvgrubManifest *old;        /* the manifest found, or NULL */
+        char *old_text;
+        size_t old_size;
+        char *config;                 /* the configuration's bytes as found */
+        size_t config_size;
+        char config_sha[KP_SHA256_HEX_SIZE];
+        bool ours;                    /* the configuration is the one kunpack wrote */
+        KpPvgrubRewrite rw;
+
+        Job *jobs;                    /* the copies that should be there */
+        size_t n_jobs;
+        bool *stale;                  /* per old->files[]: a copy to remove first */
+        bool *keep;                   /* per old->files[]: a stale copy the configuration still boots */
+        size_t n_stale;
+        KpPvgrubManifest *next;       /* the manifest as it is about to be */
+        char *new_text;
+        size_t new_size;
+        bool write_config, write_manifest, remove_manifest, remove_old_backup;
+        uint64_t freed;               /* bytes the stale copies give back first */
+} Apply;
+
+static void apply_done(Apply *a)
 {
-        _cleanup_(kp_pvgrub_manifest_freep) KpPvgrubManifest *old = NULL, *next = NULL;
-        _cleanup_(kp_pvgrub_rewrite_done) KpPvgrubRewrite rw = {};
-        _cleanup_free_ char *config = NULL, *old_text = NULL, *new_text = NULL, *mpath = NULL, *bpath = NULL;
-        char config_sha[KP_SHA256_HEX_SIZE], new_sha[KP_SHA256_HEX_SIZE];
-        size_t config_size, old_size = 0, new_size = 0, n_jobs = 0;
-        const char *device = plan->config_device, *path = plan->config_path;
-        KpPvgrubReport rep = {};
-        bool ours, write_config, write_manifest, remove_manifest, remove_old_backup, need_write = false;
-        uint64_t needed = 0, free_bytes, freed = 0;
-        _cleanup_free_ bool *stale = NULL;
-        size_t n_stale = 0;
-        Job *jobs = NULL;
+        kp_pvgrub_manifest_free(a->old);
+        kp_pvgrub_manifest_free(a->next);
+        kp_pvgrub_rewrite_done(&a->rw);
+        jobs_free(a->jobs, a->n_jobs);
+        free(a->stale);
+        free(a->keep);
+        free(a->config);
+        free(a->old_text);
+        free(a->new_text);
+        free(a->mpath);
+        free(a->bpath);
+}
+
+/*
+ * Reads what is there, read-only: the manifest and the configuration, and
+ * whether the configuration is the one kunpack wrote (then its backup must
+ * be intact). 1 when there is nothing to do at all.
+ */
+static int read_current(Apply *a, KpError *error)
+{
         int r;
 
-        if (!kp_guest_session_writable(s))
-                return kp_error_set(error, -EROFS, "pvgrub mode needs a writable session");
-        /* A guest whose kernels pvgrub loads as they are needs nothing, whatever its configuration is. */
-        if ((!device || !path) && !kp_pvgrub_needs_rewrite(plan))
-                goto nothing;
-        if (!device || !path)
-                return kp_error_set(error, -EOPNOTSUPP,
-                                    "no boot configuration to point at a decompressed kernel (%s needs one)",
-                                    plan->n_entries > 0 && plan->entries[0].kernel.path
-                                            ? plan->entries[0].kernel.path
-                                            : "?");
-
-        mpath = path_with(path, KP_PVGRUB_MANIFEST_SUFFIX);
-        bpath = path_with(path, KP_PVGRUB_BACKUP_SUFFIX);
-        if (!mpath || !bpath)
-                return -ENOMEM;
-
         /* Read-only until something must be written: a run with nothing to do leaves the disk as it was. */
-        r = kp_guest_mount_readonly(s, guest, device, error);
+        r = kp_guest_mount_readonly(a->s, a->guest, a->device, error);
         if (r < 0)
                 return r;
-        r = read_manifest(s, mpath, error, &old, &old_text, &old_size);
+        r = read_manifest(a->s, a->mpath, error, &a->old, &a->old_text, &a->old_size);
         if (r < 0)
                 return r;
-        if (!old && !kp_pvgrub_needs_rewrite(plan))
-                goto nothing;
-        if (plan->kind != KP_BOOT_CONFIG_GRUB2 && plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
+        if (!a->old && !kp_pvgrub_needs_rewrite(a->plan))
+                return 1;
+        if (a->plan->kind != KP_BOOT_CONFIG_GRUB2 && a->plan->kind != KP_BOOT_CONFIG_GRUB_LEGACY)
                 return kp_error_set(error, -EOPNOTSUPP, "a %s configuration is not pvgrub's to read",
-                                    kp_boot_config_kind_to_string(plan->kind) ?: "?");
-        r = kp_guest_read_regular(s, path, KP_BOOTCFG_MAX_SIZE, error, &config, &config_size);
+                                    kp_boot_config_kind_to_string(a->plan->kind) ?: "?");
+        r = kp_guest_read_regular(a->s, a->path, KP_BOOTCFG_MAX_SIZE, error, &a->config, &a->config_size);
         if (r < 0)
                 return r;
-        r = sha256_hex(config, config_size, config_sha);
+        r = sha256_hex(a->config, a->config_size, a->config_sha);
         if (r < 0)
                 return r;
 
         /* The configuration is the one kunpack wrote: its original is the backup, which must be intact. */
-        ours = old && old->config && streq(old->config, path) && streq(old->config_sha256, config_sha);
-        if (ours) {
+        a->ours = a->old && a->old->config && streq(a->old->config, a->path) &&
+                  streq(a->old->config_sha256, a->config_sha);
+        if (a->ours) {
                 char sha[KP_SHA256_HEX_SIZE];
                 KpError e = {};
 
-                r = kp_guest_sha256(s, old->backup, &e, sha);
-                if (r < 0 || !streq(sha, old->backup_sha256))
+                r = kp_guest_sha256(a->s, a->old->backup, &e, sha);
+                if (r < 0 || !streq(sha, a->old->backup_sha256))
                         return kp_error_set(error, r < 0 ? r : -EBADMSG,
                                             "%s is not the original kunpack kept (%s); nothing written",
-                                            old->backup, r < 0 ? e.message : "changed");
+                                            a->old->backup, r < 0 ? e.message : "changed");
         }
+        return 0;
+}
 
-        r = kp_pvgrub_rewrite(plan, config, config_size, error, &rw);
-        if (r < 0)
-                return r;
+/*
+ * The copies that should be there: every conversion of this
+ * configuration, or (ours) every copy its manifest names whose source is
+ * still there.
+ */
+static int list_jobs(Apply *a, KpError *error)
+{
+        const KpPvgrubManifest *old = a->old;
+        int r;
 
-        next = calloc(1, sizeof(*next));
-        jobs = calloc(MAX(rw.n_conversions, old ? old->n_files : 0) + 1, sizeof(Job));
-        if (!next || !jobs) {
-                r = -ENOMEM;
-                goto finish;
+        a->jobs = calloc(MAX(a->rw.n_conversions, old ? old->n_files : 0) + 1, sizeof(Job));
+        if (!a->jobs)
+                return -ENOMEM;
+        if (!a->ours) {
+                for (size_t i = 0; i < a->rw.n_conversions; i++) {
+                        Job *j = &a->jobs[a->n_jobs++];
+
+                        *j = (Job) { .source = a->rw.conversions[i].source,
+                                     .target = a->rw.conversions[i].target,
+                                     .fd = -EBADF,
+                                     .old = kp_pvgrub_manifest_find(old, a->rw.conversions[i].target) };
+                        memcpy(j->source_sha256, a->rw.conversions[i].sha256, KP_SHA256_HEX_SIZE);
+                }
+                return 0;
         }
-
-        /* What should be there: every conversion of this configuration, or (ours) every copy it names. */
-        if (!ours)
-                for (size_t i = 0; i < rw.n_conversions; i++) {
-                        Job *j = &jobs[n_jobs++];
-
-                        *j = (Job) { .source = rw.conversions[i].source,
-                                     .target = rw.conversions[i].target,
-                                     .fd = -EBADF,
-                                     .old = kp_pvgrub_manifest_find(old, rw.conversions[i].target) };
-                        memcpy(j->source_sha256, rw.conversions[i].sha256, KP_SHA256_HEX_SIZE);
-                }
-        else
-                for (size_t i = 0; i < old->n_files; i++) {
-                        Job *j = &jobs[n_jobs];
-                        KpError e = {};
-
-                        *j = (Job) { .source = old->files[i].source,
-                                     .target = old->files[i].path,
-                                     .fd = -EBADF,
-                                     .old = &old->files[i] };
-                        r = kp_guest_sha256(s, j->source, &e, j->source_sha256);
-                        if (r == -ENOENT)
-                                continue; /* stale: handled below */
-                        if (r < 0) {
-                                r = kp_error_set(error, r, "%s", e.message);
-                                goto finish;
-                        }
-                        n_jobs++;
-                }
-
-        for (size_t i = 0; i < n_jobs; i++) {
-                Job *j = &jobs[i];
+        for (size_t i = 0; i < old->n_files; i++) {
+                Job *j = &a->jobs[a->n_jobs];
                 KpError e = {};
-                int t;
 
-                t = kp_guest_regular_file(s, j->target, &e, NULL);
-                if (t < 0) {
-                        r = kp_error_set(error, t, "%s", e.message);
-                        goto finish;
-                }
-                if (t == 1 && !j->old) {
-                        r = kp_error_set(error, -EEXIST,
-                                         "%s exists and kunpack did not write it; nothing written",
-                                         j->target);
-                        goto finish;
-                }
-                j->write = true;
-                if (t == 1 && streq(j->old->source_sha256, j->source_sha256)) {
-                        char sha[KP_SHA256_HEX_SIZE];
-
-                        r = kp_guest_sha256(s, j->target, error, sha);
-                        if (r < 0)
-                                goto finish;
-                        j->write = !streq(sha, j->old->sha256);
-                        if (!j->write)
-                                memcpy(j->sha256, sha, KP_SHA256_HEX_SIZE);
-                }
-                if (j->write) {
-                        r = fetch(s, guest, device, j, o, error);
-                        if (r < 0)
-                                goto finish;
-                        needed += j->size;
-                }
-                r = kp_pvgrub_manifest_add_file(next, j->target, j->sha256, j->source, j->source_sha256);
+                *j = (Job) { .source = old->files[i].source,
+                             .target = old->files[i].path,
+                             .fd = -EBADF,
+                             .old = &old->files[i] };
+                r = kp_guest_sha256(a->s, j->source, &e, j->source_sha256);
+                if (r == -ENOENT)
+                        continue; /* stale: find_stale() */
                 if (r < 0)
-                        goto finish;
+                        return kp_error_set(error, r, "%s", e.message);
+                a->n_jobs++;
         }
+        return 0;
+}
 
+/*
+ * Whether job's copy must be written: not when one kunpack wrote is there
+ * with the recorded sha256, from the same source. A file at the name that
+ * kunpack did not write is refused.
+ */
+static int decide_job(Apply *a, Job *j, KpError *error)
+{
+        KpError e = {};
+        int t, r;
+
+        t = kp_guest_regular_file(a->s, j->target, &e, NULL);
+        if (t < 0)
+                return kp_error_set(error, t, "%s", e.message);
+        j->write = true;
         /*
-         * kunpack's copies nothing asks for any more: removed, unless the
-         * guest's configuration boots them, and only while they are still
-         * as kunpack wrote them (one the guest replaced is the guest's file
-         * now). Their room counts for the new copies: they go first.
+         * A file no manifest records: a run that stopped between writing the
+         * copy (step 3) and the manifest (step 4) leaves exactly that. It is
+         * taken once fetched if it is byte for byte the copy this run
+         * writes (adopt_or_refuse()), and refused otherwise.
          */
-        stale = calloc(old ? old->n_files : 0, sizeof(bool));
-        if (old && old->n_files > 0 && !stale) {
-                r = -ENOMEM;
-                goto finish;
+        if (t == 1 && !j->old) {
+                j->adopt = true;
+                return 0;
         }
+        if (t == 1 && streq(j->old->source_sha256, j->source_sha256)) {
+                char sha[KP_SHA256_HEX_SIZE];
+
+                r = kp_guest_sha256(a->s, j->target, error, sha);
+                if (r < 0)
+                        return r;
+                j->write = !streq(sha, j->old->sha256);
+                if (!j->write)
+                        memcpy(j->sha256, sha, KP_SHA256_HEX_SIZE);
+        }
+        return 0;
+}
+
+static int decide_jobs(Apply *a, KpError *error)
+{
+        int r;
+
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                r = decide_job(a, &a->jobs[i], error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
+ * What the ELF of a kernel to convert may take, read through the appliance
+ * before anything crosses into dom0: the size the payload's trailer claims
+ * (the kernel build appends it after every payload pvgrub cannot load),
+ * capped at the decompression limit. It is an upper bound only because
+ * fetch() holds the payload to it: a payload that holds more stops at
+ * that size and the run is refused, so an understated claim overruns
+ * neither dom0 nor the guest. An overstated one makes only this guest's
+ * run refuse, and only when the claim does not fit; the build writes the
+ * exact size (docs/pvgrub-mode.md, "Free space").
+ */
+static int claim_size(Apply *a, Job *j, KpError *error)
+{
+        uint8_t head[KP_BZIMAGE_HEADER_READ], trailer[4];
+        uint64_t limit = a->o->unpack.max_output ? MIN(a->o->unpack.max_output, KP_MAX_OUTPUT_DEFAULT)
+                                                 : KP_MAX_OUTPUT_DEFAULT;
+        KpBzImageHeader h;
+        size_t got;
+        KpError e = {};
+        int r;
+
+        r = kp_guest_regular_file(a->s, j->source, &e, &j->source_size);
+        if (r == 0)
+                r = -ENOENT;
+        if (r >= 0)
+                r = kp_guest_read_at(a->s, j->source, 0, sizeof(head), &e, head, &got);
+        if (r >= 0)
+                r = kp_bzimage_parse_header(head, got, j->source_size, &e, &h);
+        if (r >= 0 && h.payload_length < sizeof(trailer))
+                r = kp_error_set(&e, -EBADMSG, "a payload of %" PRIu64 " bytes has no size trailer",
+                                 h.payload_length);
+        if (r >= 0)
+                r = kp_guest_read_at(a->s, j->source, h.payload_offset + h.payload_length - sizeof(trailer),
+                                     sizeof(trailer), &e, trailer, &got);
+        if (r >= 0 && got != sizeof(trailer))
+                r = kp_error_set(&e, -EBADMSG, "the payload's size trailer is cut short");
+        if (r < 0)
+                return kp_error_set(error, r, "cannot read the decompressed size %s claims: %s; nothing written",
+                                    j->source, e.message);
+        j->bound = MIN((uint64_t) kp_le32(trailer), limit);
+        return 0;
+}
+
+/*
+ * kunpack's copies nothing asks for any more: removed, unless the guest's
+ * configuration boots them, and only while they are still as kunpack
+ * wrote them (one the guest replaced is the guest's file now). Their room
+ * counts for the new copies: they go first.
+ */
+static int find_stale(Apply *a)
+{
+        const KpPvgrubManifest *old = a->old;
+
+        a->stale = calloc(old ? old->n_files : 0, sizeof(bool));
+        a->keep = calloc(old ? old->n_files : 0, sizeof(bool));
+        if (old && old->n_files > 0 && (!a->stale || !a->keep))
+                return -ENOMEM;
         for (size_t i = 0; old && i < old->n_files; i++) {
                 const KpPvgrubFile *f = &old->files[i];
                 char sha[KP_SHA256_HEX_SIZE];
                 uint64_t size = 0;
+                bool job = false;
                 KpError e = {};
 
-                if (kp_pvgrub_manifest_find(next, f->path))
+                for (size_t k = 0; k < a->n_jobs && !job; k++)
+                        job = streq(a->jobs[k].target, f->path);
+                if (job)
                         continue;
-                if (plan_names(plan, f->path)) {
-                        r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source,
-                                                        f->source_sha256);
-                        if (r < 0)
-                                goto finish;
+                if (plan_names(a->plan, f->path)) {
+                        a->keep[i] = true;
                         continue;
                 }
-                if (kp_guest_regular_file(s, f->path, &e, &size) != 1 ||
-                    kp_guest_sha256(s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
+                if (kp_guest_regular_file(a->s, f->path, &e, &size) != 1 ||
+                    kp_guest_sha256(a->s, f->path, &e, sha) < 0 || !streq(sha, f->sha256))
                         continue;
-                stale[i] = true;
-                n_stale++;
-                freed += size;
+                a->stale[i] = true;
+                a->n_stale++;
+                a->freed += size;
+        }
+        return 0;
+}
+
+/*
+ * The manifest as it is about to be: a record per job (with its ELF's
+ * sha256, or zeros until it is fetched: a record's size does not depend on
+ * it), then the stale copies the configuration still boots; and which of
+ * configuration, backup and manifest are written or removed. Called again
+ * once the jobs are fetched.
+ */
+static int decide_manifest(Apply *a)
+{
+        static const char unknown[KP_SHA256_HEX_SIZE] = "0000000000000000000000000000000000000000000000000000000000000000";
+        const KpPvgrubManifest *old = a->old;
+        KpPvgrubManifest *next;
+        char new_sha[KP_SHA256_HEX_SIZE];
+        int r;
+
+        kp_pvgrub_manifest_free(a->next);
+        a->new_text = mfree(a->new_text);
+        next = a->next = calloc(1, sizeof(KpPvgrubManifest));
+        if (!next)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                const Job *j = &a->jobs[i];
+
+                r = kp_pvgrub_manifest_add_file(next, j->target, j->write && j->fd < 0 ? unknown : j->sha256,
+                                                j->source, j->source_sha256);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; old && i < old->n_files; i++) {
+                const KpPvgrubFile *f = &old->files[i];
+
+                if (!a->keep[i] || kp_pvgrub_manifest_find(next, f->path))
+                        continue;
+                r = kp_pvgrub_manifest_add_file(next, f->path, f->sha256, f->source, f->source_sha256);
+                if (r < 0)
+                        return r;
         }
 
-        write_config = !ours && rw.n_tokens > 0;
-        if (ours) {
+        a->write_config = !a->ours && a->rw.n_tokens > 0;
+        if (a->ours) {
                 next->config = strdup(old->config);
                 next->backup = strdup(old->backup);
-                if (!next->config || !next->backup) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                if (!next->config || !next->backup)
+                        return -ENOMEM;
                 memcpy(next->config_sha256, old->config_sha256, KP_SHA256_HEX_SIZE);
                 memcpy(next->backup_sha256, old->backup_sha256, KP_SHA256_HEX_SIZE);
-        } else if (write_config) {
-                r = sha256_hex(rw.config, rw.config_size, new_sha);
+        } else if (a->write_config) {
+                r = sha256_hex(a->rw.config, a->rw.config_size, new_sha);
                 if (r < 0)
-                        goto finish;
-                next->config = strdup(path);
-                next->backup = strdup(bpath);
-                if (!next->config || !next->backup) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                        return r;
+                next->config = strdup(a->path);
+                next->backup = strdup(a->bpath);
+                if (!next->config || !next->backup)
+                        return -ENOMEM;
                 memcpy(next->config_sha256, new_sha, KP_SHA256_HEX_SIZE);
-                memcpy(next->backup_sha256, config_sha, KP_SHA256_HEX_SIZE);
-                needed += 2 * config_size + rw.config_size;
+                memcpy(next->backup_sha256, a->config_sha, KP_SHA256_HEX_SIZE);
         }
-        remove_old_backup = !ours && !write_config && old && old->backup;
-        remove_manifest = !next->config && next->n_files == 0;
-        r = kp_pvgrub_manifest_format(next, &new_text, &new_size);
+        a->remove_old_backup = !a->ours && !a->write_config && old && old->backup;
+        a->remove_manifest = !next->config && next->n_files == 0;
+        r = kp_pvgrub_manifest_format(next, &a->new_text, &a->new_size);
         if (r < 0)
-                goto finish;
-        write_manifest = !remove_manifest &&
-                         (!old_text || old_size != new_size || memcmp(old_text, new_text, new_size) != 0);
-        if (write_manifest)
-                needed += new_size;
+                return r;
+        a->write_manifest = !a->remove_manifest &&
+                            (!a->old_text || a->old_size != a->new_size ||
+                             memcmp(a->old_text, a->new_text, a->new_size) != 0);
+        return 0;
+}
 
-        r = kp_guest_free_bytes(s, "/", error, &free_bytes);
+/*
+ * What the writes need on the guest's filesystem: every copy to write (its
+ * ELF's size once fetched, its bound before), the backup and temporary
+ * file of the configuration and the new configuration, and the manifest.
+ */
+static uint64_t guest_needs(const Apply *a)
+{
+        uint64_t needed = 0;
+
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        needed += a->jobs[i].fd >= 0 ? a->jobs[i].size : a->jobs[i].bound;
+        if (a->write_config)
+                needed += 2 * a->config_size + a->rw.config_size;
+        if (a->write_manifest)
+                needed += a->new_size;
+        return needed;
+}
+
+/*
+ * The guest's filesystem must hold everything, with KP_PVGRUB_SPACE_RESERVE
+ * to spare: -ENOSPC otherwise. how says by which figures (bounds or sizes).
+ */
+static int check_space(Apply *a, const char *how, KpError *error, KpPvgrubReport *rep)
+{
+        uint64_t free_bytes, needed = guest_needs(a);
+        int r;
+
+        r = kp_guest_free_bytes(a->s, "/", error, &free_bytes);
         if (r < 0)
-                goto finish;
-        rep.bytes_needed = needed;
-        rep.bytes_free = free_bytes;
-        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + freed) {
+                return r;
+        rep->bytes_needed = needed;
+        rep->bytes_free = free_bytes;
+        if (needed > 0 && needed + KP_PVGRUB_SPACE_RESERVE > free_bytes + a->freed) {
                 char more[96] = "";
 
-                if (freed > 0)
+                if (a->freed > 0)
                         (void) snprintf(more, sizeof(more),
-                                        " (%" PRIu64 " more once kunpack's stale copies are gone)", freed);
-                r = kp_error_set(error, -ENOSPC,
-                                 "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
-                                 " (and keeps %" PRIu64 " free); nothing written",
-                                 path, device, free_bytes, more, needed, (uint64_t) KP_PVGRUB_SPACE_RESERVE);
-                goto finish;
+                                        " (%" PRIu64 " more once kunpack's stale copies are gone)", a->freed);
+                return kp_error_set(error, -ENOSPC,
+                                    "%s on %s has %" PRIu64 " bytes free%s, kunpack needs %" PRIu64
+                                    "%s (and keeps %" PRIu64 " free); nothing written",
+                                    a->path, a->device, free_bytes, more, needed, how,
+                                    (uint64_t) KP_PVGRUB_SPACE_RESERVE);
         }
+        return 0;
+}
 
-        if (write_config || write_manifest || remove_old_backup || (remove_manifest && old) || n_stale > 0)
-                need_write = true;
-        for (size_t i = 0; i < n_jobs; i++)
-                need_write = need_write || jobs[i].write;
-        if (!need_write) {
-                (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
-                                device, (unsigned) n_jobs, n_jobs == 1 ? "" : "s");
-                rep.kept = (unsigned) n_jobs;
-                *ret = rep;
-                r = 0;
-                goto finish;
-        }
-        r = kp_guest_mount_writable(s, guest, device, error);
+/*
+ * dom0's side, before anything is downloaded: the compressed kernels and
+ * their ELFs (by their bounds) must fit in tmp_dir's filesystem above the
+ * floor the cache keeps there too (kunpack.conf cache_min_free).
+ */
+static int check_dom0_space(Apply *a, KpError *error)
+{
+        struct statvfs sv;
+        uint64_t needed = 0, avail;
+
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        needed += a->jobs[i].source_size + a->jobs[i].bound;
+        if (needed == 0)
+                return 0;
+        if (statvfs(a->o->tmp_dir, &sv) < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot ask for the free space of %s",
+                                          a->o->tmp_dir);
+        if (MUL_OVERFLOW((uint64_t) sv.f_bavail, (uint64_t) sv.f_frsize, &avail))
+                avail = UINT64_MAX;
+        if (needed + a->o->tmp_min_free > avail)
+                return kp_error_set(error, -ENOSPC,
+                                    "%s has %" PRIu64 " bytes free; the kernels to decompress need %" PRIu64
+                                    " there (by the sizes their headers claim) and %" PRIu64
+                                    " stay free (cache_min_free); nothing downloaded",
+                                    a->o->tmp_dir, avail, needed, a->o->tmp_min_free);
+        return 0;
+}
+
+/*
+ * A file at a copy's name that no manifest records: kept (and recorded)
+ * when it is exactly the copy just made, which only an interrupted run of
+ * kunpack leaves there; a file of the guest's own is refused (-EEXIST),
+ * nothing written.
+ */
+static int adopt_or_refuse(Apply *a, Job *j, KpError *error)
+{
+        char sha[KP_SHA256_HEX_SIZE];
+        int r;
+
+        r = kp_guest_sha256(a->s, j->target, error, sha);
         if (r < 0)
-                goto finish;
+                return r;
+        if (!streq(sha, j->sha256))
+                return kp_error_set(error, -EEXIST, "%s exists and kunpack did not write it; nothing written",
+                                    j->target);
+        j->write = false;
+        j->fd = safe_close(j->fd);
+        return 0;
+}
 
-        /* 1. The original, before anything points away from it. */
-        if (write_config) {
-                r = kp_guest_write_data(s, bpath, config, config_size, error);
+/* Downloads and decompresses every copy to write, each held to its bound. */
+static int fetch_jobs(Apply *a, KpError *error)
+{
+        int r;
+
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                if (!a->jobs[i].write)
+                        continue;
+                r = fetch(a->s, a->guest, a->device, &a->jobs[i], a->o, error);
+                if (r >= 0 && a->jobs[i].adopt)
+                        r = adopt_or_refuse(a, &a->jobs[i], error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+        }
+        return 0;
+}
+
+static bool needs_write(const Apply *a)
+{
+        if (a->write_config || a->write_manifest || a->remove_old_backup || (a->remove_manifest && a->old) ||
+            a->n_stale > 0)
+                return true;
+        for (size_t i = 0; i < a->n_jobs; i++)
+                if (a->jobs[i].write)
+                        return true;
+        return false;
+}
+
+/* The writes, in the order pvgrub.h documents, then a sync of the guest's disks. */
+static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
+{
+        const KpPvgrubManifest *old = a->old;
+        int r;
+
+        r = kp_guest_mount_writable(a->s, a->guest, a->device, error);
+        if (r < 0)
+                return r;
+
+        /* 1. The original, before anything points away from it, with its mode, owner and labels. */
+        if (a->write_config) {
+                r = kp_guest_write_data(a->s, a->bpath, a->config, a->config_size, a->path, error);
+                if (r < 0)
+                        return r;
+                rep->changed = true;
         }
         /*
          * 2. Stale copies, which the configuration on the disk does not boot
          * (their records go with the manifest below).
          */
         for (size_t i = 0; old && i < old->n_files; i++) {
-                if (!stale[i])
+                if (!a->stale[i])
                         continue;
-                r = kp_guest_remove(s, old->files[i].path, error);
+                r = kp_guest_remove(a->s, old->files[i].path, error);
                 if (r < 0)
-                        goto finish;
-                rep.removed++;
-                rep.changed = true;
+                        return r;
+                rep->removed++;
+                rep->changed = true;
         }
-        /* 3. The kernels. */
-        for (size_t i = 0; i < n_jobs; i++) {
-                if (!jobs[i].write) {
-                        rep.kept++;
+        /* 3. The kernels, each with its source's mode, owner and labels. */
+        for (size_t i = 0; i < a->n_jobs; i++) {
+                if (!a->jobs[i].write) {
+                        rep->kept++;
                         continue;
                 }
-                r = kp_guest_write_fd(s, jobs[i].target, jobs[i].fd, error);
+                r = kp_guest_write_fd(a->s, a->jobs[i].target, a->jobs[i].fd, a->jobs[i].source, error);
                 if (r < 0)
-                        goto finish;
-                rep.written++;
-                rep.changed = true;
+                        return r;
+                rep->written++;
+                rep->changed = true;
         }
-        /* 4. The manifest, naming the configuration as it is about to be. */
-        if (write_manifest) {
-                r = kp_guest_write_data(s, mpath, new_text, new_size, error);
+        /* 4. The manifest, naming the configuration as it is about to be (and as readable as it). */
+        if (a->write_manifest) {
+                r = kp_guest_write_data(a->s, a->mpath, a->new_text, a->new_size, a->path, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
-        /* 5. The configuration. */
-        if (write_config) {
-                r = kp_guest_write_data(s, path, rw.config, rw.config_size, error);
+        /* 5. The configuration, keeping its own mode, owner and labels. */
+        if (a->write_config) {
+                r = kp_guest_write_data(a->s, a->path, a->rw.config, a->rw.config_size, NULL, error);
                 if (r < 0)
-                        goto finish;
-                rep.config_written = true;
-                rep.tokens = (unsigned) rw.n_tokens;
+                        return r;
+                rep->config_written = true;
+                rep->tokens = (unsigned) a->rw.n_tokens;
         }
-        if (remove_old_backup) {
-                r = kp_guest_remove(s, old->backup, error);
+        if (a->remove_old_backup) {
+                r = kp_guest_remove(a->s, old->backup, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
-        if (remove_manifest && old) {
-                r = kp_guest_remove(s, mpath, error);
+        if (a->remove_manifest && old) {
+                r = kp_guest_remove(a->s, a->mpath, error);
                 if (r < 0)
-                        goto finish;
-                rep.changed = true;
+                        return r;
+                rep->changed = true;
         }
-        if (rep.changed) {
-                r = kp_guest_sync(s, error);
+        if (rep->changed) {
+                r = kp_guest_sync(a->s, error);
                 if (r < 0)
-                        goto finish;
+                        return r;
         }
+        return 0;
+}
+
+static void report_nothing(KpPvgrubReport *rep, const char *path)
+{
+        (void) snprintf(rep->message, sizeof(rep->message),
+                        "every kernel of %s is one pvgrub loads as it is; nothing written", path ?: "the guest");
+}
+
+int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, const KpPvgrubOptions *o,
+                    KpError *error, KpPvgrubReport *ret)
+{
+        _cleanup_(apply_done) Apply a = {
+                .s = s,
+                .guest = guest,
+                .plan = plan,
+                .o = o,
+                .device = plan->config_device,
+                .path = plan->config_path,
+        };
+        KpPvgrubReport rep = {};
+        int r;
+
+        if (!kp_guest_session_writable(s))
+                return kp_error_set(error, -EROFS, "pvgrub mode needs a writable session");
+        /* A guest whose kernels pvgrub loads as they are needs nothing, whatever its configuration is. */
+        if ((!a.device || !a.path) && !kp_pvgrub_needs_rewrite(plan)) {
+                report_nothing(&rep, a.path);
+                *ret = rep;
+                return 0;
+        }
+        if (!a.device || !a.path)
+                return kp_error_set(error, -EOPNOTSUPP,
+                                    "no boot configuration to point at a decompressed kernel (%s needs one)",
+                                    plan->n_entries > 0 && plan->entries[0].kernel.path
+                                            ? plan->entries[0].kernel.path
+                                            : "?");
+
+        a.mpath = path_with(a.path, KP_PVGRUB_MANIFEST_SUFFIX);
+        a.bpath = path_with(a.path, KP_PVGRUB_BACKUP_SUFFIX);
+        if (!a.mpath || !a.bpath)
+                return -ENOMEM;
+
+        /* Decide what to write. */
+        r = read_current(&a, error);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                report_nothing(&rep, a.path);
+                *ret = rep;
+                return 0;
+        }
+        r = kp_pvgrub_rewrite(plan, a.config, a.config_size, error, &a.rw);
+        if (r < 0)
+                return r;
+        r = list_jobs(&a, error);
+        if (r >= 0)
+                r = decide_jobs(&a, error);
+        if (r >= 0)
+                r = find_stale(&a);
+        for (size_t i = 0; r >= 0 && i < a.n_jobs; i++)
+                if (a.jobs[i].write)
+                        r = claim_size(&a, &a.jobs[i], error);
+        if (r >= 0)
+                r = decide_manifest(&a);
+        if (r < 0)
+                return r;
+        /* Check space, by the bounds, before anything crosses into dom0. */
+        r = check_space(&a, " by the sizes the kernels' headers claim", error, &rep);
+        if (r >= 0)
+                r = check_dom0_space(&a, error);
+        if (r < 0)
+                return r;
+        /* Fetch and decompress; then check again, by the sizes. */
+        r = fetch_jobs(&a, error);
+        if (r >= 0)
+                r = decide_manifest(&a);
+        if (r >= 0)
+                r = check_space(&a, "", error, &rep);
+        if (r < 0)
+                return r;
+
+        if (!needs_write(&a)) {
+                (void) snprintf(rep.message, sizeof(rep.message),
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", a.path,
+                                a.device, (unsigned) a.n_jobs, a.n_jobs == 1 ? "" : "s");
+                rep.kept = (unsigned) a.n_jobs;
+                *ret = rep;
+                return 0;
+        }
+        /* Write, 1-5. */
+        r = write_changes(&a, error, &rep);
+        if (r < 0)
+                return r;
 
         if (!rep.changed)
                 (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", path,
-                                device, rep.kept, rep.kept == 1 ? "" : "s");
+                                "%s on %s: already in pvgrub mode (%u kernel%s), nothing written", a.path,
+                                a.device, rep.kept, rep.kept == 1 ? "" : "s");
         else
                 (void) snprintf(rep.message, sizeof(rep.message),
                                 "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s",
-                                path, device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
+                                a.path, a.device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
                                 rep.removed, rep.removed == 1 ? "y" : "ies",
                                 rep.config_written ? "configuration rewritten (original kept)"
                                                    : "configuration unchanged");
-        *ret = rep;
-        r = 0;
-finish:
-        jobs_free(jobs, n_jobs);
-        return r;
-
-nothing:
-        (void) snprintf(rep.message, sizeof(rep.message),
-                        "every kernel of %s is one pvgrub loads as it is; nothing written",
-                        path ?: "the guest");
         *ret = rep;
         return 0;
 }
@@ -550,7 +878,12 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
                                 return kp_error_set(error, -EBADMSG,
                                                     "%s is not the original kunpack kept; nothing restored",
                                                     m->backup);
-                        r = kp_guest_write_data(s, m->config, backup, backup_size, error);
+                        /*
+                         * The backup itself becomes the configuration: the original's
+                         * bytes, and the mode, owner and labels apply gave it from the
+                         * original, in one rename.
+                         */
+                        r = kp_guest_replace(s, m->backup, m->config, error);
                         if (r < 0)
                                 return r;
                         restored = true;

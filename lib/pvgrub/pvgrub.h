@@ -21,9 +21,19 @@
  *   4. the manifest, naming the configuration as it is about to be,
  *   5. the configuration, written to a temporary name and renamed.
  *
- * Nothing is written before everything is known to fit: the kernels are
- * decompressed on the host first, and the guest filesystem's free space
- * is checked against all of it.
+ * Nothing is written before everything is known to fit, and nothing is
+ * downloaded before it is known to fit by the sizes the kernels' headers
+ * claim: the guest filesystem's free space (and the host directory's, for
+ * the downloads) is checked against those claims first, each kernel's
+ * decompression is held to its claim, and the guest's free space is
+ * checked again against the real sizes before the first write.
+ *
+ * Every file kunpack writes in the guest has the metadata (mode, owner,
+ * group, extended attributes with the SELinux label) of the file it
+ * replaces or stands for: the configuration keeps its own, the backup and
+ * the manifest get the configuration's, a decompressed kernel its
+ * source's. Revert renames the backup over the configuration, so the
+ * original comes back with its bytes and its metadata.
  */
 
 #include <stdbool.h>
@@ -45,6 +55,7 @@
 
 typedef struct KpPvgrubOptions {
         const char *tmp_dir;    /* host directory for downloads and decompression (unnamed files) */
+        uint64_t tmp_min_free;  /* bytes left free on tmp_dir's filesystem (kunpack.conf cache_min_free) */
         KpUnpackParams unpack; /* limits for the decompression */
 } KpPvgrubOptions;
 

@@ -158,6 +158,10 @@ int kp_pvgrub_rewrite(const KpBootPlan *plan, const char *data, size_t size, KpE
                         break;
                 }
                 r = kp_pvgrub_target_path(e->kernel.path, &target);
+                if (r == -EINVAL)
+                        /* "(hd0,1)vmlinuz" names no directory: there is nowhere beside it to put a copy. */
+                        r = kp_error_set(error, r, "entry \"%s\": kernel \"%s\" is not a path to a file; "
+                                         "cannot rewrite it", e->title ?: "", e->kernel.path);
                 if (r < 0)
                         break;
 

@@ -26,6 +26,18 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 
 #define DEFAULT_CACHE_MAX_SIZE GiB(4)
 #define DEFAULT_CACHE_MAX_AGE (30 * 24 * 3600)
+/*
+ * The cache's floor: what kunpack leaves free on the cache's filesystem
+ * (/var, with libxl's own directory on it). Half a GiB is room for a few
+ * starts' bootloader output and the logs of a busy day.
+ */
+#define DEFAULT_CACHE_MIN_FREE MiB(512)
+/*
+ * One guest's share: a distribution kernel's ELF (66 MB for Debian 12) and
+ * initrd (30-150 MB) take a fifth of this; a guest's files can never take
+ * more than Xen's 1 GiB kernel and libxl's 1 GiB ramdisk together.
+ */
+#define DEFAULT_CACHE_MAX_GUEST_SIZE GiB(1)
 #define DEFAULT_BOOT_TIMEOUT 100
 #define DEFAULT_SCAN_INTERVAL (6 * 3600)
 /*
@@ -45,6 +57,8 @@ static_assert(KP_SETTINGS_MAX_SIZE <= KP_XLCFG_MAX_SIZE, "the reader takes every
 #define MAX_SCAN_CONCURRENCY 64
 /* A pooled appliance younger than its own launch (10-20 s under emulation) is not worth replacing. */
 #define MIN_POOL_MAX_AGE 10
+/* Below this no distribution kernel fits in a guest's share of the cache: a typo, not a policy. */
+#define MIN_CACHE_MAX_GUEST_SIZE MiB(16)
 
 static const char *const on_failure_table[_KP_ON_FAILURE_MAX] = {
         [KP_ON_FAILURE_PVGRUB] = "pvgrub",
@@ -102,6 +116,8 @@ int kp_settings_new_default(KpSettings **ret)
         c->max_kernel_size = KP_MAX_OUTPUT_DEFAULT;
         c->cache_max_size = DEFAULT_CACHE_MAX_SIZE;
         c->cache_max_age = DEFAULT_CACHE_MAX_AGE;
+        c->cache_min_free = DEFAULT_CACHE_MIN_FREE;
+        c->cache_max_guest_size = DEFAULT_CACHE_MAX_GUEST_SIZE;
         c->boot_timeout = DEFAULT_BOOT_TIMEOUT;
         c->scan_interval = DEFAULT_SCAN_INTERVAL;
         c->startup_scan_timeout = DEFAULT_STARTUP_SCAN_TIMEOUT;
@@ -145,6 +161,8 @@ static const KeyDef key_defs[] = {
         { "max_kernel_size", KEY_SIZE, offsetof(KpSettings, max_kernel_size) },
         { "cache_max_size", KEY_SIZE, offsetof(KpSettings, cache_max_size) },
         { "cache_max_age", KEY_DURATION, offsetof(KpSettings, cache_max_age) },
+        { "cache_min_free", KEY_SIZE, offsetof(KpSettings, cache_min_free) },
+        { "cache_max_guest_size", KEY_SIZE, offsetof(KpSettings, cache_max_guest_size) },
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
         { "startup_scan_timeout", KEY_DURATION, offsetof(KpSettings, startup_scan_timeout) },
@@ -401,6 +419,9 @@ static int check_consistency(const KpSettings *c, KpError *error)
         if (c->pool_max_age < MIN_POOL_MAX_AGE)
                 return kp_error_set(error, -ERANGE, "%s: pool_max_age must be at least %u seconds", f,
                                     MIN_POOL_MAX_AGE);
+        if (c->cache_max_guest_size < MIN_CACHE_MAX_GUEST_SIZE)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: cache_max_guest_size must be at least 16M (one kernel takes more)", f);
         return 0;
 }
 

@@ -65,6 +65,8 @@ typedef struct KpSettings {
         uint64_t max_kernel_size;      /* cap on a decompressed kernel, bytes (≤ Xen's 1 GiB) */
         uint64_t cache_max_size;       /* the garbage collector keeps the cache below this, bytes */
         uint64_t cache_max_age;        /* unreferenced entries unused this long are collected, seconds */
+        uint64_t cache_min_free;       /* nothing new is stored while the cache's filesystem has less free, bytes */
+        uint64_t cache_max_guest_size; /* the cache space one guest's boot files may take, bytes */
         uint64_t boot_timeout;         /* kunpack-boot answers within this, seconds (< libxl's 120) */
         uint64_t scan_interval;        /* running guests are rescanned this often, seconds */
         /*

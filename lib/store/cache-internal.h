@@ -18,6 +18,7 @@ struct KpCache {
         int kernels_fd;
         int initrds_fd;
         int locks_fd;
+        uint64_t min_free;  /* kp_cache_set_min_free() */
 };
 
 /* -EINVAL unless key is a sha256 in hex: keys become file names. */
@@ -28,3 +29,11 @@ int kp_cache_check_key(const char *key, KpError *error);
  * the sealed instant (see cache.c), its atime to now.
  */
 int kp_cache_seal(int fd);
+
+/*
+ * Metadata and filesystem blocks a store writes besides the file's own
+ * bytes, counted against the floor: a kernel's JSON is a few hundred bytes
+ * (cache.c refuses one near 64 KiB), and ext4 needs a few extent blocks for
+ * a 1 GiB file.
+ */
+#define KP_CACHE_STORE_OVERHEAD (UINT64_C(256) * 1024)

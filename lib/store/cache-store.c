@@ -54,6 +54,18 @@ static int meta_to_json(const KpCacheKernel *m, char **ret_text, size_t *ret_siz
 
 /* ---- storing ------------------------------------------------------------ */
 
+/* Nothing new below the floor: said with the figures, before anything is written. */
+static int floor_refusal(KpCache *c, const char *what, const char *key, KpError *error)
+{
+        uint64_t room = 0;
+
+        (void) kp_cache_room(c, NULL, &room);
+        return kp_error_set(error, -ENOSPC,
+                            "cache: %s %s not stored: the cache's filesystem has %" PRIu64
+                            " bytes above cache_min_free (%" PRIu64 " bytes), not enough for it",
+                            what, key, room, c->min_free);
+}
+
 /* Checks that in_fd holds exactly the file whose sha256 is key, and rewinds it. */
 static int check_input(int in_fd, const char *key, uint64_t max, const char *what, KpError *error,
                        uint64_t *ret_size)
@@ -85,7 +97,8 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
         KpCacheKernel meta = {};
         char name[KP_SHA256_HEX_SIZE + 8];
         size_t json_size;
-        uint64_t in_size;
+        uint64_t in_size, room, limit;
+        bool by_room;
         int r;
 
         r = kp_cache_check_key(key, error);
@@ -96,6 +109,18 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
         if (r < 0)
                 return r;
 
+        /* The ELF's size is known once it is decompressed: it may take what is left above the floor. */
+        r = kp_cache_room(c, error, &room);
+        if (r < 0)
+                return r;
+        room = room > KP_CACHE_STORE_OVERHEAD ? room - KP_CACHE_STORE_OVERHEAD : 0;
+        limit = opts.max_output ? MIN(opts.max_output, KP_MAX_OUTPUT_DEFAULT) : KP_MAX_OUTPUT_DEFAULT;
+        if (room == 0)
+                return floor_refusal(c, "kernel", key, error);
+        by_room = room < limit;
+        if (by_room)
+                opts.max_output = room;
+
         (void) snprintf(name, sizeof(name), "%s.elf", key);
         r = kp_atomic_file_openat(c->kernels_fd, name, 0600, error, &elf);
         if (r < 0)
@@ -103,6 +128,12 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
 
         opts.want_output_sha256 = true;
         r = kp_unpack(in_fd, elf.fd, &opts, error, &result);
+        if (r == -EFBIG && by_room)
+                return kp_error_set(error, -ENOSPC,
+                                    "cache: kernel %s decompresses to more than the %" PRIu64
+                                    " bytes its filesystem has above cache_min_free (%" PRIu64
+                                    " bytes): not stored",
+                                    key, room, c->min_free);
         if (r < 0)
                 return r;
 
@@ -139,7 +170,7 @@ int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpack
 int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_size, KpError *error, int *ret_fd)
 {
         _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
-        uint64_t size;
+        uint64_t size, room;
         int r;
 
         r = kp_cache_check_key(key, error);
@@ -148,6 +179,11 @@ int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_s
         r = check_input(in_fd, key, max_size, "guest's initrd", error, &size);
         if (r < 0)
                 return r;
+        r = kp_cache_room(c, error, &room);
+        if (r < 0)
+                return r;
+        if (size + KP_CACHE_STORE_OVERHEAD > room)
+                return floor_refusal(c, "initrd", key, error);
         r = kp_atomic_file_openat(c->initrds_fd, key, 0600, error, &f);
         if (r < 0)
                 return kp_error_prefix(error, r, "cache");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store/cache-internal.h"
 #include "util/error.h"
@@ -100,6 +101,24 @@ int kp_cache_open(const char *path, KpError *error, KpCache **ret)
                 return r;
 
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void kp_cache_set_min_free(KpCache *c, uint64_t bytes)
+{
+        c->min_free = bytes;
+}
+
+int kp_cache_room(KpCache *c, KpError *error, uint64_t *ret_bytes)
+{
+        struct statvfs sv;
+        uint64_t avail;
+
+        if (fstatvfs(c->dir_fd, &sv) < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot ask for the free space of %s", c->path);
+        if (MUL_OVERFLOW((uint64_t) sv.f_bavail, (uint64_t) sv.f_frsize, &avail))
+                avail = UINT64_MAX;
+        *ret_bytes = avail > c->min_free ? avail - c->min_free : 0;
         return 0;
 }
 
@@ -358,34 +377,64 @@ int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, Kp
 
 /* ---- locking -------------------------------------------------------------- */
 
+/*
+ * Whether fd, locked, is still the file named name in dir_fd. kp_cache_gc()
+ * removes a lock file only while it holds the lock on it, so a waiter that
+ * gets the lock after that holds an inode nobody else will ever open: it
+ * must start again on the file that has the name now.
+ */
+static int lock_is_current(int dir_fd, const char *name, int fd)
+{
+        struct stat held, named;
+
+        if (fstat(fd, &held) < 0)
+                return negative_errno();
+        if (fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        return held.st_nlink > 0 && held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 int kp_cache_lock(KpCache *c, const char *key, uint64_t deadline_usec, KpError *error, int *ret_fd)
 {
-        _cleanup_close_ int fd = -EBADF;
         int r;
 
         r = kp_cache_check_key(key, error);
         if (r < 0)
                 return r;
-        fd = openat(c->locks_fd, key, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0)
-                return kp_error_set_errno(error, negative_errno(), "cannot open cache lock %s", key);
 
         for (;;) {
-                uint64_t left;
+                _cleanup_close_ int fd = -EBADF;
 
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
-                        break;
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return kp_error_set_errno(error, negative_errno(), "cannot lock cache entry %s", key);
-                left = kp_usec_left(deadline_usec);
-                if (left == 0)
-                        return kp_error_set(error, -ETIMEDOUT,
-                                            "timed out waiting for another process working on cache entry %s", key);
-                (void) usleep((useconds_t) MIN(left, KP_CACHE_LOCK_POLL_USEC));
+                fd = openat(c->locks_fd, key, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+                if (fd < 0)
+                        return kp_error_set_errno(error, negative_errno(), "cannot open cache lock %s", key);
+
+                for (;;) {
+                        uint64_t left;
+
+                        if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                                break;
+                        if (errno != EWOULDBLOCK && errno != EINTR)
+                                return kp_error_set_errno(error, negative_errno(), "cannot lock cache entry %s",
+                                                          key);
+                        left = kp_usec_left(deadline_usec);
+                        if (left == 0)
+                                return kp_error_set(error, -ETIMEDOUT,
+                                                    "timed out waiting for another process working on cache "
+                                                    "entry %s",
+                                                    key);
+                        (void) usleep((useconds_t) MIN(left, KP_CACHE_LOCK_POLL_USEC));
+                }
+
+                r = lock_is_current(c->locks_fd, key, fd);
+                if (r < 0)
+                        return kp_error_set_errno(error, r, "cannot check cache lock %s", key);
+                if (r > 0) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                /* Collected while we waited: the next open creates the file others will lock. */
         }
-
-        *ret_fd = TAKE_FD(fd);
-        return 0;
 }
 
 /* ---- listing, garbage collection, verification --------------------------- */
@@ -517,7 +566,12 @@ static void reap_leftovers(KpCache *c, uint64_t now_usec, bool dry_run)
                         } else if (dirs[i] == c->locks_fd) {
                                 _cleanup_close_ int lfd =
                                         openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                                /* Only a lock no one holds; a waiter that raced us retries on a fresh file. */
+                                /*
+                                 * Only a lock no one holds, removed while we hold it: a
+                                 * waiter that opened it before gets it after us, sees it
+                                 * has no name any more and starts again on a fresh file
+                                 * (kp_cache_lock()).
+                                 */
                                 if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) >= 0)
                                         (void) unlinkat(dirfd(d), de->d_name, 0);
                         }

@@ -77,16 +77,36 @@ int kp_cache_open_kernel(KpCache *c, const char *key, KpError *error, int *ret_f
 int kp_cache_read_kernel_meta(KpCache *c, const char *key, KpError *error, KpCacheKernel *ret);
 
 /*
+ * Free space the cache leaves on its filesystem (kunpack.conf's
+ * cache_min_free): a store that would leave less is refused (-ENOSPC)
+ * before it writes, or, for a kernel whose size is only known once it is
+ * decompressed, as soon as its output passes the floor; nothing of it
+ * stays. 0 (the default) lets only a full disk stop a store.
+ */
+void kp_cache_set_min_free(KpCache *c, uint64_t bytes);
+
+/*
+ * What may still be written to the cache's filesystem before it is down to
+ * the floor: statvfs's f_bavail × f_frsize less min_free, 0 below it.
+ */
+int kp_cache_room(KpCache *c, KpError *error, uint64_t *ret_bytes);
+
+/*
  * Stores the kernel read from in_fd (a regular file holding exactly the
  * guest's compressed kernel). Its sha256 must equal key, or it is refused
  * (-EBADMSG: the guest file changed after its checksum was taken). If
  * another process stored the same key meanwhile, its entry is kept. On
  * success the stored ELF is open in ret_fd, as from kp_cache_open_kernel().
+ * The ELF may take what kp_cache_room() allows at most: -ENOSPC past it.
  */
 int kp_cache_store_kernel(KpCache *c, const char *key, int in_fd, const KpUnpackParams *options, KpError *error,
                           int *ret_fd, KpCacheKernel *ret_meta);
 
-/* The same for an initrd: stored as is, checked by size (expected_size, or any if UINT64_MAX). */
+/*
+ * The same for an initrd: stored as is, checked by size (expected_size, or
+ * any if UINT64_MAX); refused (-ENOSPC) before it is copied when it does
+ * not fit above the floor.
+ */
 int kp_cache_open_initrd(KpCache *c, const char *key, uint64_t expected_size, KpError *error, int *ret_fd);
 int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_size, KpError *error, int *ret_fd);
 
@@ -94,7 +114,9 @@ int kp_cache_store_initrd(KpCache *c, const char *key, int in_fd, uint64_t max_s
  * Serialises work on one key across processes: waits for an exclusive
  * flock on CACHE/locks/<key> until timeout_usec (CLOCK_MONOTONIC, absolute;
  * 0: don't wait), then returns the lock's fd (close it to unlock).
- * -ETIMEDOUT when the deadline passes.
+ * -ETIMEDOUT when the deadline passes. The lock held is always the file
+ * that has the name: kp_cache_gc() removes lock files nobody holds, and a
+ * waiter whose file was removed meanwhile starts again on a fresh one.
  */
 int kp_cache_lock(KpCache *c, const char *key, uint64_t deadline_usec, KpError *error, int *ret_fd);
 

@@ -396,28 +396,49 @@ int kp_copy_fd(int in_fd, int out_fd, uint64_t max, uint64_t *ret_size)
         return 0;
 }
 
+/* "<prefix>.<16 hex digits>": unpredictable, so no one can prepare the name. */
+static int random_name(const char *prefix, KpError *error, char **ret)
+{
+        uint64_t r64;
+
+        if (getrandom(&r64, sizeof(r64), GRND_NONBLOCK) != sizeof(r64))
+                r64 = (uint64_t) getpid() << 32 ^ (uint64_t) (uintptr_t) &r64;
+        if (asprintf(ret, "%s.%016" PRIx64, prefix, r64) < 0)
+                return kp_error_set(error, -ENOMEM, "out of memory");
+        return 0;
+}
+
+int kp_link_fd(int fd, int dir_fd, const char *prefix, KpError *error, char **ret_name)
+{
+        _cleanup_free_ char *name = NULL;
+        char proc[64];
+        int r;
+
+        r = random_name(prefix, error, &name);
+        if (r < 0)
+                return r;
+        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) < 0)
+                return kp_error_set_errno(error, negative_errno(), "cannot link %s into the output directory", name);
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}
+
 int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode, KpError *error, char **ret_name)
 {
         _cleanup_(kp_atomic_file_discard) KpAtomicFile f = KP_ATOMIC_FILE_INIT;
         _cleanup_free_ char *name = NULL;
-        char proc[64];
-        uint64_t r64;
         int r;
 
-        if (getrandom(&r64, sizeof(r64), GRND_NONBLOCK) != sizeof(r64))
-                r64 = (uint64_t) getpid() << 32 ^ (uint64_t) (uintptr_t) &r64;
-        if (asprintf(&name, "%s.%016" PRIx64, prefix, r64) < 0)
-                return kp_error_set(error, -ENOMEM, "out of memory");
-
-        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
-        if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) >= 0) {
-                *ret_name = TAKE_PTR(name);
-                return 0;
-        }
-        if (errno != EXDEV && errno != EPERM && errno != EMLINK)
-                return kp_error_set_errno(error, negative_errno(), "cannot link %s into the output directory", name);
+        r = kp_link_fd(fd, dir_fd, prefix, error, ret_name);
+        if (r >= 0 || !KP_LINK_CANNOT(r))
+                return r;
+        kp_error_clear(error);
 
         /* Another filesystem (or links not allowed): copy, atomically. */
+        r = random_name(prefix, error, &name);
+        if (r < 0)
+                return r;
         r = kp_atomic_file_openat(dir_fd, name, copy_mode, error, &f);
         if (r < 0)
                 return r;

@@ -70,6 +70,15 @@ int kp_fsync_directory_of(const char *path);
  */
 int kp_link_or_copy_fd(int fd, int dir_fd, const char *prefix, mode_t copy_mode, KpError *error, char **ret_name);
 
+/*
+ * The link half of kp_link_or_copy_fd(): a new name for the very inode of
+ * fd, or an error. KP_LINK_CANNOT() says which errors mean "a link is not
+ * possible here" (another filesystem, links not allowed or too many),
+ * where a copy may still be.
+ */
+int kp_link_fd(int fd, int dir_fd, const char *prefix, KpError *error, char **ret_name);
+#define KP_LINK_CANNOT(r) ((r) == -EXDEV || (r) == -EPERM || (r) == -EMLINK)
+
 /* Copies all of in_fd (from offset 0) to out_fd, with copy_file_range where possible. */
 int kp_copy_fd(int in_fd, int out_fd, uint64_t max, uint64_t *ret_size);
 

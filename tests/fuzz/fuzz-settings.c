@@ -184,6 +184,9 @@ static void check_settings(const uint8_t *data, size_t size)
         check_int("max_kernel_size", (long long) a->max_kernel_size, (long long) b->max_kernel_size);
         check_int("cache_max_size", (long long) a->cache_max_size, (long long) b->cache_max_size);
         check_int("cache_max_age", (long long) a->cache_max_age, (long long) b->cache_max_age);
+        check_int("cache_min_free", (long long) a->cache_min_free, (long long) b->cache_min_free);
+        check_int("cache_max_guest_size", (long long) a->cache_max_guest_size,
+                  (long long) b->cache_max_guest_size);
         check_int("boot_timeout", (long long) a->boot_timeout, (long long) b->boot_timeout);
         check_int("scan_interval", (long long) a->scan_interval, (long long) b->scan_interval);
         check_int("startup_scan_timeout", (long long) a->startup_scan_timeout, (long long) b->startup_scan_timeout);

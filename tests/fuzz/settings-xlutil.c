@@ -40,6 +40,8 @@ const char *__lsan_default_suppressions(void)
 #define MIN_POOL_MAX_AGE 10
 #define MIN_APPLIANCE_MEMSIZE MiB(256)
 #define MAX_APPLIANCE_MEMSIZE GiB(8)
+#define MIN_CACHE_MAX_GUEST_SIZE MiB(16)
+#define MAX_STARTUP_SCAN_TIMEOUT 3600
 
 int ref_scan_keys(const char *text, size_t size, ConfigKey **ret_keys, size_t *ret_n)
 {
@@ -133,8 +135,11 @@ static const KeyDef key_defs[] = {
         { "max_kernel_size", KEY_SIZE, offsetof(KpSettings, max_kernel_size) },
         { "cache_max_size", KEY_SIZE, offsetof(KpSettings, cache_max_size) },
         { "cache_max_age", KEY_DURATION, offsetof(KpSettings, cache_max_age) },
+        { "cache_min_free", KEY_SIZE, offsetof(KpSettings, cache_min_free) },
+        { "cache_max_guest_size", KEY_SIZE, offsetof(KpSettings, cache_max_guest_size) },
         { "boot_timeout", KEY_DURATION, offsetof(KpSettings, boot_timeout) },
         { "scan_interval", KEY_DURATION, offsetof(KpSettings, scan_interval) },
+        { "startup_scan_timeout", KEY_DURATION, offsetof(KpSettings, startup_scan_timeout) },
         { "scan_concurrency", KEY_COUNT, offsetof(KpSettings, scan_concurrency) },
         { "drives_per_appliance", KEY_OBSOLETE_COUNT, offsetof(KpSettings, obsolete_drives_per_appliance) },
         { "appliance_memsize", KEY_SIZE, offsetof(KpSettings, appliance_memsize) },
@@ -360,11 +365,17 @@ static int check_consistency(const KpSettings *c, KpError *error)
                                     MAX_SCAN_CONCURRENCY);
         if (c->scan_interval < 60)
                 return kp_error_set(error, -ERANGE, "%s: scan_interval must be at least 60 seconds", f);
+        if (c->startup_scan_timeout > MAX_STARTUP_SCAN_TIMEOUT)
+                return kp_error_set(error, -ERANGE, "%s: startup_scan_timeout must be at most %u seconds", f,
+                                    MAX_STARTUP_SCAN_TIMEOUT);
         if (c->appliance_pool > KP_APPLIANCE_POOL_MAX)
                 return kp_error_set(error, -ERANGE, "%s: appliance_pool must be at most %u", f, KP_APPLIANCE_POOL_MAX);
         if (c->pool_max_age < MIN_POOL_MAX_AGE)
                 return kp_error_set(error, -ERANGE, "%s: pool_max_age must be at least %u seconds", f,
                                     MIN_POOL_MAX_AGE);
+        if (c->cache_max_guest_size < MIN_CACHE_MAX_GUEST_SIZE)
+                return kp_error_set(error, -ERANGE,
+                                    "%s: cache_max_guest_size must be at least 16M (one kernel takes more)", f);
         return 0;
 }
 

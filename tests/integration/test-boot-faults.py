@@ -19,6 +19,11 @@ on_failure = "fail", in a non-zero exit and one line on stderr.
   truncated state file     removed, rescanned, served right
   kill -9 mid cache write  pvgrub for that start, the next start right, nothing half-written
   16 concurrent starts     16 right answers, one appliance launch, one download of each file
+  --args with a newline    the answer without them (hot path, and pvgrub's), one line saying so
+  /var full                libxl's directory cannot take a copy of pvgrub: the copy staged in
+                           the cache (on /var) is linked; without it, no answer and one line
+  not kunpackd             kunpackd's socket served by uid 65534, or answers naming a file
+                           outside --output-directory: nothing of it used, the work done here
 """
 
 import os
@@ -91,6 +96,94 @@ def kill_mid_cache_write(rig, found):
         time.sleep(0.02)
 
 
+def fill_leaving(path, left):
+    """Fills the filesystem of path but for about left bytes."""
+    filler = os.path.join(path, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
+    os.truncate(filler, max(0, os.path.getsize(filler) - left))
+
+
+def full_var(work, missing):
+    """libxl's directory on a /var with 64 KiB left: no copy of pvgrub fits, a link of the staged one does."""
+    var = os.path.join(work, "full-var-var")
+    os.mkdir(var, 0o700)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", var]).returncode != 0:
+        print("cannot mount a tmpfs here: full /var case not run")
+        return
+    try:
+        cache = os.path.join(var, "cache")
+        os.mkdir(cache, 0o700)
+        rig = boottest.Rig(work, "full-var", conf_extra={"cache_dir": cache})
+        rig.domains = os.path.join(var, "xen")
+        os.mkdir(rig.domains)
+        # A start that must copy pvgrub (another filesystem) stages it in the cache for the next ones.
+        ans = rig.start(missing, args=EXTRA)
+        boottest.check_fallback("full /var, before", ans, EXTRA, missing, r"cannot open disk")
+        staged = os.listdir(os.path.join(cache, "pvgrub"))
+        check(len(staged) == 1 and guesttest.sha256(os.path.join(cache, "pvgrub", staged[0])) ==
+              guesttest.sha256(boottest.PVGRUB), "full /var: pvgrub staged in the cache (%s)" % staged)
+
+        fill_leaving(var, 64 * 1024)
+        ans = rig.start(missing, args=EXTRA)
+        boottest.check_fallback("full /var: the staged copy linked", ans, EXTRA, missing, r"cannot open disk")
+        st = os.stat(os.path.join(cache, "pvgrub", staged[0]))
+        check(st.st_nlink == 1, "full /var: libxl unlinked its name, the staged copy stays (%d links)" % st.st_nlink)
+
+        # Without the staged copy (and the room it took), nothing answers: one line says why.
+        os.unlink(os.path.join(cache, "pvgrub", staged[0]))
+        fill_leaving(var, 64 * 1024)
+        ans = rig.start(missing, args=EXTRA)
+        lines = ans.lines()
+        check(ans.rc != 0 and len(lines) == 1 and "cannot answer with pvgrub either" in lines[0]
+              and "No space left on device" in lines[0],
+              "full /var without the staged copy: no answer, one line (%s, %s)" % (ans.rc, lines))
+    finally:
+        subprocess.run(["umount", "-l", var])
+
+
+def not_kunpackd(work):
+    """A listener of another uid, and answers naming files outside --output-directory. The disk is a FIFO:
+    kunpackd would be asked about it, and kunpack-boot's own work ends at once, in the pvgrub answer."""
+    fake = os.path.join(os.environ["KP_BUILD_DIR"], "tests", "integration", "fake-kunpackd")
+    if not os.path.exists(fake):
+        print("no fake-kunpackd (built without libsystemd): not-kunpackd cases not run")
+        return
+    sock = os.path.join(work, "fake-kunpackd.sock")
+    disk = os.path.join(work, "not-a-disk")
+    os.mkfifo(disk)
+    expect = {
+        "nobody": r"is served by uid 65534 \(pid \d+\), not root: not kunpackd, not asked: doing the work here",
+        "outside": r"kunpackd's answer names kernel \"/etc/passwd\" outside .*: doing the work here",
+        "dotdot": r"kunpackd's answer names kernel \".*/\.\./kernel\.fake\", not a file of .*: doing the work here",
+        "symlink": r"kunpackd's answer names kernel .*/kernel\.fake, which is not a regular file: doing the work here",
+    }
+    for mode, warning in expect.items():
+        rig = boottest.Rig(work, "fake-daemon-" + mode, conf_extra={"socket_path": sock})
+        daemon = subprocess.Popen([fake, sock, mode], stdout=subprocess.PIPE, text=True)
+        try:
+            check(daemon.stdout.readline().strip() == "ready", "fake kunpackd (%s) listens" % mode)
+            ans = rig.start(disk, args=EXTRA)
+            lines = ans.lines()
+            check(ans.rc == 0 and ans.kernel_sha256 == guesttest.sha256(boottest.PVGRUB) and ans.args == EXTRA,
+                  "not kunpackd (%s): the answer is kunpack-boot's own (pvgrub for a FIFO) (%s)" %
+                  (mode, ans.records))
+            check(len(lines) == 2 and re.search(warning, lines[0]) and
+                  "neither a regular file nor a block device" in lines[1],
+                  "not kunpackd (%s): one line saying its answer is not used, then kunpack-boot's (%s)" %
+                  (mode, lines))
+            check(daemon.wait(timeout=10) == 0, "not kunpackd (%s): asked as expected (exit %s)" %
+                  (mode, daemon.returncode))
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+
+
 def main():
     if os.geteuid() != 0:
         print("needs root (tmpfs mounts, kunpack's root-owned cache): skipping")
@@ -104,6 +197,20 @@ def main():
     src = lz4["disks"][0]["path"]
     initrd = guesttest.file_sha(lz4, "/boot/initrd.img-5.4.0-42-generic")
     args = lz4["expect"]["cmdline"] + " " + EXTRA
+
+    # --args that could add a record: dropped with a line, and the pvgrub answer still given.
+    rig = boottest.Rig(work, "bad-args")
+    with open(rig.config, "a") as f:
+        f.write('cache_dirr = "/oops"\n')
+    bad = EXTRA + "\nkernel /etc/shadow"
+    ans = rig.start(os.path.join(work, "no-such-disk.img"), args=bad)
+    lines = ans.lines()
+    check(ans.rc == 0 and ans.kernel_sha256 == guesttest.sha256(boottest.PVGRUB) and ans.args is None
+          and ans.count("args") == 0 and not ans.unexpected,
+          "--args with a newline, pvgrub answer: pvgrub, no args record (%s, %s)" % (ans.rc, ans.records))
+    check(len(lines) == 2 and "--args contains a control character (0x0a at offset 12)" in lines[0]
+          and "boots without them" in lines[0] and "booting it with pvgrub" in lines[1],
+          "--args with a newline: one line saying they are dropped, one for the fallback (%s)" % lines)
 
     # Broken config: the guest boots through the built-in pvgrub, even if the file asked for "fail".
     rig = boottest.Rig(work, "broken-config")
@@ -131,9 +238,15 @@ def main():
     boottest.check_failed("/dev/null as the disk, on_failure=fail", ans, "/dev/null",
                           r"neither a regular file nor a block device")
 
-    # The cache on a full filesystem: the ELF (66 MB) does not fit in 32 MiB.
-    # The cache on a full filesystem: the ELF (66 MB) does not fit in 32 MiB. (on_failure=fail is shown
-    # on the faults that need no appliance launch.)
+    # /var full: libxl's directory and the cache on a tmpfs with 64 KiB left, pvgrub on another filesystem.
+    full_var(work, missing)
+
+    # kunpackd's socket served by something else: nothing it says is used, kunpack-boot does the work.
+    not_kunpackd(work)
+
+    # The cache on a full filesystem: the ELF (66 MB) does not fit in 32 MiB, far below the default
+    # cache_min_free: refused before the download. (on_failure=fail is shown on the faults that need no
+    # appliance launch.)
     rig = boottest.Rig(work, "full")
     os.makedirs(rig.cache, mode=0o700)
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", rig.cache]).returncode != 0:
@@ -141,7 +254,9 @@ def main():
     else:
         try:
             ans = rig.start(src, args=EXTRA)
-            boottest.check_fallback("cache on a full tmpfs", ans, EXTRA, src, r"No space left on device")
+            boottest.check_fallback("cache on a full tmpfs", ans, EXTRA, src,
+                                    r"needs \d+ bytes in the cache, whose filesystem has 0 above cache_min_free; "
+                                    r"nothing downloaded")
             left = [n for d in ("kernels", "initrds") for n in os.listdir(os.path.join(rig.cache, d))]
             check(left == [], "cache on a full tmpfs: left as it was (found %s)" % left)
             check(rig.counter.launches() == 1, "cache on a full tmpfs: one launch")
@@ -195,6 +310,13 @@ def main():
           % rig.fetched())
     outs = set(a.kernel for a in answers if a)
     check(len(outs) == 16, "16 concurrent starts: 16 distinct files handed over (libxl unlinks each)")
+
+    # The hot path with --args holding a newline: the guest's own command line alone, one line saying so.
+    rig.reset_counts()
+    ans = rig.start(disk, args=EXTRA + "\nramdisk /etc/shadow")
+    boottest.check_answer("--args with a newline, hot path", ans, vmlinux, initrd, lz4["expect"]["cmdline"])
+    check(rig.scans() == [] and "--args contains a control character" in ans.lines()[0],
+          "--args with a newline, hot path: no scan, one line saying they are dropped (%s)" % ans.lines())
 
     # The cache is warm now: a flipped byte in the middle of the cached kernel, then a truncated record.
     elf = [os.path.join(rig.cache, "kernels", n) for n in os.listdir(os.path.join(rig.cache, "kernels"))

@@ -135,8 +135,10 @@ def test_failures(fixtures, work):
 
     kernel = os.path.join(fixtures, "bzImage-lz4")
     r = run("extract", "--max-output=1000000", kernel, "-o", out)
-    check(r.returncode == 1 and r.stderr == "kunpackctl: %s: decompressed kernel exceeds the output limit of "
-          "1000000 bytes\n" % kernel, "--max-output lowers the cap, and says so")
+    claim = os.path.getsize(os.path.join(fixtures, "vmlinux"))
+    check(r.returncode == 1 and r.stderr == "kunpackctl: %s: its payload claims %d bytes of ELF, more than the "
+          "output limit of 1000000 bytes; nothing written\n" % (kernel, claim),
+          "--max-output lowers the cap, and says so before anything is written")
     check(open(out, "rb").read() == b"previous contents\n", "over the cap: old output untouched")
     os.unlink(out)
 
@@ -159,6 +161,87 @@ def test_failures(fixtures, work):
         r = run(*args)
         check(r.returncode == 2 and one_line(r.stderr), "usage error %s: exit 2, one line" % args)
     check(os.listdir(work) == [], "failures left no file behind")
+
+
+def make_bomb(fixtures, path, total):
+    """A bzImage of about 13 MB whose zstd payload decompresses to total bytes: the reference ELF and zeros
+    after it (a real kernel's header, payload_length and size trailer as the build writes them). Returns the
+    sha256 of what it decompresses to."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures"))
+    import mkkernels  # noqa: E402
+    data = open(os.path.join(fixtures, "bzImage-zstd"), "rb").read()
+    base, offset, length = mkkernels.parse_bzimage(data)
+    elf = open(os.path.join(fixtures, "vmlinux"), "rb").read()
+    h = hashlib.sha256(elf)
+    p = subprocess.Popen(["zstd", "-3", "-q", "-c", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    chunk = bytes(1 << 20)
+
+    def feed():
+        p.stdin.write(elf)
+        left = total - len(elf)
+        while left > 0:
+            p.stdin.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)
+        p.stdin.close()
+
+    import threading
+    t = threading.Thread(target=feed)
+    t.start()
+    payload = p.stdout.read()
+    t.join()
+    p.wait()
+    left = total - len(elf)
+    while left > 0:
+        h.update(chunk[: min(left, len(chunk))])
+        left -= len(chunk)
+    with open(path, "wb") as f:
+        f.write(mkkernels.splice(data, base, offset, length, payload + struct.pack("<I", total)))
+    return h.hexdigest()
+
+
+def test_bomb(fixtures, work):
+    """The policy for a small kernel that decompresses to a lot (docs/design.md, "Limits"): its payload's
+    claim is read first; over the output limit, or more than the output's filesystem has free, it is refused
+    before a byte is written; within both it is extracted, whatever the ratio."""
+    total = 1000 * 1024 * 1024
+    bomb = os.path.join(work, "bomb-bzImage")
+    sha = make_bomb(fixtures, bomb, total)
+    size = os.path.getsize(bomb)
+    check(size < 16 * 1000 * 1000, "a %d-byte bzImage that decompresses to 1000 MiB" % size)
+
+    r = run("extract", "--max-output=%d" % (100 << 20), "--check", bomb)
+    check(r.returncode == 1 and r.stderr == "kunpackctl: %s: its payload claims %d bytes of ELF, more than the "
+          "output limit of 104857600 bytes; nothing written\n" % (bomb, total),
+          "1000 MiB over --max-output=100M: refused by its claim (%s)" % r.stderr.strip())
+
+    small = os.path.join(work, "small")
+    os.mkdir(small)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", small]).returncode == 0:
+        try:
+            before = os.statvfs(small)
+            r = run("extract", bomb, "-o", os.path.join(small, "vmlinux"))
+            free = before.f_bavail * before.f_frsize
+            check(r.returncode == 1 and r.stderr == "kunpackctl: %s: its payload claims %d bytes of ELF, and %s has "
+                  "%d bytes free; nothing written\n" % (bomb, total, small, free),
+                  "1000 MiB into 256 MiB: refused before a byte is written (%s)" % r.stderr.strip())
+            after = os.statvfs(small)
+            check(os.listdir(small) == [] and after.f_bfree == before.f_bfree,
+                  "1000 MiB into 256 MiB: nothing written (%d blocks used)" % (before.f_bfree - after.f_bfree))
+        finally:
+            subprocess.run(["umount", "-l", small])
+    else:
+        print("no tmpfs here (not root?): the full-filesystem case is not run")
+    os.rmdir(small)
+
+    out = os.path.join(work, "vmlinux-bomb")
+    t0 = time.monotonic()
+    r = run("extract", bomb, "-o", out)
+    check(r.returncode == 0 and os.path.getsize(out) == total and sha256(out) == sha,
+          "1000 MiB within the 1 GiB limit and with room: extracted, all of it (%.1f s; %s)" %
+          (time.monotonic() - t0, r.stderr.strip()))
+    os.unlink(out)
+    os.unlink(bomb)
+    check(os.listdir(work) == [], "the 1000 MiB cases left no file behind: %s" % os.listdir(work))
 
 
 def fds_of(pid):
@@ -208,6 +291,7 @@ def main():
         os.unlink(os.path.join(work, "vmlinux"))
         test_failures(fixtures, work)
         test_sigkill(fixtures, work)
+        test_bomb(fixtures, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0

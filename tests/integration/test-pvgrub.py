@@ -16,7 +16,12 @@ is read back with guestfish (another appliance, not kunpack's code):
                 decompresses the new kernel, removes the stale copy, backs
                 up the new original. kunpackctl show --changes lists it;
                 kunpackctl revert restores the config byte for byte and
-                removes every file kunpack wrote.
+                removes every file kunpack wrote. Its grub.cfg is made
+                0600, group 4, with a user.* attribute and an SELinux label
+                first, its LZ4 kernel 0600 with a label: grub.cfg, the
+                backup and the manifest have the config's mode, owner,
+                group and attributes after the rewrite, the ELF its
+                source's, and grub.cfg has them again after revert.
   jammy-zstd    separate /boot (paths /vmlinuz-*), zstd beside xz
   debian5-bzip2 GRUB legacy menu.lst, bzip2 beside gzip
   bookworm-xz   xz and gzip kernels only: pvgrub answer, image untouched
@@ -59,10 +64,11 @@ def guestfish(script, *disks, ro=True):
     return r.stdout
 
 
-def readback(items, outdir, then=None):
+def readback(items, outdir, then=None, meta=None):
     """items: [(disk, device, [paths])]. Downloads every path that exists (small ones) or takes its sha256
     (names starting with vmlinu), in one appliance; then (guestfish commands) runs on the last filesystem
-    afterwards, read-write. Returns {(disk, path): bytes | sha256 | None}."""
+    afterwards, read-write. Returns {(disk, path): bytes | sha256 | None}; with meta (a dict), also fills
+    meta[(disk, path)] with each existing file's metadata (see parse_meta)."""
     disks = []
     script = []
     keys = []
@@ -80,12 +86,21 @@ def readback(items, outdir, then=None):
             # guestfish stops at the first error: only ask for files that exist.
             script.append("-download %s %s" % (p, local) if not os.path.basename(p).startswith("vmlinu")
                           else "-checksum sha256 %s" % p)
+            if meta is not None:
+                script.append("echo %%%%%d" % n)
+                script.append("-lstatns %s" % p)
+                script.append("-lgetxattrs %s" % p)
         if then:
             script.append(then)
         script.append("umount /")
     out = guestfish("\n".join(script).replace("mount-ro ", "mount " if then else "mount-ro ") + "\n", *disks,
                     ro=not then)
     result = {}
+    if meta is not None:
+        for n, block in re.findall(r"%%(\d+)\n(.*?)(?=@@\d+\n|%%\d+\n|\Z)", out, re.S):
+            m = parse_meta(block)
+            if m:
+                meta[keys[int(n)]] = m
     for n, block in re.findall(r"@@(\d+)\n(.*?)(?=@@\d+\n|\Z)", out, re.S):
         n = int(n)
         lines = block.split("\n")
@@ -100,6 +115,29 @@ def readback(items, outdir, then=None):
         else:
             result[keys[n]] = lines[1].strip()
     return result
+
+
+def parse_meta(block):
+    """guestfish's lstatns and lgetxattrs output: (mode & 07777, uid, gid, sorted [(name, value)]), or None."""
+    st = dict(re.findall(r"^(st_mode|st_uid|st_gid): (\d+)$", block, re.M))
+    if len(st) != 3:
+        return None
+    xattrs = sorted(re.findall(r"attrname: (\S+)\n\s*attrval: (.*)", block))
+    return (int(st["st_mode"]) & 0o7777, int(st["st_uid"]), int(st["st_gid"]), xattrs)
+
+
+# What the focal guest's grub.cfg and LZ4 kernel are given before the first start: a grub.cfg holding a
+# GRUB password hash is 0600 on a careful guest, and an SELinux guest labels /boot's files.
+META_LABEL = "system_u:object_r:boot_t:s0"
+META_SETUP = """mount /dev/sda1 /
+chmod 0600 %(cfg)s
+chown 0 4 %(cfg)s
+setxattr user.kunpack-test 0600-grub-cfg 13 %(cfg)s
+setxattr security.selinux %(label)s %(n)d %(cfg)s
+chmod 0600 %(kernel)s
+setxattr security.selinux %(label)s %(n)d %(kernel)s
+umount /
+"""
 
 
 def only_kernel_names_differ(what, orig, new, renames):
@@ -155,6 +193,17 @@ def main():
 
     # ---- focal-lz4: the first start rewrites ------------------------------------------------------------
     focal = boottest.copy_image(imgs["focal-lz4"]["disk"], os.path.join(work, "focal.img"))
+    new42 = "/boot/vmlinuz-" + P.FOCAL_NEW
+    cfg = "/boot/grub/grub.cfg"
+    guestfish(META_SETUP % dict(cfg=cfg, kernel=new42, label=META_LABEL, n=len(META_LABEL)), focal, ro=False)
+    meta0 = {}
+    readback([(focal, "/dev/sda1", [cfg, new42])], work, meta=meta0)
+    cfg_meta, kernel_meta = meta0.get((focal, cfg)), meta0.get((focal, new42))
+    check(cfg_meta is not None and cfg_meta[:3] == (0o600, 0, 4) and
+          ("user.kunpack-test", "0600-grub-cfg") in cfg_meta[3] and
+          any(n == "security.selinux" and v.startswith(META_LABEL) for n, v in cfg_meta[3]),
+          "focal: grub.cfg is 0600, group 4, with a user attribute and an SELinux label (%s)" % (cfg_meta,))
+    check(kernel_meta is not None and kernel_meta[0] == 0o600, "focal: the LZ4 kernel is 0600 (%s)" % (kernel_meta,))
     ans = rig.start(focal, bootloader_args=pvgrub_args)
     check_pvgrub_answer("focal cold start", ans)
     check(rig.counter.launches() == 1 and len(rig.scans()) == 1,
@@ -162,9 +211,8 @@ def main():
     check(any("pvgrub mode" in line and "brought up to date" in line for line in ans.lines()),
           "focal cold start: says the guest's /boot was brought up to date (%s)" % ans.lines())
 
-    new42 = "/boot/vmlinuz-" + P.FOCAL_NEW
     elf42 = "/boot/vmlinux-" + P.FOCAL_NEW
-    cfg, orig, man = "/boot/grub/grub.cfg", "/boot/grub/grub.cfg.kunpack-orig", "/boot/grub/grub.cfg.kunpack-changes"
+    orig, man = "/boot/grub/grub.cfg.kunpack-orig", "/boot/grub/grub.cfg.kunpack-changes"
 
     # ---- a forced second look writes nothing; the next start is hot ---------------------------------------
     before, mtime = image_sha(focal), os.stat(focal).st_mtime_ns
@@ -186,11 +234,19 @@ def main():
     regen = focal_cfg.replace(P.FOCAL_NEW.encode(), new48.encode())
     with open(os.path.join(work, "regen.cfg"), "wb") as f:
         f.write(regen)
+    meta1 = {}
     got = readback([(focal, "/dev/sda1", [cfg, orig, man, elf42, "/boot/vmlinux-" + P.FOCAL_OLD, new42])], work,
-                   then="cp %s /boot/vmlinuz-%s\nrm %s\ncp /boot/initrd.img-%s /boot/initrd.img-%s\n"
+                   meta=meta1, then="cp %s /boot/vmlinuz-%s\nrm %s\ncp /boot/initrd.img-%s /boot/initrd.img-%s\n"
                         "rm /boot/initrd.img-%s\nupload %s %s\n" %
                         (new42, new48, new42, P.FOCAL_NEW, new48, P.FOCAL_NEW, os.path.join(work, "regen.cfg"), cfg))
     check(got[(focal, elf42)] == vmlinux_sha, "focal: %s is byte-identical to the reference vmlinux" % elf42)
+    for path in (cfg, orig, man):
+        check(meta1.get((focal, path)) == cfg_meta,
+              "focal: %s has grub.cfg's mode, owner, group and attributes (%s, want %s)" %
+              (path, meta1.get((focal, path)), cfg_meta))
+    check(meta1.get((focal, elf42)) == kernel_meta,
+          "focal: %s has its source's mode, owner, group and label (%s, want %s)" %
+          (elf42, meta1.get((focal, elf42)), kernel_meta))
     check(got[(focal, "/boot/vmlinux-" + P.FOCAL_OLD)] is None, "focal: no copy of the gzip kernel pvgrub loads")
     check(got[(focal, new42)] == bzimage["lz4"], "focal: the LZ4 kernel is still there, unchanged")
     check(got[(focal, orig)] == focal_cfg, "focal: the backup is the original grub.cfg byte for byte")
@@ -234,8 +290,12 @@ def main():
     check(r.returncode == 0 and "original configuration restored, 1 decompressed kernel removed" in r.stdout,
           "kunpackctl revert guest1 (found as guest1.cfg): says what it did (%s %s)" %
           (r.stdout.strip(), r.stderr.strip()))
-    got = readback([(focal, "/dev/sda1", [cfg, orig, man, elf48, "/boot/vmlinuz-" + new48])], work)
+    meta2 = {}
+    got = readback([(focal, "/dev/sda1", [cfg, orig, man, elf48, "/boot/vmlinuz-" + new48])], work, meta=meta2)
     check(got[(focal, cfg)] == regen, "revert: grub.cfg is the guest's own, byte for byte")
+    check(meta2.get((focal, cfg)) == cfg_meta,
+          "revert: grub.cfg has its mode, owner, group and attributes back exactly (%s, want %s)" %
+          (meta2.get((focal, cfg)), cfg_meta))
     check(got[(focal, orig)] is None and got[(focal, man)] is None and got[(focal, elf48)] is None,
           "revert: the backup, the manifest and the ELF are gone")
     check(got[(focal, "/boot/vmlinuz-" + new48)] == bzimage["lz4"], "revert: the guest's own kernel stays")

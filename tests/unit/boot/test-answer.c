@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "boot/answer.h"
 #include "boot/fallback.h"
@@ -153,6 +157,32 @@ static void test_publish(void)
         ASSERT_EQ(s1.st_mode & 07777, 0600);
 }
 
+/* Initrds over libxl's 1 GiB together are refused before a byte is copied (sparse files: no space used). */
+static void test_initrds_too_big(void)
+{
+        _cleanup_(kp_output_dir_done) KpOutputDir out = KP_OUTPUT_DIR_INIT;
+        _cleanup_free_ char *outdir = path_in("big"), *a = write_file("big1", "", 0), *b = write_file("big2", "", 0),
+                            *cat = NULL;
+        _cleanup_close_ int fa = open(a, O_RDWR | O_CLOEXEC), fb = open(b, O_RDWR | O_CLOEXEC);
+        KpError error = {};
+        int entries = 0;
+        DIR *d;
+
+        ASSERT_OK(ftruncate(fa, 512 * 1024 * 1024 + 1));
+        ASSERT_OK(ftruncate(fb, 512 * 1024 * 1024 - 3));
+        ASSERT_OK(kp_output_dir_open(outdir, &error, &out));
+        /* 512 MiB + 1, padded to 512 MiB + 4 as GRUB loads it, and 512 MiB - 3: 1 GiB and one byte. */
+        ASSERT_ERROR(kp_answer_publish_initrds(&out, "ramdisk", (int[]){ fa, fb }, 2, &error, &cat), -EFBIG);
+        ASSERT_STREQ(error.message, "the initrds together are larger than 1073741824 bytes; nothing copied");
+        ASSERT_TRUE(cat == NULL);
+        d = opendir(outdir);
+        ASSERT_TRUE(d);
+        for (struct dirent *de; (de = readdir(d));)
+                entries += de->d_name[0] != '.';
+        closedir(d);
+        ASSERT_EQ(entries, 0);
+}
+
 static void test_write(void)
 {
         _cleanup_free_ char *p = write_file("answer.out", "old content that is longer", 27), *data = NULL;
@@ -172,11 +202,13 @@ static void test_fallback(void)
         _cleanup_(kp_answer_done) KpAnswer a = {};
         _cleanup_free_ char *pvgrub = write_file("grub-x86_64-xen.bin", "pvgrub image", 12), *outdir = path_in("fb"),
                             *data = NULL;
+        KpFallbackPublished how;
         KpError error = {};
         size_t size;
 
         ASSERT_OK(kp_output_dir_open(outdir, &error, &out));
-        ASSERT_OK(kp_boot_fallback_answer(pvgrub, &out, "console=hvc0", &error, &a));
+        ASSERT_OK(kp_boot_fallback_answer(pvgrub, NULL, &out, "console=hvc0", &error, &a, &how));
+        ASSERT_EQ(how, KP_FALLBACK_LINKED); /* one filesystem: a link */
         ASSERT_TRUE(a.ramdisk == NULL);
         ASSERT_STREQ(a.args, "console=hvc0");
         ASSERT_OK(kp_read_file(a.kernel, 1024, &error, &data, &size));
@@ -184,16 +216,122 @@ static void test_fallback(void)
         ASSERT_MEMEQ(data, "pvgrub image", 12);
         kp_answer_done(&a);
 
-        ASSERT_OK(kp_boot_fallback_answer(pvgrub, &out, NULL, &error, &a));
+        ASSERT_OK(kp_boot_fallback_answer(pvgrub, NULL, &out, NULL, &error, &a, NULL));
         ASSERT_TRUE(a.args == NULL);
         kp_answer_done(&a);
 
-        ASSERT_ERROR(kp_boot_fallback_answer("/nonexistent/grub-x86_64-xen.bin", &out, NULL, &error, &a), -ENOENT);
+        ASSERT_ERROR(kp_boot_fallback_answer("/nonexistent/grub-x86_64-xen.bin", NULL, &out, NULL, &error, &a, NULL),
+                     -ENOENT);
         ASSERT_CONTAINS(error.message, "cannot open pvgrub image /nonexistent/grub-x86_64-xen.bin");
-        ASSERT_ERROR(kp_boot_fallback_answer("grub-x86_64-xen.bin", &out, NULL, &error, &a), -EINVAL);
-        ASSERT_ERROR(kp_boot_fallback_answer(dir, &out, NULL, &error, &a), -EMEDIUMTYPE);
-        ASSERT_ERROR(kp_boot_fallback_answer(pvgrub, &out, "x\ny", &error, &a), -EBADMSG);
+        ASSERT_ERROR(kp_boot_fallback_answer("grub-x86_64-xen.bin", NULL, &out, NULL, &error, &a, NULL), -EINVAL);
+        ASSERT_ERROR(kp_boot_fallback_answer(dir, NULL, &out, NULL, &error, &a, NULL), -EMEDIUMTYPE);
+        ASSERT_ERROR(kp_boot_fallback_answer(pvgrub, NULL, &out, "x\ny", &error, &a, NULL), -EBADMSG);
         ASSERT_TRUE(a.kernel == NULL);
+}
+
+/* Fills the filesystem of dir to the last block. */
+static void fill(const char *dir_path)
+{
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        static const char block[4096];
+
+        ASSERT_TRUE(asprintf(&p, "%s/filler", dir_path) > 0);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0);
+        while (write(fd, block, sizeof(block)) > 0)
+                ;
+        ASSERT_EQ(errno, ENOSPC);
+}
+
+/*
+ * libxl's directory on a full /var, pvgrub on another filesystem: the
+ * image cannot be linked there nor copied, but the copy staged in the
+ * cache (on /var) can be linked. Without it, or with it written to since
+ * it was staged, or for another image, there is no answer but a copy,
+ * which fails.
+ */
+static void full_var_case(void)
+{
+        _cleanup_(kp_output_dir_done) KpOutputDir out = KP_OUTPUT_DIR_INIT;
+        _cleanup_(kp_answer_done) KpAnswer a = {};
+        _cleanup_free_ char *image = NULL, *pvgrub = path_in("pvgrub-image.bin"), *var = path_in("var"),
+                            *cache = NULL, *outdir = NULL, *staged_dir = NULL, *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const struct timespec later[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = 1000 } };
+        KpFallbackPublished how;
+        KpError error = {};
+        struct stat st;
+        size_t size;
+
+        image = malloc(1024 * 1024);
+        ASSERT_TRUE(image);
+        for (size_t i = 0; i < 1024 * 1024; i++)
+                image[i] = (char) (i * 7);
+        ASSERT_OK(kp_write_file_atomic(pvgrub, image, 1024 * 1024, 0644, &error));
+        ASSERT_OK(mkdir(var, 0700));
+        if (mount("tmpfs", var, "tmpfs", 0, "size=4m,mode=0700") < 0)
+                _exit(77);
+        ASSERT_TRUE(asprintf(&cache, "%s/cache", var) > 0 && asprintf(&outdir, "%s/bootloader.7.d", var) > 0 &&
+                    asprintf(&staged_dir, "%s/pvgrub", cache) > 0);
+        ASSERT_OK(mkdir(cache, 0700));
+        ASSERT_OK(kp_output_dir_open(outdir, &error, &out));
+
+        /* Staged once (kunpack-scan does it), again: nothing to do. */
+        ASSERT_EQ(kp_boot_fallback_stage(pvgrub, cache, &error), 1);
+        ASSERT_EQ(kp_boot_fallback_stage(pvgrub, cache, &error), 0);
+        fill(var);
+
+        ASSERT_OK(kp_boot_fallback_answer(pvgrub, cache, &out, "console=hvc0", &error, &a, &how));
+        ASSERT_EQ(how, KP_FALLBACK_LINKED_STAGED);
+        ASSERT_OK(kp_read_file(a.kernel, 2 * 1024 * 1024, &error, &data, &size));
+        ASSERT_EQ(size, 1024 * 1024);
+        ASSERT_MEMEQ(data, image, size);
+        ASSERT_OK(unlink(a.kernel)); /* as libxl does */
+        kp_answer_done(&a);
+
+        /* Written to since it was staged: not linked. A copy is tried, and finds /var full. */
+        {
+                _cleanup_close_ int dfd = open(staged_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+                struct dirent *de;
+
+                ASSERT_TRUE(d);
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                ASSERT_OK(utimensat(dfd, de->d_name, later, 0));
+                closedir(d);
+        }
+        ASSERT_ERROR(kp_boot_fallback_answer(pvgrub, cache, &out, NULL, &error, &a, &how), -ENOSPC);
+        ASSERT_TRUE(a.kernel == NULL);
+
+        /* A new image (a package upgrade): the old copy is not its copy. */
+        ASSERT_EQ(kp_boot_fallback_stage(pvgrub, cache, &error), -ENOSPC); /* and no room to stage it */
+        fd = open(pvgrub, O_WRONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_EQ(pwrite(fd, "x", 1, 0), 1);
+        ASSERT_ERROR(kp_boot_fallback_answer(pvgrub, cache, &out, NULL, &error, &a, &how), -ENOSPC);
+}
+
+static void test_fallback_full_var(void)
+{
+        int status;
+        pid_t pid = fork();
+
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(77);
+                full_var_case();
+                _exit(0);
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                fprintf(stderr, "no mount namespace here: full /var case not run\n");
+        else
+                ASSERT_EQ(WEXITSTATUS(status), 0);
 }
 
 int main(void)
@@ -205,8 +343,10 @@ int main(void)
         test_join_args();
         test_records();
         test_publish();
+        test_initrds_too_big();
         test_write();
         test_fallback();
+        test_fallback_full_var();
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ASSERT_EQ(system(cmd), 0);
         return 0;

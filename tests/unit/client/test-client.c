@@ -5,6 +5,7 @@
  * socket, answering Prepare as each case says; the client connects to it
  * as kunpack-boot does, by path.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -22,6 +23,7 @@ typedef enum Answer {
         ANSWER_ERRNO,         /* an errno-mapped error, as bus_reply_errno() sends for the others */
         ANSWER_NONE,          /* the daemon dies with the call in hand */
         ANSWER_AFTER_SCAN,    /* PrepareWaiting first, a reply a "scan" later: a cold start */
+        ANSWER_NEVER,         /* an impostor: the client must not even ask */
 } Answer;
 
 /* How long the pretend scan of ANSWER_AFTER_SCAN takes. */
@@ -90,6 +92,8 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                                                   "console=hvc0", 0, "/boot/vmlinuz-5.4.0-42-generic", "77aa",
                                                   "Ubuntu");
                 break;
+        case ANSWER_NEVER:
+                _exit(5);
         }
         return 1;
 }
@@ -321,6 +325,50 @@ static void test_no_daemon(void)
         ASSERT_EQ(error.code, -EINVAL);
 }
 
+/*
+ * Something else listens on the socket, as uid 65534 (SO_PEERCRED gives
+ * the listener's credentials at listen()): nothing is asked, and the
+ * caller is told to do the work itself.
+ */
+static void test_untrusted_listener(void)
+{
+        _cleanup_free_ char *path = NULL;
+        KpPrepareReply reply = {};
+        KpError error = {};
+        Server s = { .answer = ANSWER_NEVER };
+        int fd, ready[2], status;
+        char byte;
+        pid_t pid;
+
+        ASSERT_TRUE(asprintf(&path, "%s/impostor.sock", dir) > 0);
+        fd = bind_at(path, false);
+        ASSERT_OK(pipe2(ready, O_CLOEXEC));
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0 || listen(fd, 1) < 0)
+                        _exit(6);
+                if (write(ready[1], "1", 1) != 1)
+                        _exit(7);
+                serve(fd, &s);
+        }
+        close(fd);
+        close(ready[1]);
+        ASSERT_EQ(read(ready[0], &byte, 1), 1);
+        close(ready[0]);
+
+        ASSERT_EQ(kp_client_prepare(path, &request, &error, &reply), KP_CLIENT_UNTRUSTED);
+        ASSERT_EQ(error.code, -EPERM);
+        ASSERT_CONTAINS(error.message, "is served by uid 65534");
+        ASSERT_CONTAINS(error.message, "not root: not kunpackd, not asked");
+        ASSERT_TRUE(reply.kernel == NULL);
+
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0); /* 5: the impostor was asked */
+        ASSERT_OK(unlink(path));
+}
+
 static void test_call_outcome(void)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -363,6 +411,10 @@ int main(void)
         test_daemon_answers();
         test_daemon_dies_mid_call();
         test_told_while_waiting();
+        if (geteuid() == 0)
+                test_untrusted_listener();
+        else
+                fprintf(stderr, "not root: no listener of another uid to test against\n");
 
         ASSERT_OK(rmdir(dir));
         return 0;

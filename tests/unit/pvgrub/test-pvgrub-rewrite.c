@@ -193,6 +193,11 @@ static void test_refused(void)
                                   "/dev/sda2", &e, &rw),
                      -EXDEV);
         ASSERT_CONTAINS(e.message, "is on /dev/sda2, not on /dev/sda1");
+        /* A device and a name without a directory: no path to put a copy beside (found by fuzz-pvgrub-rewrite). */
+        ASSERT_ERROR(rewrite_text(KP_BOOT_CONFIG_GRUB2, "menuentry A { linux (hd0,1)vmlinuz-1 ro; }\n", all_zstd,
+                                  "/dev/sda1", &e, &rw),
+                     -EINVAL);
+        ASSERT_STREQ(e.message, "entry \"A\": kernel \"vmlinuz-1\" is not a path to a file; cannot rewrite it");
 }
 
 static void test_moved_bytes(void)

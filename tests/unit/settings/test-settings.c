@@ -36,6 +36,8 @@ static void test_defaults(void)
         ASSERT_EQ(c->on_failure, KP_ON_FAILURE_PVGRUB);
         ASSERT_EQ_U64(c->max_kernel_size, UINT64_C(1073741824));
         ASSERT_EQ_U64(c->boot_timeout, 100);
+        ASSERT_EQ_U64(c->cache_min_free, UINT64_C(512) * 1024 * 1024);
+        ASSERT_EQ_U64(c->cache_max_guest_size, UINT64_C(1073741824));
         ASSERT_EQ(strv_length(c->domain_config_dirs), 2);
         ASSERT_STREQ(c->domain_config_dirs[0], "/etc/xen");
         ASSERT_STREQ(c->domain_config_dirs[1], "/etc/xen/auto");
@@ -65,6 +67,7 @@ static void test_full(void)
                             "max_kernel_size = \"512M\"\n"
                             "cache_max_size = 1048576\n"
                             "cache_max_age = \"7d\"\n"
+                            "cache_min_free = \"2G\"; cache_max_guest_size = \"300M\"\n"
                             "boot_timeout = \"90s\"\n"
                             "scan_interval = \"2h\"\n"
                             "startup_scan_timeout = \"2m\"\n"
@@ -84,6 +87,8 @@ static void test_full(void)
         ASSERT_EQ_U64(c->max_kernel_size, UINT64_C(536870912));
         ASSERT_EQ_U64(c->cache_max_size, 1048576);
         ASSERT_EQ_U64(c->cache_max_age, 7 * 24 * 3600);
+        ASSERT_EQ_U64(c->cache_min_free, UINT64_C(2) * 1024 * 1024 * 1024);
+        ASSERT_EQ_U64(c->cache_max_guest_size, UINT64_C(300) * 1024 * 1024);
         ASSERT_EQ_U64(c->boot_timeout, 90);
         ASSERT_EQ_U64(c->scan_interval, 7200);
         ASSERT_EQ_U64(c->startup_scan_timeout, 120);
@@ -95,7 +100,7 @@ static void test_full(void)
         /* Read as before, so old files keep working, but it does nothing now: said once, with its line. */
         ASSERT_EQ(c->obsolete_drives_per_appliance, 8);
         ASSERT_EQ(strv_length(c->notes), 1);
-        ASSERT_CONTAINS(c->notes[0], "/kunpack.conf:13: drives_per_appliance has no effect any more: each guest is "
+        ASSERT_CONTAINS(c->notes[0], "/kunpack.conf:14: drives_per_appliance has no effect any more: each guest is "
                         "scanned in an appliance of its own (docs/isolation.md)");
         ASSERT_EQ(strv_length(c->domain_config_dirs), 2);
         ASSERT_STREQ(c->domain_config_dirs[1], "/srv/xen # not a comment");
@@ -128,6 +133,8 @@ static int parse_both(const char *text, size_t size, KpError *error, KpSettings 
                 ASSERT_STREQ((*ret)->state_dir, ref->state_dir);
                 ASSERT_EQ_U64((*ret)->cache_max_size, ref->cache_max_size);
                 ASSERT_EQ_U64((*ret)->cache_max_age, ref->cache_max_age);
+                ASSERT_EQ_U64((*ret)->cache_min_free, ref->cache_min_free);
+                ASSERT_EQ_U64((*ret)->cache_max_guest_size, ref->cache_max_guest_size);
                 ASSERT_EQ((*ret)->scan_concurrency, ref->scan_concurrency);
                 ASSERT_EQ((*ret)->appliance_pool, ref->appliance_pool);
                 ASSERT_EQ_U64((*ret)->pool_max_age, ref->pool_max_age);
@@ -182,6 +189,10 @@ static void test_refusals(void)
         REFUSED("cache_max_size = \"12Q\"\n", -EINVAL,
                 P ":1: cache_max_size: \"12Q\" is not a size (bytes, or with K, M, G)");
         REFUSED("cache_max_age = [ ]\n", -EINVAL, P ":1: cache_max_age must be a number or a string");
+        REFUSED("cache_max_guest_size = \"8M\"\n", -ERANGE,
+                P ": cache_max_guest_size must be at least 16M (one kernel takes more)");
+        REFUSED("cache_min_free = \"lots\"\n", -EINVAL,
+                P ":1: cache_min_free: \"lots\" is not a size (bytes, or with K, M, G)");
         REFUSED("max_kernel_size = \"2G\"\n", -ERANGE,
                 P ": max_kernel_size must be between 1 and 1073741824 bytes (Xen's own limit for a "
                   "decompressed kernel)");
@@ -442,7 +453,7 @@ static void test_shipped_file(void)
                 line = *nl ? nl + 1 : nl;
         }
         out[n] = '\0';
-        ASSERT_EQ(keys, 17); /* every key of KpSettings but metrics_textfile, which has no default */
+        ASSERT_EQ(keys, 19); /* every key of KpSettings but metrics_textfile, which has no default */
         ASSERT_OK(load_text(out, &error, &uncommented));
 
         for (KpSettings *c = plain; c; c = c == plain ? uncommented : NULL) {
@@ -454,6 +465,8 @@ static void test_shipped_file(void)
                 ASSERT_EQ_U64(c->max_kernel_size, def->max_kernel_size);
                 ASSERT_EQ_U64(c->cache_max_size, def->cache_max_size);
                 ASSERT_EQ_U64(c->cache_max_age, def->cache_max_age);
+                ASSERT_EQ_U64(c->cache_min_free, def->cache_min_free);
+                ASSERT_EQ_U64(c->cache_max_guest_size, def->cache_max_guest_size);
                 ASSERT_EQ_U64(c->boot_timeout, def->boot_timeout);
                 ASSERT_EQ_U64(c->scan_interval, def->scan_interval);
                 ASSERT_EQ_U64(c->startup_scan_timeout, def->startup_scan_timeout);

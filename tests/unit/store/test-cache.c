@@ -334,7 +334,9 @@ static void test_disk_full(void)
                 in = open_fixture("bzImage-lz4");
                 r = kp_cache_store_kernel(c, lz4_key, in, NULL, &error, &fd, NULL);
                 ASSERT_ERROR(r, -ENOSPC);
-                ASSERT_CONTAINS(error.message, "No space left on device");
+                /* The 66 MB ELF stops where the 16 MiB filesystem would be full, before a write fails. */
+                ASSERT_CONTAINS(error.message, "decompresses to more than the");
+                ASSERT_CONTAINS(error.message, "bytes its filesystem has above cache_min_free (0 bytes)");
                 ASSERT_TRUE(asprintf(&kernels, "%s/kernels", small) > 0);
                 {
                         DIR *d = opendir(kernels);
@@ -353,6 +355,153 @@ static void test_disk_full(void)
                 fprintf(stderr, "no mount namespace here: disk-full case not run\n");
         else
                 ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* Runs f in a child with a private mount namespace and a tmpfs of size at path; skips without namespaces. */
+static void with_tmpfs(const char *name, const char *size, void (*f)(const char *path))
+{
+        _cleanup_free_ char *path = NULL, *options = NULL;
+        int status;
+        pid_t pid;
+
+        ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
+        ASSERT_TRUE(asprintf(&options, "size=%s,mode=0700", size) > 0);
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(77);
+                ASSERT_OK(mkdir(path, 0700));
+                if (mount("tmpfs", path, "tmpfs", 0, options) < 0)
+                        _exit(77);
+                f(path);
+                _exit(0);
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                fprintf(stderr, "no mount namespace here: %s case not run\n", name);
+        else
+                ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+static void assert_empty(const char *path, const char *sub)
+{
+        _cleanup_free_ char *p = NULL;
+        struct dirent *de;
+        DIR *d;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", path, sub) > 0);
+        d = opendir(p);
+        ASSERT_TRUE(d);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        TEST_FAIL("left behind below the floor: %s/%s", sub, de->d_name);
+        closedir(d);
+}
+
+/*
+ * cache_min_free on a 128 MiB filesystem: with 100 MiB kept free, the 66 MB
+ * ELF stops at the floor; with 120 MiB kept, an 11 MB initrd is refused
+ * before it is copied; nothing of either stays. Without a floor the initrd
+ * is stored.
+ */
+static void floor_case(const char *path)
+{
+        _cleanup_(kp_cache_freep) KpCache *c = NULL;
+        _cleanup_close_ int kernel = open_fixture("bzImage-lz4"), initrd = open_fixture("payload-gzip");
+        char initrd_key[KP_SHA256_HEX_SIZE];
+        KpError error = {};
+        uint64_t room, room_floor;
+        int fd = -EBADF;
+
+        hash_fixture("payload-gzip", initrd_key);
+        ASSERT_OK(kp_cache_open(path, &error, &c));
+        ASSERT_OK(kp_cache_room(c, &error, &room));
+        ASSERT_TRUE(room > UINT64_C(120) * 1024 * 1024 && room <= UINT64_C(128) * 1024 * 1024);
+
+        kp_cache_set_min_free(c, UINT64_C(100) * 1024 * 1024);
+        ASSERT_OK(kp_cache_room(c, &error, &room_floor));
+        ASSERT_EQ_U64(room_floor, room - UINT64_C(100) * 1024 * 1024);
+        ASSERT_ERROR(kp_cache_store_kernel(c, lz4_key, kernel, NULL, &error, &fd, NULL), -ENOSPC);
+        ASSERT_CONTAINS(error.message, "above cache_min_free (104857600 bytes): not stored");
+        ASSERT_TRUE(fd < 0);
+        assert_empty(path, "kernels");
+
+        kp_cache_set_min_free(c, UINT64_C(120) * 1024 * 1024);
+        ASSERT_ERROR(kp_cache_store_initrd(c, initrd_key, initrd, UINT64_MAX, &error, &fd), -ENOSPC);
+        ASSERT_CONTAINS(error.message, "not stored: the cache's filesystem has");
+        ASSERT_CONTAINS(error.message, "above cache_min_free (125829120 bytes), not enough for it");
+        assert_empty(path, "initrds");
+
+        /* Below the floor there is no room at all. */
+        kp_cache_set_min_free(c, UINT64_C(1) << 40);
+        ASSERT_OK(kp_cache_room(c, &error, &room));
+        ASSERT_EQ_U64(room, 0);
+
+        kp_cache_set_min_free(c, 0);
+        ASSERT_OK(lseek(initrd, 0, SEEK_SET));
+        ASSERT_OK(kp_cache_store_initrd(c, initrd_key, initrd, UINT64_MAX, &error, &fd));
+        safe_close(fd);
+}
+
+static void test_floor(void)
+{
+        with_tmpfs("floor", "128m", floor_case);
+}
+
+/*
+ * The GC removes a lock file nobody holds, holding it while it does; a
+ * process that opened the file before and waited gets that lock after the
+ * GC, on a file without a name. It must not keep it: another process
+ * would lock a fresh file of the same name at the same time.
+ */
+static void test_lock_race(KpCache *c)
+{
+        static const char key[] = "1111111111111111111111111111111111111111111111111111111111111111";
+        _cleanup_free_ char *lock_path = NULL;
+        int locked[2], release[2], lock = -EBADF, other = -EBADF, status;
+        KpError error = {};
+        char byte = 0;
+        pid_t pid;
+
+        ASSERT_TRUE(asprintf(&lock_path, "%s/locks/%s", dir, key) > 0);
+        ASSERT_OK(pipe2(locked, O_CLOEXEC));
+        ASSERT_OK(pipe2(release, O_CLOEXEC));
+        ASSERT_OK(kp_cache_lock(c, key, 0, &error, &lock));
+
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                int fd = -EBADF;
+
+                /* The parent's lock is not ours: a flock belongs to the open file, which fork() shares. */
+                safe_close(lock);
+                if (kp_cache_lock(c, key, kp_now_usec(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC, &error, &fd) < 0)
+                        _exit(10);
+                if (write(locked[1], "1", 1) != 1 || read(release[0], &byte, 1) != 1)
+                        _exit(11);
+                _exit(0);
+        }
+        locked[1] = safe_close(locked[1]);
+        release[0] = safe_close(release[0]);
+        /* The child is waiting on the file; the GC's unlink, made while the lock is held, then the release. */
+        (void) usleep(300 * 1000);
+        ASSERT_OK(unlink(lock_path));
+        lock = safe_close(lock);
+        ASSERT_EQ(read(locked[0], &byte, 1), 1);
+
+        /* The child holds the lock of the name: nobody else gets it. */
+        ASSERT_ERROR(kp_cache_lock(c, key, kp_now_usec(CLOCK_MONOTONIC) + 200 * USEC_PER_MSEC, &error, &other),
+                     -ETIMEDOUT);
+        ASSERT_TRUE(access(lock_path, F_OK) == 0);
+        ASSERT_EQ(write(release[1], "1", 1), 1);
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ASSERT_OK(kp_cache_lock(c, key, 0, &error, &other));
+        safe_close(other);
+        safe_close(locked[0]);
+        safe_close(release[1]);
 }
 
 static void test_refuses_open_directory(void)
@@ -392,6 +541,8 @@ int main(void)
         test_concurrent(c);
         test_initrd_and_gc(c);
         test_disk_full();
+        test_floor();
+        test_lock_race(c);
         test_refuses_open_directory();
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
