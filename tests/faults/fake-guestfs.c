@@ -34,6 +34,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "guest/guestfs-dl.h"
 #include "util/sha256.h"
 
 #define PUBLIC __attribute__((visibility("default")))
@@ -115,6 +116,41 @@ PUBLIC int guestfs_get_pid(guestfs_h *g)
 {
         /* No appliance process: nothing for the session's watchdog to kill. */
         return FAIL(g, ESRCH, "fake appliance: no process");
+}
+
+/*
+ * Every function lib/guest/ loads (guest/guestfs-dl.h) must exist here, or
+ * the rig fails when the first session opens the fake: taking each one's
+ * address turns a missing one into a link error (meson links shared
+ * libraries with --no-undefined), not 16 failed checks at run time.
+ */
+#define KP_FAKE_EXPORT(f) (void *) f,
+static void *const fake_exports[] __attribute__((used)) = { KP_GUESTFS_SYMBOLS(KP_FAKE_EXPORT) };
+#undef KP_FAKE_EXPORT
+
+/*
+ * The appliance pool's calls (lib/guest/hotplug.c): a pooled appliance
+ * needs a real qemu to hot-add disks into, so the fake refuses them and
+ * the fault rig runs with appliance_pool = 0.
+ */
+PUBLIC int guestfs_config(guestfs_h *g, const char *hvparam, const char *hvvalue)
+{
+        return FAIL(g, ENOTSUP, "fake appliance: no qemu to configure");
+}
+
+PUBLIC int guestfs_add_drive_scratch(guestfs_h *g, int64_t size, ...)
+{
+        return FAIL(g, ENOTSUP, "fake appliance: no scratch drive");
+}
+
+PUBLIC int guestfs_disk_create(guestfs_h *g, const char *filename, const char *format, int64_t size, ...)
+{
+        return FAIL(g, ENOTSUP, "fake appliance: no disk images");
+}
+
+PUBLIC char **guestfs_list_disk_labels(guestfs_h *g)
+{
+        return fail_ptr(g, ENOTSUP, "fake appliance: no disk labels");
 }
 
 PUBLIC int guestfs_add_drive_opts(guestfs_h *g, const char *filename, ...)
