@@ -63,6 +63,7 @@ static uint64_t arg_deadline;
 static bool arg_force;
 static bool arg_pvgrub;
 static uint32_t arg_domid = UINT32_MAX;
+static KpDiskFormat arg_format = KP_DISK_FORMAT_RAW;
 static bool arg_json;
 static bool arg_quiet;
 static bool arg_pool_worker;
@@ -90,6 +91,7 @@ static void help(void)
                "Options:\n"
                "     --config=FILE        Read FILE instead of $KUNPACK_CONFIG or %s\n"
                "     --domain-config=FILE The disks of this xl domain config are one guest\n"
+               "     --format=raw|qcow2   The format of each DISK (default raw; never probed)\n"
                "     --entry=N|TITLE      Boot this entry instead of the one the config selects\n"
                "     --kernel=PATH        Use this guest file as the kernel, read no config (direct)\n"
                "     --ramdisk=PATH       ... and this one as the ramdisk\n"
@@ -182,7 +184,8 @@ static void progress(size_t index, KpGuestStage stage, unsigned percent, void *u
 static int parse_argv(int argc, char *argv[])
 {
         enum { ARG_CONFIG = 0x100, ARG_DOMAIN_CONFIG, ARG_ENTRY, ARG_KERNEL, ARG_RAMDISK, ARG_TIMEOUT, ARG_DEADLINE, ARG_FORCE,
-               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID, ARG_POOL_WORKER };
+               ARG_SMP, ARG_JSON, ARG_PROGRESS_FD, ARG_VERSION, ARG_PVGRUB, ARG_DOMID, ARG_POOL_WORKER,
+               ARG_FORMAT };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "domain-config", required_argument, NULL, ARG_DOMAIN_CONFIG },
@@ -194,6 +197,7 @@ static int parse_argv(int argc, char *argv[])
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "pvgrub", no_argument, NULL, ARG_PVGRUB },
                 { "domid", required_argument, NULL, ARG_DOMID },
+                { "format", required_argument, NULL, ARG_FORMAT },
                 { "smp", required_argument, NULL, ARG_SMP },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "progress-fd", required_argument, NULL, ARG_PROGRESS_FD },
@@ -260,6 +264,16 @@ static int parse_argv(int argc, char *argv[])
                         }
                         arg_domid = (uint32_t) v;
                         break;
+                case ARG_FORMAT: {
+                        KpError e = {};
+                        int k = kp_disk_format_from_string(optarg, &e, &arg_format);
+
+                        if (k < 0) {
+                                log_error("--format: %s", e.message);
+                                return -EINVAL;
+                        }
+                        break;
+                }
                 case ARG_SMP:
                         if (parse_uint(optarg, KP_GUEST_MAX_SMP, &v) < 0 || v == 0) {
                                 log_error("--smp: expected 1 to %d, got \"%s\"", KP_GUEST_MAX_SMP, optarg);
@@ -391,7 +405,7 @@ static int run_pvgrub(const KpSettings *settings, KpStateStore *state, const cha
                 .max_kernel_size = settings->max_kernel_size,
                 .smp = arg_smp,
         };
-        KpDiskSpec spec = { .path = (char *) disk, .format = KP_DISK_FORMAT_RAW };
+        KpDiskSpec spec = { .path = (char *) disk, .format = arg_format };
         KpPvgrubReport rep = {};
         KpError error = {};
         bool fresh = false;
@@ -529,10 +543,11 @@ static int scan_guests(KpSettings *settings, KpCache *cache, KpStateStore *state
                         (void) snprintf(results[i].message, sizeof(results[i].message), "%s", open_error->message);
                         continue;
                 }
-                if (i < n_args)
+                if (i < n_args) {
                         k = kp_boot_request_init(what, arg_entry, arg_kernel, arg_ramdisk, &e,
                                                  &guests[n_scan].request);
-                else
+                        guests[n_scan].format = arg_format;
+                } else
                         k = guest_from_domain_config(what, &guests[n_scan], &e);
                 if (k < 0) {
                         results[i].error = k;

@@ -83,7 +83,7 @@ def main():
     # Every option the completion offers is one its command accepts: OPTION, then --help, exits 0 (an
     # unknown option or a refused value is exit 2). Option values that must name something real do.
     rfd, wfd = os.pipe()
-    values = {"--domain-config=": os.path.join(work, "other"), "--progress-fd=": str(wfd)}
+    values = {"--domain-config=": os.path.join(work, "other"), "--progress-fd=": str(wfd), "--format=": "qcow2"}
     offered = 0
     for verb in [None] + verbs:
         for opt in complete(completion, "kunpackctl -" if verb is None else "kunpackctl %s -" % verb):
