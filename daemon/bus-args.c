@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,9 @@ int prepare_args_parse(const PrepareArgs *a, uint64_t max_timeout_usec, KpError 
         _cleanup_(prepare_request_done) PrepareRequest r = {};
         int k;
 
+        /* Xen's domain ids stop below DOMID_FIRST_RESERVED (0x7FF0); above, nothing to look up. */
+        if (a->domid >= 0x7FF0)
+                return kp_error_set(error, -EINVAL, "domain id %" PRIu32 " is not a domain's", a->domid);
         for (size_t i = 0; i < a->n_disks; i++) {
                 KpDiskSpec *grown;
                 KpDiskFormat f;
@@ -58,6 +62,7 @@ int prepare_args_parse(const PrepareArgs *a, uint64_t max_timeout_usec, KpError 
                 return kp_error_set(error, -ENOMEM, "out of memory");
         /* The caller's deadline, never beyond boot_timeout: libxl kills kunpack-boot at 120 s. */
         r.timeout_usec = a->timeout_usec > 0 ? MIN(a->timeout_usec, max_timeout_usec) : max_timeout_usec;
+        r.domid = a->domid;
 
         *ret = r;
         r = (PrepareRequest) {};

@@ -22,7 +22,10 @@
 /* Guests one Rescan call may name: more than any host has; the list comes from root, but still. */
 #define KP_RESCAN_MAX_NAMES 65536
 
-/* Prepare(a(ss) disks, s entry, s mode, s kernel, s ramdisk, s args, s output_directory, t timeout_usec, t flags) */
+/*
+ * Prepare(a(ss) disks, s entry, s mode, s kernel, s ramdisk, s args, s output_directory, t timeout_usec, t flags,
+ *         u domid)
+ */
 typedef struct PrepareArgs {
         const char *const *paths;     /* the disks' (path, format) pairs, n_disks of each */
         const char *const *formats;
@@ -35,6 +38,7 @@ typedef struct PrepareArgs {
         const char *output_directory;
         uint64_t timeout_usec;
         uint64_t flags;
+        uint32_t domid;               /* the domain being built, 0 when not said */
 } PrepareArgs;
 
 typedef struct PrepareRequest {
@@ -47,6 +51,7 @@ typedef struct PrepareRequest {
         char *output_directory;       /* absolute; NULL on a dry run */
         bool dry_run;
         uint64_t timeout_usec;        /* what the caller may wait: in (0, max_timeout_usec] */
+        uint32_t domid;               /* the domain being built; 0: not said */
 } PrepareRequest;
 
 void prepare_request_done(PrepareRequest *r);

@@ -410,10 +410,10 @@ static int method_verify(sd_bus_message *call, void *userdata, sd_bus_error *err
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_NAMES("Prepare", "a(ss)sssssstt",
+        SD_BUS_METHOD_WITH_NAMES("Prepare", "a(ss)ssssssttu",
                                  SD_BUS_PARAM(disks) SD_BUS_PARAM(entry) SD_BUS_PARAM(mode) SD_BUS_PARAM(kernel)
                                  SD_BUS_PARAM(ramdisk) SD_BUS_PARAM(args) SD_BUS_PARAM(output_directory)
-                                 SD_BUS_PARAM(timeout_usec) SD_BUS_PARAM(flags),
+                                 SD_BUS_PARAM(timeout_usec) SD_BUS_PARAM(flags) SD_BUS_PARAM(domid),
                                  "sssbsss",
                                  SD_BUS_PARAM(kernel) SD_BUS_PARAM(ramdisk) SD_BUS_PARAM(args) SD_BUS_PARAM(hot)
                                  SD_BUS_PARAM(guest_kernel) SD_BUS_PARAM(kernel_sha256) SD_BUS_PARAM(detail),

@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/messages.h"
 #include "util/time-util.h"
+#include "xl/attach.h"
 #include "xl/domain.h"
 
 /* A start is not worth more scans than this: an image rewritten during every scan is not going to settle. */
@@ -178,6 +179,87 @@ int prepare_try_answer(Waiter *w, bool after_scan)
         return 0;
 }
 
+/*
+ * A qcow2 guest's start: libxl attached the image to dom0 and passed
+ * /dev/xvdX, which is new at every start. The Disk its plan is kept under
+ * is the image's (lib/xl/attach.h): the guest's own when the domain's
+ * name is a registered guest whose first disk is that image (so its other
+ * disks and entry come along), else the image alone. 1 with it in *ret,
+ * 0 when the request is not such a start.
+ */
+static int attached_image_disk(Manager *m, const PrepareRequest *req, Disk **ret, char **ret_domain)
+{
+        _cleanup_free_ char *name = NULL, *real = NULL;
+        KpDiskSpec image = {};
+        KpError error = {};
+        Guest *g;
+        int r;
+
+        if (req->domid == 0 || req->dry_run || req->kernel || req->n_specs != 1 ||
+            req->specs[0].format != KP_DISK_FORMAT_RAW)
+                return 0;
+        r = kp_xl_local_attach_source(req->specs[0].path, &error, &image);
+        if (r < 0)
+                log_warning("start of domain %" PRIu32 ": %s: %s; served as the device libxl passed",
+                            req->domid, req->specs[0].path, kp_error_message(&error, r));
+        if (r <= 0)
+                return 0;
+
+        (void) kp_xl_domain_name(req->domid, &name);
+        g = name ? registry_find_guest(m, name) : NULL;
+        real = realpath(image.path, NULL);
+        if (g && g->disk && real && streq(g->disk->request.disk, real) && g->disk->n_specs > 0 &&
+            g->disk->specs[0].format == image.format)
+                r = registry_disk_for_request(m, g->disk->specs, g->disk->n_specs, req->entry, NULL, NULL, &error,
+                                              ret);
+        else
+                r = registry_disk_for_request(m, &image, 1, req->entry, NULL, NULL, &error, ret);
+        kp_disk_spec_done(&image);
+        if (r < 0) {
+                log_warning("start of domain %" PRIu32 ": %s: %s; served as the device libxl passed", req->domid,
+                            req->specs[0].path, kp_error_message(&error, r));
+                return 0;
+        }
+        *ret_domain = TAKE_PTR(name);
+        return 1;
+}
+
+/*
+ * The image's plan, if it is fresh: the start is answered from it (1).
+ * Otherwise (0) nothing was answered and *ret_why says why; the start
+ * goes on as a request for the device, scanned as libxl attached it.
+ */
+static int try_attached_image(Waiter *w, char **ret_why)
+{
+        Disk *d = w->disk;
+        Manager *m = d->manager;
+        KpPrepared p = KP_PREPARED_INIT;
+        KpPrepareOptions o = {
+                .trust_foreign = m->settings->trust_foreign_plans,
+                .vouched = disk_is_vouched(m, d),
+        };
+        KpError error = {};
+        int r;
+
+        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
+        if (r < 0) {
+                *ret_why = strdup(kp_error_message(&error, r));
+                return 0;
+        }
+        if (p.damaged) {
+                log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
+                (void) scheduler_enqueue_damaged(d, p.why);
+        }
+        if (p.outcome == KP_PREPARE_READY) {
+                (void) reply_answer(w, &p, true);
+                kp_prepared_done(&p);
+                return 1;
+        }
+        *ret_why = strdup(p.why);
+        kp_prepared_done(&p);
+        return 0;
+}
+
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Waiter *w = userdata;
@@ -201,9 +283,10 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
         /* One more than the limit, so that prepare_args_parse() sees the call had too many. */
         const char *paths[KP_DOMAIN_MAX_DISKS + 1], *formats[KP_DOMAIN_MAX_DISKS + 1];
         PrepareArgs a = { .paths = paths, .formats = formats };
+        _cleanup_free_ char *domain = NULL;
+        Disk *d, *image = NULL;
         KpError error = {};
         Waiter *w;
-        Disk *d;
         int r;
 
         if (m->stopping)
@@ -220,8 +303,8 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
                 if (r >= 0)
                         r = sd_bus_message_exit_container(call);
                 if (r >= 0)
-                        r = sd_bus_message_read(call, "sssssstt", &a.entry, &a.mode, &a.kernel, &a.ramdisk, &a.args,
-                                                &a.output_directory, &a.timeout_usec, &a.flags);
+                        r = sd_bus_message_read(call, "ssssssttu", &a.entry, &a.mode, &a.kernel, &a.ramdisk, &a.args,
+                                                &a.output_directory, &a.timeout_usec, &a.flags, &a.domid);
                 if (r < 0)
                         return r;
         } else
@@ -230,12 +313,37 @@ int method_prepare(sd_bus_message *call, void *userdata, sd_bus_error *ret_error
         if (r < 0)
                 return bus_reply_errno(call, r, kp_error_message(&error, r));
 
+        if (attached_image_disk(m, &req, &image, &domain) > 0) {
+                _cleanup_free_ char *why = NULL;
+                Waiter hot = {
+                        .disk = image,
+                        .kind = WAITER_PREPARE,
+                        .call = call,
+                        .args = req.args,
+                        .output_directory = req.output_directory,
+                };
+
+                r = registry_add_prepare_guest(m, image, domain);
+                if (r < 0)
+                        return r;
+                if (try_attached_image(&hot, &why) > 0)
+                        return 1;
+                log_disk_event(LOG_INFO, 0, NULL, m, image, NULL,
+                               "start of %s (domain %" PRIu32 "): the plan of %s cannot be served (%s): scanning %s "
+                               "as libxl attached it",
+                               disk_display_name(m, image), req.domid, image->request.disk, why ?: "no plan",
+                               req.specs[0].path);
+        }
+
         r = registry_disk_for_request(m, req.specs, req.n_specs, req.entry, req.kernel, req.ramdisk, &error, &d);
         if (r < 0)
                 return bus_reply_errno(call, r, kp_error_message(&error, r));
-        r = registry_add_prepare_guest(m, d);
-        if (r < 0)
-                return r;
+        /* A device libxl attached for one start is no guest of its own: the image is. */
+        if (!image) {
+                r = registry_add_prepare_guest(m, d, NULL);
+                if (r < 0)
+                        return r;
+        }
 
         w = calloc(1, sizeof(Waiter));
         if (!w)

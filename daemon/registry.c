@@ -229,19 +229,11 @@ static int register_config(Manager *m, const KpDomainConfig *c, bool autostart, 
         }
 
         /*
-         * libxl gives the bootloader the first disk's file only when that is
-         * raw; a qcow2 image is attached locally and passed as /dev/xvdX
-         * (docs/boot-path.md). A plan for the file would never be asked
-         * for, and the scan reads disks as raw: such a guest is left to its
-         * starts (the cold path), and said so whenever the configs are read.
+         * A qcow2 image is registered like a raw one: its plan is keyed by
+         * the image, scanned as qcow2 while no domain uses it. At a start
+         * libxl passes kunpack-boot /dev/xvdX (a local attach), which
+         * Prepare maps back to the image (docs/qcow2.md).
          */
-        if (c->n_disks > 0 && c->disks[0].format != KP_DISK_FORMAT_RAW) {
-                log_notice("%s: guest %s boots from a %s image, which libxl hands to kunpack-boot as a local "
-                           "attachment, not as %s: not prepared ahead",
-                           c->path, c->name, kp_disk_format_to_string(c->disks[0].format), c->disks[0].path);
-                return 0;
-        }
-
         r = registry_disk_for_request(m, c->disks, c->n_disks, c->entry, NULL, NULL, &error, &d);
         if (r < 0) {
                 kp_log_internal(LOG_WARNING, r, NULL, "%s: guest %s: %s", c->path, c->name,
@@ -364,7 +356,7 @@ int registry_load(Manager *m)
         return 0;
 }
 
-int registry_add_prepare_guest(Manager *m, Disk *d)
+int registry_add_prepare_guest(Manager *m, Disk *d, const char *domain_name)
 {
         _cleanup_free_ char *name = NULL;
         const char *base;
@@ -373,9 +365,13 @@ int registry_add_prepare_guest(Manager *m, Disk *d)
         if (registry_guest_for_disk(m, d))
                 return 0;
 
-        /* libxl does not tell the bootloader the domain's name: the image's file name stands in for it. */
-        base = strrchr(d->request.disk, '/');
-        base = base ? base + 1 : d->request.disk;
+        /* Without the domain's name (xenstore, through its id), the image's file name stands in for it. */
+        if (domain_name && !registry_find_guest(m, domain_name))
+                base = domain_name;
+        else {
+                base = strrchr(d->request.disk, '/');
+                base = base ? base + 1 : d->request.disk;
+        }
         name = strdup(registry_find_guest(m, base) ? d->request.disk : base);
         g = calloc(1, sizeof(Guest));
         if (!name || !g) {

@@ -312,6 +312,11 @@ static int build_argv(Manager *m, Disk *d, uint64_t timeout_usec, bool force, bo
                 return -ENOMEM;
         if (config && (asprintf(&s, "--domain-config=%s", config) < 0 || strv_consume(&argv, s) < 0))
                 return -ENOMEM;
+        /* A qcow2 image says so: kunpack-scan reads DISK as raw unless told, and never probes. */
+        if (!config && d->n_specs > 0 && d->specs[0].format != KP_DISK_FORMAT_RAW &&
+            (asprintf(&s, "--format=%s", kp_disk_format_to_string(d->specs[0].format)) < 0 ||
+             strv_consume(&argv, s) < 0))
+                return -ENOMEM;
         if (strv_extend(&argv, "--") < 0)
                 return -ENOMEM;
         if (!config && strv_extend(&argv, q->disk) < 0)

@@ -838,6 +838,7 @@ static int ask_daemon(Boot *b, int *ret_exit)
                 .on_waiting = on_daemon_waiting,
                 .userdata = b,
         };
+        uint32_t domid = domid_from_output();
         KpClientOutcome o;
         KpError error = {};
         int r;
@@ -852,6 +853,8 @@ static int ask_daemon(Boot *b, int *ret_exit)
         if (!b->settings->socket_path || b->deadline < now + KP_BOOT_ANSWER_RESERVE_USEC)
                 return 0;
         req.timeout_usec = b->deadline - KP_BOOT_ANSWER_RESERVE_USEC - now;
+        /* For a qcow2 disk libxl passes /dev/xvdX: the daemon finds the image through this domain's attach. */
+        req.domid = domid == UINT32_MAX ? 0 : domid;
 
         o = kp_client_prepare(b->settings->socket_path, &req, &error, &reply);
         if (b->scan_start > 0)

@@ -11,7 +11,7 @@
  * Methods of org.kunpack.Manager1 at /org/kunpack/Manager:
  *
  *   Prepare(a(ss) disks, s entry, s mode, s kernel, s ramdisk, s args,
- *           s output_directory, t timeout_usec, t flags)
+ *           s output_directory, t timeout_usec, t flags, u domid)
  *       → (s kernel, s ramdisk, s args, b hot, s guest_kernel, s kernel_sha256, s detail)
  *   Rescan(as guests, t flags) → (a(ssis) results: guest, disk, errno, message)
  *   List() → (a(sssbsssssiit) guests: name, disk, origin, autostart, status, reason, kernel,

@@ -420,11 +420,11 @@ KpClientOutcome kp_client_prepare_on(sd_bus *bus, const KpPrepareRequest *req, K
         if (r >= 0)
                 r = sym_sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sym_sd_bus_message_append(m, "sssssstt", req->entry ? req->entry : "",
+                r = sym_sd_bus_message_append(m, "ssssssttu", req->entry ? req->entry : "",
                                           req->mode ? req->mode : "direct", req->kernel ? req->kernel : "",
                                           req->ramdisk ? req->ramdisk : "", req->args ? req->args : "",
                                           req->output_directory ? req->output_directory : "", req->timeout_usec,
-                                          (uint64_t) (req->dry_run ? KP_PREPARE_DRY_RUN : 0));
+                                          (uint64_t) (req->dry_run ? KP_PREPARE_DRY_RUN : 0), req->domid);
         if (r < 0) {
                 /* Building on a connection that broke already says so (-ENOTCONN). */
                 o = kp_client_call_outcome(r, NULL);

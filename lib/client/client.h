@@ -51,6 +51,12 @@ typedef struct KpPrepareRequest {
                                          0: the daemon's boot_timeout */
         bool dry_run;                 /* say what would boot, hot or cold; publish and scan nothing */
         /*
+         * The domain being built (from libxl's --output name), 0 when not
+         * known: the daemon then finds the image behind a /dev/xvdX that
+         * libxl attached to dom0 for a qcow2 disk (lib/xl/attach.h).
+         */
+        uint32_t domid;
+        /*
          * Called while the call waits, when the daemon says this start
          * waits for a scan of disk (a cold start), and why: the caller can
          * tell its own log before the 10-30 s pass. NULL: not told.

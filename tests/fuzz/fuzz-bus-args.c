@@ -5,14 +5,16 @@
  * their types are checked. Layout: one byte, the number of disks (0-255:
  * past KP_DOMAIN_MAX_DISKS on purpose); then NUL-separated strings, a path
  * and a format per disk, then entry, mode, kernel, ramdisk, args and the
- * output directory (missing ones are ""); the last 16 bytes, when there
- * are that many after the strings, are the timeout and the flags.
+ * output directory (missing ones are ""); the last 20 bytes, when there
+ * are that many after the strings, are the timeout, the flags and the
+ * domain id.
  *
  * Whatever the values, a call is refused with a message or gives a
  * request that holds what the daemon relies on: one to KP_DOMAIN_MAX_DISKS
  * disks with absolute paths and known formats, direct mode, an absolute
  * output directory unless it is a dry run, a timeout within boot_timeout,
- * and (for the request's key) escaping that reads back.
+ * a domain id below Xen's reserved ones, and (for the request's key)
+ * escaping that reads back.
  */
 #include <stdio.h>
 #include <string.h>
@@ -110,10 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         memcpy(copy, data + 1, size - 1);
         end = copy + size - 1;
-        if (end - copy >= 16) {
-                end -= 16;
+        if (end - copy >= 20) {
+                end -= 20;
                 memcpy(&a.timeout_usec, end, 8);
                 memcpy(&a.flags, end + 8, 8);
+                memcpy(&a.domid, end + 16, 4);
         }
         p = copy;
         /* The strings end where the numbers begin: their last byte becomes a NUL, so every string ends. */
@@ -151,6 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (r.dry_run && r.output_directory))
                 abort();
         if (r.timeout_usec == 0 || r.timeout_usec > MAX_TIMEOUT_USEC)
+                abort();
+        if (r.domid != a.domid || r.domid >= 0x7FF0)
                 abort();
         if ((r.args != NULL) != (*a.args != '\0') || (r.entry != NULL) != (*a.entry != '\0'))
                 abort();

@@ -33,6 +33,7 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         const char *path, *format, *entry, *pmode, *kernel, *ramdisk, *args, *outdir;
         char answer[PATH_MAX + 64];
         uint64_t timeout, flags;
+        uint32_t domid;
 
         if (!sd_bus_message_is_method_call(m, KP_BUS_INTERFACE, "Prepare"))
                 return 0;
@@ -43,7 +44,8 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         while (sd_bus_message_read(m, "(ss)", &path, &format) > 0)
                 ;
         if (sd_bus_message_exit_container(m) < 0 ||
-            sd_bus_message_read(m, "sssssstt", &entry, &pmode, &kernel, &ramdisk, &args, &outdir, &timeout, &flags) < 0)
+            sd_bus_message_read(m, "ssssssttu", &entry, &pmode, &kernel, &ramdisk, &args, &outdir, &timeout, &flags,
+                                &domid) < 0)
                 _exit(6);
 
         if (strcmp(mode, "outside") == 0)

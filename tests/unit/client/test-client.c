@@ -44,6 +44,7 @@ static const KpPrepareRequest request = {
         .args = "console=hvc0",
         .output_directory = "/var/run/xen/bootloader.7.d",
         .timeout_usec = 10 * UINT64_C(1000000),
+        .domid = 7,
 };
 
 /* In the child: the request must arrive as the client built it. */
@@ -51,14 +52,16 @@ static bool request_as_sent(sd_bus_message *m)
 {
         const char *path, *format, *entry, *mode, *kernel, *ramdisk, *args, *outdir;
         uint64_t timeout, flags;
+        uint32_t domid;
 
         return sd_bus_message_enter_container(m, 'a', "(ss)") >= 0 &&
                sd_bus_message_read(m, "(ss)", &path, &format) > 0 && sd_bus_message_exit_container(m) >= 0 &&
-               sd_bus_message_read(m, "sssssstt", &entry, &mode, &kernel, &ramdisk, &args, &outdir, &timeout,
-                                   &flags) >= 0 &&
+               sd_bus_message_read(m, "ssssssttu", &entry, &mode, &kernel, &ramdisk, &args, &outdir, &timeout,
+                                   &flags, &domid) >= 0 &&
                streq(path, disk.path) && streq(format, "qcow2") && streq(entry, "") &&
                streq(mode, "direct") && streq(kernel, "") && streq(args, "console=hvc0") &&
-               streq(outdir, request.output_directory) && timeout == request.timeout_usec && flags == 0;
+               streq(outdir, request.output_directory) && timeout == request.timeout_usec && flags == 0 &&
+               domid == request.domid;
 }
 
 static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
