@@ -54,15 +54,32 @@ ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size
         return -1;
 }
 
+bool kp_xl_capabilities_say_control(const char *path)
+{
+        _cleanup_close_ int fd = -EBADF;
+        char caps[256];
+        ssize_t n;
+
+        /*
+         * xenfs reports a size of 0 for it, as procfs does for its files:
+         * read what is there, not what fstat() says (kp_read_file() would
+         * take the first byte for a file that grew, and a real dom0 for a
+         * host without Xen).
+         */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        n = kp_loop_read(fd, caps, sizeof(caps) - 1);
+        if (n <= 0)
+                return false;
+        caps[n] = '\0';
+        return memmem(caps, (size_t) n, "control_d", STRLEN("control_d")) != NULL;
+}
+
 bool kp_xl_xen_running(void)
 {
-        _cleanup_free_ char *caps = NULL;
-        size_t size;
-
-        /* Read by xenfs; a domU or a host without Xen has no control_d there. */
-        if (kp_read_file("/proc/xen/capabilities", 4096, NULL, &caps, &size) < 0)
-                return false;
-        return strstr(caps, "control_d") != NULL;
+        /* A domU or a host without Xen has no control_d there. */
+        return kp_xl_capabilities_say_control("/proc/xen/capabilities");
 }
 
 /* libxl talks to its logger; kunpack reports the one failure that matters in its own words. */

@@ -36,6 +36,8 @@ ssize_t kp_xl_disk_find_user(const char *disk, const KpXlDomainDisk *disks, size
 
 /* Whether Xen runs here with this host as its control domain (/proc/xen/capabilities says "control_d"). */
 bool kp_xl_xen_running(void);
+/* Whether the capabilities file at path (xenfs's, size 0 as procfs files are) says "control_d". */
+bool kp_xl_capabilities_say_control(const char *path);
 
 /*
  * Fails (-EBUSY, naming the domain) when a domain other than exclude_domid

@@ -181,6 +181,17 @@ int main(void)
         _cleanup_free_ char *disk = NULL, *hard = NULL, *sym = NULL, *other = NULL, *gone = NULL,
                             *dotted = NULL;
 
+        /*
+         * /proc/self/environ shows the environment the process started
+         * with, in a size-0 file like xenfs's capabilities: start again
+         * with one that holds "control_d" early.
+         */
+        if (!getenv("KP_TEST_CAPS")) {
+                execve("/proc/self/exe", (char *[]) { (char *) "test-inuse", NULL },
+                       (char *[]) { (char *) "KP_TEST_CAPS=control_d", NULL });
+                ASSERT_TRUE(false);
+        }
+
         ASSERT_TRUE(mkdtemp(dir));
         disk = path("guest.img");
         hard = path("hardlink.img");
@@ -216,6 +227,26 @@ int main(void)
         if (!kp_xl_xen_running()) {
                 KpError e = {};
                 ASSERT_OK(kp_xl_check_disk_unused(disk, UINT32_MAX, &e));
+        }
+
+        /*
+         * The capabilities file: xenfs reports size 0 for it, as procfs
+         * does; /proc/self/environ is one such file whose content the test
+         * chooses (KP_TEST_CAPS, main()). A regular file too.
+         */
+        {
+                _cleanup_free_ char *caps = path("capabilities");
+                struct stat st;
+
+                ASSERT_OK(stat("/proc/self/environ", &st));
+                ASSERT_EQ(st.st_size, 0);
+                ASSERT_TRUE(kp_xl_capabilities_say_control("/proc/self/environ"));
+                write_text(caps, "control_d\n");
+                ASSERT_TRUE(kp_xl_capabilities_say_control(caps));
+                write_text(caps, "\n");
+                ASSERT_FALSE(kp_xl_capabilities_say_control(caps));
+                ASSERT_FALSE(kp_xl_capabilities_say_control("/nonexistent/capabilities"));
+                unlink(caps);
         }
 
         test_backends(disk, hard, other);
