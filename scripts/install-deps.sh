@@ -43,7 +43,7 @@ test="
     libguestfs-tools
     xen-utils-4.17 xen-hypervisor-4.17-amd64 grub-xen-host xenstore-utils mount
     lz4 zstd xz-utils bzip2 lzop gzip python3
-    qemu-system-x86 qemu-utils
+    qemu-system-x86 qemu-utils qemu-system-xen
     e2fsprogs xfsprogs btrfs-progs dosfstools fdisk lvm2
     util-linux cpio busybox-static kmod procps psmisc
     time hyperfine strace

@@ -36,8 +36,9 @@ Steps (run in order inside dom0, see dom0/driver.py):
         a command in dom0 (argv formatted like xl values).
 
 Cases whose "prepare" is set have kunpack's host-side prepare step
-(HOST_PREPARE) run on their disk before QEMU starts: a libguestfs launch
-inside the nested dom0 takes 8-9.5 minutes, on the host about 10 s.
+(HOST_PREPARE, or the case's "prepare_argv") run on their disk before QEMU
+starts: a libguestfs launch inside the nested dom0 takes 8-9.5 minutes, on
+the host about 10 s.
 """
 
 OLD, CURRENT, NEW = -1, 0, 1
@@ -68,6 +69,10 @@ HOST_PREPARE = [
     "--output-format=simple0", "--output-directory={outdir}", "{disk}",
 ]
 PREPARE_TIMEOUT = 300
+# A case's "prepare_argv" replaces HOST_PREPARE: kunpack-boot is given what
+# libxl would give it, which for a qcow2 image is a /dev/xvdX of dom0's; on
+# the host the image itself is scanned, as kunpackd scans it.
+HOST_PREPARE_QCOW2 = ["{kunpack_scan}", "--config={config}", "--format=qcow2", "--", "{disk}"]
 
 # kunpack.conf of a case (issue 4's contract), unless the case overrides
 # keys ("kunpack_conf") or gives the whole text ("kunpack_conf_text").
@@ -95,6 +100,8 @@ DISKS = {
     "lz4-pvgrub-mode": {"format": "lz4", "distro": "focal", "kernels": [OLD, CURRENT]},
     "xz-fallback": {"format": "xz", "distro": "focal", "kernels": [OLD, CURRENT]},
     "lz4-daemon": {"format": "lz4", "distro": "focal", "kernels": [OLD, CURRENT]},
+    # A qcow2 image ("image", default raw): xl's format=qcow2.
+    "lz4-qcow2": {"format": "lz4", "distro": "focal", "kernels": [OLD, CURRENT], "image": "qcow2"},
 }
 
 # What GRUB passes for the guests' default entry on a Xen PV boot:
@@ -178,6 +185,7 @@ CASES = [
     },
     {
         "name": "lz4-package-bare-name",
+        "issue": 15,
         "title": "LZ4 guest, bootloader = \"kunpack-boot\" by bare name, from the installed Debian package",
         "expected": "dom0 installs the .deb; libxl finds kunpack-boot on PATH; the default kernel boots",
         "disk": "lz4",
@@ -282,6 +290,28 @@ CASES = [
             {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
              "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"},
                         "dom0_log_has": {"step": 0, "text": "{disk}"}}},
+        ],
+    },
+    {
+        "name": "qcow2-direct-kunpackd",
+        "issue": 14,
+        "title": "LZ4 guest on a qcow2 image, kunpack-boot answered by kunpackd",
+        "expected": "libxl passes dom0's /dev/xvda; kunpackd maps it back to the image (xenstore) and serves "
+                    "the start from the image's fresh plan: the default kernel boots",
+        "disk": "lz4-qcow2",
+        "needs": ["kunpack-boot", "kunpackd"],
+        "prepare": "direct",
+        "prepare_argv": HOST_PREPARE_QCOW2,
+        "kunpack_conf": {"appliance_pool": 0},
+        "steps": [
+            {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}", "--scan-program={kunpack_scan}"],
+             "background": True, "settle": 5},
+            # The image's name and the domain's, not /dev/xvda: the start was served by the mapping.
+            {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
+             "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"},
+                        "dom0_log_has": {"step": 0,
+                                         "text": "start of kp-qcow2-direct-kunpackd ({disk}) served from a "
+                                                 "fresh plan"}}},
         ],
     },
 ]

@@ -73,6 +73,11 @@ def fmt(value, ph):
     return value
 
 
+def disk_path(run_dir, disk):
+    """The guest image of DISKS entry disk: NAME.img, or NAME.qcow2 for a qcow2 image."""
+    return os.path.join(run_dir, "disks", disk + (".qcow2" if C.DISKS[disk].get("image") == "qcow2" else ".img"))
+
+
 class Suite:
     def __init__(self, args):
         self.source = os.environ.get("KP_SOURCE_DIR") or os.path.dirname(os.path.dirname(E2E_DIR))
@@ -125,7 +130,7 @@ class Suite:
             "kunpackd": os.path.join(self.build, C.PARTS["kunpackd"][0]),
             "kunpack_scan": os.path.join(self.build, "tools", "kunpack-scan"),
             "config": os.path.join(self.run_dir, "conf", case["name"] + ".conf"),
-            "disk": os.path.join(self.run_dir, "disks", disk + ".img") if disk else "",
+            "disk": disk_path(self.run_dir, disk) if disk else "",
             "uuid": guests.disk_uuid(disk) if disk else "",
             "vmlinux": self.kernels.reference_vmlinux,
             "elf_initrd": os.path.join(self.run_dir, "initrd-elf.img"),
@@ -169,8 +174,15 @@ class Suite:
             spec = C.DISKS[name]
             kernels = [(self.kernels.release_for(k), self.kernels.bzimage(spec["format"], k))
                        for k in spec["kernels"]]
-            guests.build_disk(os.path.join(self.run_dir, "disks", name + ".img"), name, spec["distro"],
-                              kernels, self.nonce, os.path.join(self.run_dir, "scratch"))
+            raw = os.path.join(self.run_dir, "disks", name + ".img")
+            guests.build_disk(raw, name, spec["distro"], kernels, self.nonce, os.path.join(self.run_dir, "scratch"))
+            if spec.get("image") == "qcow2":
+                # What xl's format=qcow2 names: libxl attaches it to dom0 and passes /dev/xvdX.
+                qcow = disk_path(self.run_dir, name)
+                subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow], check=True)
+                os.unlink(raw)
+                os.unlink(raw + ".extents")
+                guests.write_extent_map(qcow)
         guests.make_initrd(os.path.join(self.run_dir, "initrd-elf.img"),
                            guests.initrd_marker("elf", self.kernels.release, self.nonce))
         diag("disks ready in %.1f s: %s" % (time.monotonic() - t0, ", ".join(disks)))
@@ -204,7 +216,12 @@ class Suite:
                 'on_crash = "destroy"',
             ]
             if case.get("disk"):
-                lines.append('disk = [ "format=raw, vdev=xvda, access=ro, target=%s" ]' % ph["disk"])
+                # A qcow2 image is attached read-write, as xl's default: QEMU 7.2's xen-block
+                # refuses a read-only qcow2 node ("Block node is read-only"), also for the
+                # bootloader's local attach.
+                image = C.DISKS[case["disk"]].get("image", "raw")
+                lines.append('disk = [ "format=%s, vdev=xvda, access=%s, target=%s" ]'
+                             % (image, "rw" if image == "qcow2" else "ro", ph["disk"]))
             for key, value in step["xl"].items():
                 lines.append("%s = %s" % (key, xl_value(fmt(value, ph))))
             step["_config"] = os.path.join(self.run_dir, "xl", "%s-%d.cfg" % (case["name"], n))
@@ -220,7 +237,7 @@ class Suite:
         output = os.path.join(outdir, "answer")
         open(output, "w").close()
         argv = [a.format(mode=case.get("prepare") or "direct", outdir=outdir, output=output, **ph)
-                for a in C.HOST_PREPARE]
+                for a in case.get("prepare_argv", C.HOST_PREPARE)]
         t0 = time.monotonic()
         try:
             proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.run_dir,
@@ -340,7 +357,8 @@ class Suite:
         rows = []
         failures = 0
         for n, c in enumerate(self.cases, 1):
-            label = c["name"] + (" (issue case %d)" % c["issue_case"] if "issue_case" in c else " (control)")
+            label = c["name"] + (" (issue case %d)" % c["issue_case"] if "issue_case" in c else
+                                 " (issue %d)" % c["issue"] if "issue" in c else " (control)")
             if skipped[c["name"]]:
                 # The reason is in the name too: meson prints names, not SKIP reasons.
                 why = "not built yet: " + ", ".join(skipped[c["name"]])

@@ -62,6 +62,19 @@ $XENBIN/xen-init-dom0 || fail "xen-init-dom0"
 $XENBIN/xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid ||
     fail "xenconsoled"
 
+# qemu as dom0's disk backend (qdisk), with the arguments Debian's
+# /etc/init.d/xen gives it (its messages kept in /var/log/xen/qemu-dom0.log
+# instead of -daemonize's /dev/null): libxl attaches a qcow2 image to dom0
+# through it for the bootloader, which then reads /dev/xvdX (xen-blkfront).
+# Without qemu-system-xen the qcow2 case fails with libxl's own error, and
+# no other case needs it.
+QEMU_DOM0=/usr/libexec/xen-qemu-system-i386
+if [ -x $QEMU_DOM0 ]; then
+    modprobe xen-blkfront || fail "modprobe xen-blkfront"
+    $QEMU_DOM0 -xen-domid 0 -xen-attach -name dom0 -nographic -M xenpv -monitor none \
+        -serial none -parallel none -pidfile /run/qemu-dom0.pid </dev/null >/var/log/xen/qemu-dom0.log 2>&1 &
+fi
+
 # Debian's block script needs flock and more of a system than this one;
 # ours does the part a file-backed PV disk needs (see dom0/block).
 install -m 0755 "$E2E_DIR/dom0/block" /etc/xen/scripts/block ||
