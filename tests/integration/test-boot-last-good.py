@@ -6,6 +6,8 @@ Usage: test-boot-last-good.py   (with $KP_FIXTURES and $KP_BUILD_DIR set; needs 
 
   a good scan, then the disk changes and the appliance hangs (a timeout: the
       host's failure)           the last good plan, byte for byte, said STALE
+  the appliance does not launch (its qemu exits at once: the host's failure)
+                                the last good plan, said STALE
   no earlier scan, a timeout    pvgrub, saying there was no last good plan
   the guest's disk now boots a refused kernel (the guest's failure; here
       above max_kernel_size), a last good plan there
@@ -38,6 +40,18 @@ def fake_hanging_qemu(work):
     path = os.path.join(work, "qemu-hangs")
     with open(path, "w") as f:
         f.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = -kernel ] && exec sleep 1000; done\nexec %s "$@"\n' % qemu)
+    os.chmod(path, 0o755)
+    return path
+
+
+def fake_failing_qemu(work):
+    """A LIBGUESTFS_HV whose appliance launches fail at once, as a qemu that cannot start does."""
+    import shutil
+    qemu = shutil.which("qemu-system-x86_64")
+    path = os.path.join(work, "qemu-fails")
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = -kernel ] && { echo "qemu: cannot start" >&2; exit 1; }; done\n'
+                'exec %s "$@"\n' % qemu)
     os.chmod(path, 0o755)
     return path
 
@@ -86,6 +100,21 @@ def main():
           "timeout, last-good: one warning naming the disk, the failure and the stale plan, then the answer (%s)"
           % lines)
     check(ans.seconds <= HANG_TIMEOUT + 2, "timeout, last-good: answered in %.1f s" % ans.seconds)
+
+    # 2b. The appliance does not launch at all: the host's failure too, the same answer.
+    configure(SCAN_TIMEOUT)
+    rig.hv = fake_failing_qemu(work)
+    ans = rig.start(disk, args=EXTRA)
+    boottest.check_answer("launch failure, last-good", ans, vmlinux, initrd, args)
+    lines = boottest.policy_lines(ans)
+    check(len(lines) == 2 and disk in lines[0] and "could not launch the libguestfs appliance" in lines[0] and
+          "on_failure=last-good: booting the STALE plan of the last good scan" in lines[0] and
+          "STALE: the last good plan" in lines[1],
+          "launch failure, last-good: one warning naming the disk, the launch failure and the stale plan (%s)"
+          % lines)
+    check(ans.seconds < 30, "launch failure, last-good: answered in %.1f s" % ans.seconds)
+    rig.hv = hang
+    configure(HANG_TIMEOUT)
 
     # 3. A timeout on a disk never scanned: nothing to fall back on but pvgrub.
     other = boottest.copy_image(lz4["disks"][0]["path"], os.path.join(work, "never-scanned.img"))
