@@ -133,12 +133,18 @@ int scheduler_enqueue_damaged(Disk *d, const char *why)
          * the others now miss it: they are scanned too, as after a verify.
          */
         for (Disk *o = m->disks; o; o = o->disks_next)
-                if (o != d && o->in_use == 0 && o->scan == DISK_IDLE &&
-                    scheduler_enqueue_if_stale(o, SCAN_PRIORITY_BACKGROUND) > 0)
+                if (o != d && scheduler_enqueue_after_damage(o) > 0)
                         log_disk_event(LOG_NOTICE, 0, NULL, m, o, NULL,
                                        "%s is not fresh since a damaged cache entry was removed: scanning it again",
                                        disk_display_name(m, o));
         return r;
+}
+
+int scheduler_enqueue_after_damage(Disk *d)
+{
+        if (d->in_use > 0 || d->scan != DISK_IDLE || d->last_error < 0)
+                return 0;
+        return scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND);
 }
 
 int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority)

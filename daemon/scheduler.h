@@ -20,6 +20,12 @@ int scheduler_enqueue_if_stale(Disk *d, ScanPriority priority);
  * queued d.
  */
 int scheduler_enqueue_damaged(Disk *d, const char *why);
+/*
+ * After a damaged cache entry was removed: scans d if it is idle, its last
+ * scan succeeded and it is now stale (1). A disk whose last scan failed
+ * keeps its own schedule: the removed entry is no news to it.
+ */
+int scheduler_enqueue_after_damage(Disk *d);
 void scheduler_stop_all(Manager *m);
 size_t scheduler_count(Manager *m, DiskScanState state);
 void disk_add_waiter(Disk *d, Waiter *w);

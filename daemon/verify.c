@@ -112,11 +112,10 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
          * background, as at startup. (Which disks were fresh before cannot
          * be asked without side effects: the hot path's own check already
          * removes an entry written since it was sealed.) Disks of running
-         * domains keep to their schedule.
+         * domains, and disks whose last scan failed, keep to their schedule.
          */
         for (Disk *d = m->disks; v->stats.damaged > 0 && !m->stopping && d; d = d->disks_next)
-                if (d->in_use == 0 && d->scan == DISK_IDLE &&
-                    scheduler_enqueue_if_stale(d, SCAN_PRIORITY_BACKGROUND) > 0)
+                if (scheduler_enqueue_after_damage(d) > 0)
                         log_disk_event(LOG_NOTICE, 0, NULL, m, d, NULL,
                                        "%s is not fresh after the cache verify: scanning it again",
                                        disk_display_name(m, d));
