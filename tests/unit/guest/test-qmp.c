@@ -45,9 +45,10 @@ static void read_command(int fd)
                 ;
 }
 
+/* Runs with its own copy of the script (run() allocates it): a detached peer outlives the caller's. */
 static void *peer(void *userdata)
 {
-        const Script *s = userdata;
+        _cleanup_free_ Script *s = userdata;
         int fd = accept(listen_fd, NULL, NULL);
         char c;
 
@@ -78,6 +79,16 @@ static void *peer(void *userdata)
         return NULL;
 }
 
+/* A peer thread playing a copy of s. */
+static void start_peer(const Script *s, pthread_t *ret)
+{
+        Script *copy = malloc(sizeof(Script));
+
+        ASSERT_TRUE(copy);
+        *copy = *s;
+        ASSERT_TRUE(pthread_create(ret, NULL, peer, copy) == 0);
+}
+
 /* Connects a client to a peer playing s and runs one command; returns its result. */
 static int run(const Script *s, uint64_t timeout_usec, KpError *error, KpQmp **ret_client, yajl_val *ret_tree)
 {
@@ -86,7 +97,7 @@ static int run(const Script *s, uint64_t timeout_usec, KpError *error, KpQmp **r
         pthread_t t;
         int r;
 
-        ASSERT_TRUE(pthread_create(&t, NULL, peer, (void *) s) == 0);
+        start_peer(s, &t);
         kp_error_clear(error);
         r = kp_qmp_connect(path, 0, error, &q);
         if (r >= 0)
@@ -130,7 +141,7 @@ int main(void)
                 pthread_t t;
                 yajl_val v = NULL;
 
-                ASSERT_TRUE(pthread_create(&t, NULL, peer, &s) == 0);
+                start_peer(&s, &t);
                 ASSERT_OK(kp_qmp_connect(path, 0, &e, &q));
                 /* The peer sends three events, then nothing: the reply comes after them. */
                 ASSERT_ERROR(kp_qmp_execute(q, "query-status", NULL, kp_now_usec(CLOCK_MONOTONIC) + 300 * USEC_PER_MSEC,
