@@ -5,6 +5,7 @@
 
 #include "bootcfg/bootplan.h"
 #include "guest/guest-internal.h"
+#include "guest/inspect.h"
 #include "guest/write.h"
 #include "util/error.h"
 #include "util/strv.h"
@@ -474,6 +475,53 @@ int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error)
         if (sym_guestfs_rm(s->g, path) < 0)
                 return kp_guest_error(s, error, "could not remove %s", path);
         return 0;
+}
+
+int kp_guest_remove_leftovers(KpGuestSession *s, const char *dir, KpError *error)
+{
+        _cleanup_(sym_guestfs_free_statnsp) struct guestfs_statns *st = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n, suffix = STRLEN(KP_GUEST_TMP_SUFFIX);
+        int removed = 0, r;
+
+        kp_guest_enter(s);
+        if (!s->options.writable)
+                return kp_error_set(error, -EROFS, "the session was opened read-only");
+        if (!dir || dir[0] != '/')
+                return kp_error_set(error, -EINVAL, "%s: not an absolute directory", dir ?: "(null)");
+        /* lstat: a directory the guest made a symlink is not where kunpack wrote. */
+        st = sym_guestfs_lstatns(s->g, dir);
+        if (!st || !S_ISDIR(st->st_mode))
+                return kp_error_set(error, -ENOENT, "%s: no such directory", dir);
+        names = sym_guestfs_ls(s->g, dir);
+        if (!names)
+                return kp_guest_error(s, error, "could not list %s", dir);
+        n = strv_length(names);
+        if (n > KP_GUEST_MAX_DIR_ENTRIES)
+                return kp_error_set(error, -E2BIG, "%s holds more than %d names", dir, KP_GUEST_MAX_DIR_ENTRIES);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                size_t len = strlen(names[i]);
+
+                /* ".NAME.kunpack-tmp", NAME not empty: tmp_name()'s shape and nothing else. */
+                if (names[i][0] != '.' || len <= suffix + 1 || !streq(names[i] + len - suffix, KP_GUEST_TMP_SUFFIX))
+                        continue;
+                if (asprintf(&path, "%s%s%s", dir, streq(dir, "/") ? "" : "/", names[i]) < 0)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                r = kp_guest_regular_file(s, path, error, NULL);
+                if (r == -EEXIST) {
+                        kp_error_clear(error);
+                        continue; /* a directory or symlink by that name is not ours */
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (sym_guestfs_rm(s->g, path) < 0)
+                        return kp_guest_error(s, error, "could not remove %s", path);
+                removed++;
+        }
+        return removed;
 }
 
 int kp_guest_sync(KpGuestSession *s, KpError *error)

@@ -94,6 +94,14 @@ int kp_guest_replace(KpGuestSession *s, const char *from, const char *to, KpErro
 /* Removes a regular file; 0 also when it is not there. -EBADFD for anything but a regular file. */
 int kp_guest_remove(KpGuestSession *s, const char *path, KpError *error);
 
+/*
+ * Removes what a writer killed between its write and its rename left in
+ * dir: regular files named ".NAME" KP_GUEST_TMP_SUFFIX, the names only
+ * kunpack writes under (never a symlink, never anything else). Returns
+ * how many it removed; -ENOENT when dir is not there.
+ */
+int kp_guest_remove_leftovers(KpGuestSession *s, const char *dir, KpError *error);
+
 /* Flushes everything written to the guest's disks (guestfs_sync): to be checked before claiming success. */
 int kp_guest_sync(KpGuestSession *s, KpError *error);
 

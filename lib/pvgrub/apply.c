@@ -618,6 +618,45 @@ static bool needs_write(const Apply *a)
         return false;
 }
 
+/*
+ * What an earlier run or revert killed between a write and its rename left
+ * (".NAME.kunpack-tmp", guest/write.h) in the directories of paths, each
+ * directory once: counted in *count.
+ */
+static int remove_leftovers(KpGuestSession *s, char *const *paths, KpError *error, unsigned *count)
+{
+        _cleanup_strv_free_ char **dirs = NULL;
+        int r;
+
+        for (size_t i = 0; paths && paths[i]; i++) {
+                const char *slash = strrchr(paths[i], '/');
+                char *dir;
+
+                if (paths[i][0] != '/' || !slash)
+                        continue;
+                dir = slash == paths[i] ? strdup("/") : strndup(paths[i], (size_t) (slash - paths[i]));
+                if (!dir)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                if (strv_contains(dirs, dir)) {
+                        free(dir);
+                        continue;
+                }
+                if (strv_consume(&dirs, dir) < 0)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                r = kp_guest_remove_leftovers(s, dirs[i], error);
+                if (r == -ENOENT) {
+                        kp_error_clear(error);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                *count += (unsigned) r;
+        }
+        return 0;
+}
+
 /* The writes, in the order pvgrub.h documents, then a sync of the guest's disks. */
 static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
 {
@@ -627,6 +666,22 @@ static int write_changes(Apply *a, KpError *error, KpPvgrubReport *rep)
         r = kp_guest_mount_writable(a->s, a->guest, a->device, error);
         if (r < 0)
                 return r;
+
+        /* 0. What a killed run left under a temporary name, where this one writes. */
+        {
+                _cleanup_strv_free_ char **paths = NULL;
+
+                if (strv_extend(&paths, a->path) < 0)
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < a->n_jobs; i++)
+                        if (strv_extend(&paths, a->jobs[i].target) < 0)
+                                return kp_error_set(error, -ENOMEM, "out of memory");
+                r = remove_leftovers(a->s, paths, error, &rep->leftovers);
+                if (r < 0)
+                        return r;
+                if (rep->leftovers > 0)
+                        rep->changed = true;
+        }
 
         /* 1. The original, before anything points away from it, with its mode, owner and labels. */
         if (a->write_config) {
@@ -793,11 +848,12 @@ int kp_pvgrub_apply(KpGuestSession *s, size_t guest, const KpBootPlan *plan, con
                                 a.device, rep.kept, rep.kept == 1 ? "" : "s");
         else
                 (void) snprintf(rep.message, sizeof(rep.message),
-                                "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s",
+                                "%s on %s: %u kernel%s decompressed, %u kept, %u stale cop%s removed, %s%s",
                                 a.path, a.device, rep.written, rep.written == 1 ? "" : "s", rep.kept,
                                 rep.removed, rep.removed == 1 ? "y" : "ies",
                                 rep.config_written ? "configuration rewritten (original kept)"
-                                                   : "configuration unchanged");
+                                                   : "configuration unchanged",
+                                rep.leftovers > 0 ? "; what an interrupted run left removed" : "");
         *ret = rep;
         return 0;
 }
@@ -859,6 +915,20 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
         if (r < 0)
                 return r;
 
+        /* What a killed run or revert left under a temporary name, where kunpack wrote. */
+        {
+                _cleanup_strv_free_ char **paths = NULL;
+
+                if (strv_extend(&paths, mpath) < 0 || (m->config && strv_extend(&paths, m->config) < 0))
+                        return kp_error_set(error, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < m->n_files; i++)
+                        if (strv_extend(&paths, m->files[i].path) < 0)
+                                return kp_error_set(error, -ENOMEM, "out of memory");
+                r = remove_leftovers(s, paths, error, &rep.leftovers);
+                if (r < 0)
+                        return r;
+        }
+
         if (m->config) {
                 char sha[KP_SHA256_HEX_SIZE], bsha[KP_SHA256_HEX_SIZE];
                 KpError e = {};
@@ -917,11 +987,12 @@ int kp_pvgrub_revert(KpGuestSession *s, size_t guest, KpError *error, KpPvgrubRe
                 return r;
 
         rep.config_written = restored;
-        (void) snprintf(rep.message, sizeof(rep.message), "%s: %s, %u decompressed kernel%s removed", device,
+        (void) snprintf(rep.message, sizeof(rep.message), "%s: %s, %u decompressed kernel%s removed%s", device,
                         restored      ? "original configuration restored"
                         : kept_config ? "configuration left as the guest rewrote it"
                                       : "no configuration to restore",
-                        rep.removed, rep.removed == 1 ? "" : "s");
+                        rep.removed, rep.removed == 1 ? "" : "s",
+                        rep.leftovers > 0 ? ", and what an interrupted run left" : "");
         *ret = rep;
         return 0;
 }

@@ -64,6 +64,7 @@ typedef struct KpPvgrubReport {
         unsigned kept;         /* already there and right */
         unsigned removed;      /* kunpack's copies removed (stale, or by revert) */
         unsigned tokens;       /* kernel names rewritten in the configuration */
+        unsigned leftovers;    /* temporary files of a writer killed earlier, removed */
         bool config_written;   /* the configuration was rewritten (or, by revert, restored) */
         bool changed;          /* anything at all was written to the guest */
         uint64_t bytes_needed; /* what the writes needed on the guest's filesystem */

@@ -155,6 +155,58 @@ def revert_faults(rig, work):
               "%s: revert again restores grub.cfg exactly (%s %s)" % (what, r.stdout.strip(), r.stderr.strip()))
 
 
+def leftovers(rig, work):
+    """A writer killed between a write and its rename leaves .NAME.kunpack-tmp (the soak's finding):
+    the next run that writes, and revert, remove it where kunpack writes, and nothing else."""
+    def plant(root):
+        boot, grub = os.path.join(root, "boot"), os.path.join(root, "boot", "grub")
+        ours = {os.path.join(boot, ".vmlinux-%s.kunpack-tmp" % faultrig.NEW): b"half an ELF",
+                os.path.join(grub, ".grub.cfg.kunpack-tmp"): b"half a config"}
+        theirs = {os.path.join(boot, "notes.kunpack-tmp"): b"no leading dot",
+                  os.path.join(boot, ".kunpack-tmp"): b"no name"}
+        for p, data in list(ours.items()) + list(theirs.items()):
+            with open(p, "wb") as f:
+                f.write(data)
+        os.symlink("/etc/passwd", os.path.join(boot, ".passwd.kunpack-tmp"))
+        os.mkdir(os.path.join(boot, ".dir.kunpack-tmp"))
+        return ours, theirs
+
+    def left_alone(root, theirs):
+        boot = os.path.join(root, "boot")
+        ok = all(open(p, "rb").read() == data for p, data in theirs.items())
+        ok = ok and os.path.islink(os.path.join(boot, ".passwd.kunpack-tmp"))
+        ok = ok and os.path.isdir(os.path.join(boot, ".dir.kunpack-tmp"))
+        return ok and os.path.getsize("/etc/passwd") > 0
+
+    def unplant(root, theirs):
+        for p in theirs:
+            os.unlink(p)
+        os.unlink(os.path.join(root, "boot", ".passwd.kunpack-tmp"))
+        os.rmdir(os.path.join(root, "boot", ".dir.kunpack-tmp"))
+
+    rig.fresh_store()
+    root = rig.fresh_guest()
+    passwd = faultrig.sha256_file("/etc/passwd")
+    ours, theirs = plant(root)
+    r = rig.run_scan(pvgrub=True)
+    check(r.returncode == 0 and not any(os.path.exists(p) for p in ours) and left_alone(root, theirs) and
+          "what an interrupted run left removed" in r.stderr,
+          "leftovers: a pvgrub run removes .NAME.kunpack-tmp files in the directories it writes, and leaves a "
+          "symlink, a directory and other names alone (%s)" % r.stderr.strip()[-200:])
+    unplant(root, theirs)
+    check(rig.pvgrub_done(), "leftovers: the run then brought the guest to pvgrub mode (%s)" % rig.guest_problems())
+
+    ours, theirs = plant(root)
+    r = subprocess.run(rig.revert_cmd(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=rig.env())
+    check(r.returncode == 0 and not any(os.path.exists(p) for p in ours) and left_alone(root, theirs) and
+          "and what an interrupted run left" in r.stdout,
+          "leftovers: revert removes them too, and says so (%s)" % r.stdout.strip())
+    unplant(root, theirs)
+    check(open(os.path.join(root, faultrig.CFG), "rb").read() == rig.original and rig.guest_problems() == [] and
+          faultrig.sha256_file("/etc/passwd") == passwd,
+          "leftovers: after revert the guest is as it was (%s)" % rig.guest_problems())
+
+
 def limits(rig, work):
     """Issue 13's limits, before anything is downloaded."""
     # cache_min_free above what the filesystem has: nothing stored, nothing even downloaded.
@@ -251,6 +303,7 @@ def main():
     cache_faults(rig, work)
     pvgrub_faults(rig, work)
     revert_faults(rig, work)
+    leftovers(rig, work)
     limits(rig, work)
     guesttest.finish()
     subprocess.run(["rm", "-rf", work])
