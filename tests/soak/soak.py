@@ -25,7 +25,7 @@ inside it. Then:
     guest file changed without its backup (faultrig.py: cache_problems,
     state_problems, guest_problems; a temporary file a killed write left
     is counted apart, as iterations after which one was there: the next
-    write of that file removes it);
+    pvgrub run that writes, or revert, removes it);
   - a start as libxl runs it answers the reference kernel and initrd, or
     pvgrub, and nothing else (a corrupt entry served would be neither).
 
