@@ -233,18 +233,19 @@ def run(work, counter, manifest, vmlinux_sha):
     # tests/e2e, case qcow2-direct-kunpackd). Here the image is named as kunpackctl names it.
     qcow = os.path.join(d.images, "q1.qcow2")
     shutil.copyfile(manifest["debian-12-qcow2"]["disks"][0]["path"], qcow)
+    # q1's scan starts within a second of its config: count from before it.
+    st0 = d.ctl_json("status")
+    scans, failed = st0["scans_done"], st0["scans_failed"]
+    counter.reset()
     with open(os.path.join(d.xen, "q1.cfg"), "w") as f:
         f.write('name = "q1"\nbootloader = "kunpack-boot"\n'
                 "disk = [ 'format=qcow2, vdev=xvda, access=rw, target=%s' ]\n" % qcow)
-    st0 = d.ctl_json("status")
-    scans, failed = st0["scans_done"], st0["scans_failed"]
     d.add_guest("g9", os.path.join(d.images, "g1.img"), copy=False)
     os.unlink(os.path.join(d.xen, "g7.cfg"))
     ok = d.wait_for(lambda: "g9" in d.guests() and "g7" not in d.guests(), 10, "the registry reload")
     check(ok, "a new config (g9) is picked up and a removed one (g7) dropped")
     g9 = d.guests().get("g9", {})
     check(g9.get("status") == "fresh", "g9 shares g1's disk: fresh without a scan (%s)" % g9.get("status"))
-    counter.reset()
     ok = d.wait_for(lambda: d.guests().get("q1", {}).get("status") == "fresh", 300, "q1's scan")
     q1, st = d.guests().get("q1", {}), d.ctl_json("status")
     qexp = manifest["debian-12-qcow2"]["expect"]
