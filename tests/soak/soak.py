@@ -29,6 +29,9 @@ inside it. Then:
   - a start as libxl runs it answers the reference kernel and initrd, or
     pvgrub, and nothing else (a corrupt entry served would be neither).
 
+At the end one pvgrub run and one revert run to completion, after which
+no temporary file may be left in the guest.
+
 Half the scans and boots start from an empty cache and state directory
 (the start that checks each iteration fills them again). Every K
 iterations (--reset-every, default 100) the guest and the store start
@@ -185,6 +188,15 @@ def main():
                             (i, op, delay, sha, ans.lines()))
         if (i + 1) % 100 == 0:
             print("%d iterations, %.0f s, %d problems" % (i + 1, time.monotonic() - t0, len(problems)), flush=True)
+
+    # A temporary file a killed write left is removed by the next pvgrub run that writes and by a revert
+    # (pvgrub-mode.md): one run of each to the end, and none may be left.
+    ends = [subprocess.run(command(rig, op), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=rig.env()).returncode for op in ("pvgrub", "revert")]
+    left = [g for g in rig.guest_problems() if g.startswith("temporary file left")]
+    print("after a last pvgrub run and revert (exit %s): %d temporary files left" % (ends, len(left)))
+    if ends != [0, 0] or left:
+        problems.append("a last pvgrub run and revert (exit %s) left %s" % (ends, left))
 
     keys = ["runs", "killed", "corrupt cache entries", "bad state records", "guest files changed without backup",
             "temporary files left", "answers: reference kernel", "answers: pvgrub", "answers: corrupt or none"]
