@@ -12,41 +12,31 @@
 #include "xl/inuse.h"
 #include "xl/xen-dl.h"
 
-/* What a backend's params may hold, at most: a path and a short prefix. */
-#define KP_XL_MAX_PARAMS 4096
-
-/* Whether params starts with "prefix:". */
-static bool has_prefix(const char *params, size_t len, const char *prefix)
-{
-        return len == strlen(prefix) && strncmp(params, prefix, len) == 0;
-}
-
 int kp_xl_params_to_spec(const char *params, KpError *error, KpDiskSpec *ret)
 {
         static const char *const unread[] = { "vhd", "qcow", "qed" };
         KpDiskFormat format = KP_DISK_FORMAT_RAW;
-        const char *colon, *path;
+        const char *path;
+        size_t len;
         char *copy;
 
         if (!params || !*params)
                 return kp_error_set(error, -EINVAL, "the backend names no disk");
-        if (params[0] == '/')
-                path = params;
-        else {
-                size_t len;
+        path = kp_xl_backend_params_path(params);
+        if (!path)
+                return kp_error_set(error, -EINVAL, "the backend's params \"%.64s\" name no absolute path", params);
+        /* libxl writes "<format>:<path>" for qdisk, with "aio" for raw (libxl_disk.c); phy: the path alone. */
+        len = path > params ? (size_t) (path - params) - 1 : 0;
+        if (len > 0) {
+                char prefix[16] = "";
 
-                colon = strchr(params, ':');
-                if (!colon || colon[1] != '/')
-                        return kp_error_set(error, -EINVAL, "the backend's params \"%.64s\" name no absolute path",
-                                            params);
-                path = colon + 1;
-                len = (size_t) (colon - params);
-                /* libxl writes "<format>:<path>" for qdisk, with "aio" for raw (libxl_disk.c). */
-                if (has_prefix(params, len, "qcow2"))
+                if (len < sizeof(prefix))
+                        memcpy(prefix, params, len);
+                if (streq(prefix, "qcow2"))
                         format = KP_DISK_FORMAT_QCOW2;
-                else if (!has_prefix(params, len, "aio") && !has_prefix(params, len, "raw")) {
+                else if (!streq(prefix, "aio") && !streq(prefix, "raw")) {
                         for (size_t i = 0; i < ELEMENTSOF(unread); i++)
-                                if (has_prefix(params, len, unread[i]))
+                                if (streq(prefix, unread[i]))
                                         return kp_error_set(error, -EOPNOTSUPP,
                                                             "%s is a %s image, which kunpack does not read", path,
                                                             unread[i]);
@@ -87,51 +77,21 @@ ssize_t kp_xl_attach_find(const char *device, const KpXlAttach *attaches, size_t
 }
 
 #if HAVE_XEN
-/* A value of at most KP_XL_MAX_PARAMS bytes, or NULL. */
-static char *xs_read_bounded(struct xs_handle *xs, const char *key)
+typedef struct FindAttach {
+        const char *device;
+        char *params;
+} FindAttach;
+
+static int visit_attach(struct xs_handle *xs, const KpXlBackendNode *node, void *userdata)
 {
-        unsigned len = 0;
-        char *v = sym_xs_read(xs, XBT_NULL, key, &len);
+        FindAttach *f = userdata;
+        _cleanup_free_ char *dev = kp_xl_xs_read(xs, node->path, "dev");
+        KpXlAttach a = { .type = node->type, .dev = dev };
 
-        if (v && len > KP_XL_MAX_PARAMS)
-                v = mfree(v);
-        return v;
-}
-
-/*
- * dom0's own attaches, /local/domain/0/backend/<type>/0/<devid>: the one
- * whose dev names device. 1 with its params in ret, 0 when none.
- */
-static int find_attach(struct xs_handle *xs, const char *device, char **ret_params)
-{
-        static const char *const types[] = { "qdisk", "vbd", "vbd3" };
-        size_t total = 0;
-
-        for (size_t t = 0; t < ELEMENTSOF(types); t++) {
-                _cleanup_free_ char **devs = NULL;
-                unsigned n_devs = 0;
-                char dir[128];
-
-                (void) snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/0", types[t]);
-                devs = sym_xs_directory(xs, XBT_NULL, dir, &n_devs);
-                for (unsigned i = 0; devs && i < n_devs; i++) {
-                        _cleanup_free_ char *dev = NULL;
-                        char key[256];
-                        KpXlAttach a = { .type = types[t] };
-
-                        if (++total > KP_XL_MAX_ATTACHES)
-                                return -E2BIG;
-                        (void) snprintf(key, sizeof(key), "%s/%s/dev", dir, devs[i]);
-                        dev = xs_read_bounded(xs, key);
-                        a.dev = dev;
-                        if (kp_xl_attach_find(device, &a, 1) < 0)
-                                continue;
-                        (void) snprintf(key, sizeof(key), "%s/%s/params", dir, devs[i]);
-                        *ret_params = xs_read_bounded(xs, key);
-                        return 1;
-                }
-        }
-        return 0;
+        if (kp_xl_attach_find(f->device, &a, 1) < 0)
+                return 0;
+        f->params = kp_xl_xs_read(xs, node->path, "params");
+        return 1;
 }
 #endif
 
@@ -144,6 +104,7 @@ int kp_xl_local_attach_source(const char *device, KpError *error, KpDiskSpec *re
 #if HAVE_XEN
         {
                 _cleanup_free_ char *params = NULL;
+                FindAttach f = { .device = device };
                 struct xs_handle *xs;
                 int r;
 
@@ -153,11 +114,13 @@ int kp_xl_local_attach_source(const char *device, KpError *error, KpDiskSpec *re
                 xs = sym_xs_open(XS_OPEN_READONLY);
                 if (!xs)
                         return kp_error_set_errno(error, negative_errno(), "cannot open xenstore");
-                r = find_attach(xs, device, &params);
+                /* Only dom0's own attaches: libxl writes them, as root, before the bootloader runs. */
+                r = kp_xl_walk_backends(xs, true, visit_attach, &f);
+                params = f.params;
                 sym_xs_close(xs);
                 if (r == -E2BIG)
                         return kp_error_set(error, r, "more than %d disk backends of dom0 in xenstore",
-                                            KP_XL_MAX_ATTACHES);
+                                            KP_XL_MAX_BACKENDS);
                 if (r <= 0)
                         return r;
                 r = kp_xl_params_to_spec(params, error, ret);
@@ -176,12 +139,12 @@ int kp_xl_domain_name(uint32_t domid, char **ret)
 #if HAVE_XEN
         if (domid > 0 && kp_xl_xen_running() && kp_xenstore_dlopen(NULL) >= 0) {
                 struct xs_handle *xs = sym_xs_open(XS_OPEN_READONLY);
-                char key[64];
+                char dir[64];
 
                 if (!xs)
                         return 0;
-                (void) snprintf(key, sizeof(key), "/local/domain/%" PRIu32 "/name", domid);
-                *ret = xs_read_bounded(xs, key);
+                (void) snprintf(dir, sizeof(dir), "/local/domain/%" PRIu32, domid);
+                *ret = kp_xl_xs_read(xs, dir, "name");
                 sym_xs_close(xs);
         }
 #endif

@@ -26,9 +26,6 @@
 #include "guest/diskspec.h"
 #include "kunpack.h"
 
-/* Backends of dom0's own attaches looked at in one pass: a bound on what xenstore can make us hold. */
-#define KP_XL_MAX_ATTACHES 4096
-
 /* One disk backend whose frontend is dom0, as xenstore describes it. */
 typedef struct KpXlAttach {
         const char *type;   /* the backend kind: "qdisk", "vbd", "vbd3" */

@@ -277,19 +277,26 @@ int kp_xl_loop_find(const char *disk, const char *sys_block, char *ret_loop, siz
 }
 
 #if HAVE_XEN
-/* Reads backends/<type>/<frontend>/<devid> under dom0's xenstore tree; 1 with the user when one refers to d. */
-static int xenstore_find(struct xs_handle *xs, const DiskId *d, char *ret_user, size_t size)
+/* What a backend's key may hold, at most: a path and a short prefix. */
+#define KP_XL_MAX_VALUE 4096
+
+int kp_xl_walk_backends(struct xs_handle *xs, bool dom0_only,
+                        int (*visit)(struct xs_handle *xs, const KpXlBackendNode *b, void *userdata), void *userdata)
 {
         static const char *const types[] = { "vbd", "qdisk", "vbd3" };
         size_t total = 0;
+        int r;
 
         for (size_t t = 0; t < ELEMENTSOF(types); t++) {
-                _cleanup_free_ char **frontends = NULL;
-                unsigned n_frontends = 0;
+                _cleanup_free_ char **listed = NULL;
+                char *const dom0[] = { (char *) "0" };
+                char *const *frontends = dom0;
+                unsigned n_frontends = 1;
                 char dir[128];
 
                 (void) snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s", types[t]);
-                frontends = sym_xs_directory(xs, XBT_NULL, dir, &n_frontends);
+                if (!dom0_only)
+                        frontends = listed = sym_xs_directory(xs, XBT_NULL, dir, &n_frontends);
                 for (unsigned f = 0; frontends && f < n_frontends && f < KP_XL_MAX_DOMAINS; f++) {
                         _cleanup_free_ char **devs = NULL;
                         unsigned n_devs = 0;
@@ -298,34 +305,73 @@ static int xenstore_find(struct xs_handle *xs, const DiskId *d, char *ret_user, 
                         (void) snprintf(fdir, sizeof(fdir), "%s/%s", dir, frontends[f]);
                         devs = sym_xs_directory(xs, XBT_NULL, fdir, &n_devs);
                         for (unsigned i = 0; devs && i < n_devs; i++) {
-                                _cleanup_free_ char *params = NULL, *physical = NULL;
-                                char key[320];
-                                KpXlBackend b = { .type = types[t] };
-                                unsigned len = 0;
+                                char path[320];
+                                KpXlBackendNode node = {
+                                        .type = types[t],
+                                        .frontend = (uint32_t) strtoul(frontends[f], NULL, 10),
+                                        .devid = (uint32_t) strtoul(devs[i], NULL, 10),
+                                        .path = path,
+                                };
 
                                 if (++total > KP_XL_MAX_BACKENDS)
                                         return -E2BIG;
-                                (void) snprintf(key, sizeof(key), "%s/%s/params", fdir, devs[i]);
-                                params = sym_xs_read(xs, XBT_NULL, key, &len);
-                                (void) snprintf(key, sizeof(key), "%s/%s/physical-device", fdir, devs[i]);
-                                physical = sym_xs_read(xs, XBT_NULL, key, &len);
-                                b.params = params;
-                                b.physical_device = physical;
-                                b.frontend = (uint32_t) strtoul(frontends[f], NULL, 10);
-                                b.devid = (uint32_t) strtoul(devs[i], NULL, 10);
-                                if (backend_refers_to(d, &b)) {
-                                        if (b.frontend == 0)
-                                                (void) snprintf(ret_user, size, "dom0's own %s %u (a bootloader's attach)",
-                                                                b.type, b.devid);
-                                        else
-                                                (void) snprintf(ret_user, size, "domain %u's %s %u", b.frontend,
-                                                                b.type, b.devid);
-                                        return 1;
-                                }
+                                (void) snprintf(path, sizeof(path), "%s/%s", fdir, devs[i]);
+                                r = visit(xs, &node, userdata);
+                                if (r != 0)
+                                        return r;
                         }
                 }
         }
         return 0;
+}
+
+char *kp_xl_xs_read(struct xs_handle *xs, const char *dir, const char *key)
+{
+        char path[400];
+        unsigned len = 0;
+        char *v;
+
+        (void) snprintf(path, sizeof(path), "%s/%s", dir, key);
+        v = sym_xs_read(xs, XBT_NULL, path, &len);
+        if (v && len > KP_XL_MAX_VALUE)
+                v = mfree(v);
+        return v;
+}
+
+typedef struct FindUser {
+        const DiskId *disk;
+        char *user;
+        size_t size;
+} FindUser;
+
+static int visit_user(struct xs_handle *xs, const KpXlBackendNode *node, void *userdata)
+{
+        FindUser *u = userdata;
+        _cleanup_free_ char *params = kp_xl_xs_read(xs, node->path, "params");
+        _cleanup_free_ char *physical = kp_xl_xs_read(xs, node->path, "physical-device");
+        KpXlBackend b = {
+                .type = node->type,
+                .frontend = node->frontend,
+                .devid = node->devid,
+                .params = params,
+                .physical_device = physical,
+        };
+
+        if (!backend_refers_to(u->disk, &b))
+                return 0;
+        if (b.frontend == 0)
+                (void) snprintf(u->user, u->size, "dom0's own %s %u (a bootloader's attach)", b.type, b.devid);
+        else
+                (void) snprintf(u->user, u->size, "domain %u's %s %u", b.frontend, b.type, b.devid);
+        return 1;
+}
+
+/* Every disk backend dom0 serves; 1 with the user when one refers to d. */
+static int xenstore_find(struct xs_handle *xs, const DiskId *d, char *ret_user, size_t size)
+{
+        FindUser u = { .disk = d, .user = ret_user, .size = size };
+
+        return kp_xl_walk_backends(xs, false, visit_user, &u);
 }
 #endif
 

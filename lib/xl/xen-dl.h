@@ -56,6 +56,26 @@ KP_XENSTORE_SYMBOLS(KP_XL_DECLARE)
 
 /* Loads libxenstore (KP_SONAME_XENSTORE); -ELIBACC, naming it, when it cannot be loaded. */
 int kp_xenstore_dlopen(KpError *error);
+
+/* One disk backend dom0 serves: /local/domain/0/backend/<type>/<frontend>/<devid>. */
+typedef struct KpXlBackendNode {
+        const char *type;  /* "vbd", "qdisk", "vbd3" */
+        uint32_t frontend; /* the domain using it; 0 for dom0's own attach */
+        uint32_t devid;
+        const char *path;  /* its directory in xenstore */
+} KpXlBackendNode;
+
+/*
+ * Calls visit for every disk backend dom0 serves (only dom0's own
+ * attaches, frontend 0, when dom0_only) until visit returns non-zero,
+ * which is returned; 0 when all were visited. -E2BIG past
+ * KP_XL_MAX_BACKENDS: a bound on what xenstore can make us read. (inuse.c)
+ */
+int kp_xl_walk_backends(struct xs_handle *xs, bool dom0_only,
+                        int (*visit)(struct xs_handle *xs, const KpXlBackendNode *b, void *userdata), void *userdata);
+
+/* The value of dir/key, at most 4096 bytes (a path and a short prefix), or NULL. (inuse.c) */
+char *kp_xl_xs_read(struct xs_handle *xs, const char *dir, const char *key);
 #endif
 #undef KP_XL_DECLARE
 
