@@ -98,11 +98,10 @@ static int reply_dry_run(Waiter *w, KpPrepared *p)
                                           e && e->kernel.have_info ? e->kernel.sha256 : "", p->why);
 }
 
-int prepare_try_answer(Waiter *w, bool after_scan)
+/* The disk's plan as the hot path sees it (lib/boot/prepare.h); a damaged record or entry it removed is logged. */
+static int look_up(Disk *d, bool after_scan, KpError *error, KpPrepared *ret)
 {
-        Disk *d = w->disk;
         Manager *m = d->manager;
-        KpPrepared p = KP_PREPARED_INIT;
         KpPrepareOptions o = {
                 .trust_foreign = m->settings->trust_foreign_plans,
                 /*
@@ -112,6 +111,19 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                  */
                 .vouched = disk_is_vouched(m, d) || (after_scan && d->last_error == 0),
         };
+        int r;
+
+        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, error, ret);
+        if (r >= 0 && ret->damaged)
+                log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), ret->why);
+        return r;
+}
+
+int prepare_try_answer(Waiter *w, bool after_scan)
+{
+        Disk *d = w->disk;
+        Manager *m = d->manager;
+        KpPrepared p = KP_PREPARED_INIT;
         KpError error = {};
         int r;
 
@@ -133,15 +145,13 @@ int prepare_try_answer(Waiter *w, bool after_scan)
                        1;
         }
 
-        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
+        r = look_up(d, after_scan, &error, &p);
         if (r < 0) {
                 metrics_prepare_failed(m);
                 log_disk_event(LOG_ERR, r, KP_MESSAGE_PREPARE_FAILED, m, d, NULL, "start of %s not served: %s",
                                disk_display_name(m, d), kp_error_message(&error, r));
                 return bus_reply_errno(w->call, r, kp_error_message(&error, r)), 1;
         }
-        if (p.damaged)
-                log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
 
         if (w->kind == WAITER_PREPARE && !w->output_directory) {
                 /* Nothing is scanned for a dry run, but what it found damaged is: the next start is hot again. */
@@ -231,25 +241,18 @@ static int attached_image_disk(Manager *m, const PrepareRequest *req, Disk **ret
  */
 static int try_attached_image(Waiter *w, char **ret_why)
 {
-        Disk *d = w->disk;
-        Manager *m = d->manager;
         KpPrepared p = KP_PREPARED_INIT;
-        KpPrepareOptions o = {
-                .trust_foreign = m->settings->trust_foreign_plans,
-                .vouched = disk_is_vouched(m, d),
-        };
         KpError error = {};
         int r;
 
-        r = kp_boot_prepare(m->cache, m->state, &d->request, &o, &error, &p);
+        r = look_up(w->disk, false, &error, &p);
         if (r < 0) {
                 *ret_why = strdup(kp_error_message(&error, r));
                 return 0;
         }
-        if (p.damaged) {
-                log_disk_event(LOG_WARNING, 0, NULL, m, d, NULL, "%s: %s", disk_display_name(m, d), p.why);
-                (void) scheduler_enqueue_damaged(d, p.why);
-        }
+        /* The cold path scans the device, not the image: the image is rescanned for its next start. */
+        if (p.damaged)
+                (void) scheduler_enqueue_damaged(w->disk, p.why);
         if (p.outcome == KP_PREPARE_READY) {
                 (void) reply_answer(w, &p, true);
                 kp_prepared_done(&p);
