@@ -120,6 +120,12 @@ DIRECT_CMDLINE = GRUB_CMDLINE + " {extra}"
 # decompresses 66 MiB under emulation), a direct boot about 8 s.
 START_TIMEOUT = 120
 
+# kunpackd running in dom0, in the background, for the cases it answers. The
+# build's kunpack-scan: the installed path (libexecdir) does not exist in the
+# build tree.
+KUNPACKD_STEP = {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}", "--scan-program={kunpack_scan}"],
+                 "background": True, "settle": 5}
+
 KUNPACK_BOOT_XL = {
     "bootloader": "{kunpack_boot}",
     "bootloader_args": ["--config={config}"],
@@ -284,9 +290,7 @@ CASES = [
         # dom0 would only slow it down (the pool is tested in tests/integration/test-pool.py).
         "kunpack_conf": {"appliance_pool": 0},
         "steps": [
-            # The build's kunpack-scan: the installed path (libexecdir) does not exist in the build tree.
-            {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}", "--scan-program={kunpack_scan}"],
-             "background": True, "settle": 5},
+            dict(KUNPACKD_STEP),
             {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
              "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"},
                         "dom0_log_has": {"step": 0, "text": "{disk}"}}},
@@ -304,8 +308,7 @@ CASES = [
         "prepare_argv": HOST_PREPARE_QCOW2,
         "kunpack_conf": {"appliance_pool": 0},
         "steps": [
-            {"kind": "dom0", "argv": ["{kunpackd}", "--config={config}", "--scan-program={kunpack_scan}"],
-             "background": True, "settle": 5},
+            dict(KUNPACKD_STEP),
             # The image's name and the domain's, not /dev/xvda: the start was served by the mapping.
             {"kind": "start", "xl": dict(KUNPACK_BOOT_XL, extra="{extra}"),
              "expect": {"boots": {"kernel": CURRENT, "cmdline": DIRECT_CMDLINE, "via": "direct"},
