@@ -161,6 +161,8 @@ def main():
             (["--kernel=/boot/vmlinuz", "--entry=1", disk], "kunpack-scan: --entry has no effect with --kernel: no "
                                                             "boot config is read\n"),
             (["--timeout=0", disk], 'kunpack-scan: --timeout: expected 1 to 86400 seconds, got "0"\n'),
+            (["--format=qcow3", disk], 'kunpack-scan: --format: unknown disk format "qcow3" (use raw or qcow2)\n'),
+            (["--format=vhd", disk], 'kunpack-scan: --format: disk format "vhd" is not supported (use raw or qcow2)\n'),
             (["--config=%s/missing.conf" % work, disk], "kunpack-scan: cannot open %s/missing.conf: No such file "
                                                         "or directory\n" % work),
             (["--config=" + broken, disk], '%s:2: unknown key "cache_dirr"\n' % broken),
